@@ -1,0 +1,76 @@
+"""Settings (pydantic-settings): `AICS_` environment variables, also read from `.env`.
+
+Nothing is built at import time: call :func:`get_settings` (cached) or construct
+:class:`Settings` directly in tests.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything configurable about one ai-cs installation."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AICS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- storage -----------------------------------------------------------------------------
+    data_dir: Path = Field(Path("./data"), description="Where the SQLite file and pictures live.")
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL; empty means SQLite at DATA_DIR/ai_cs.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    sqlite_busy_timeout_ms: int = Field(30_000, description="How long a writer waits for the lock.")
+    timezone: str = Field("Asia/Shanghai", description="The shop's time zone for ids and stamps.")
+
+    # --- network -----------------------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the HTTP servers bind to.")
+    api_port: int = Field(6060, description="Tianwang HTTP API and staff console.")
+    dispatch_port: int = Field(8005, description="Tuhui dispatch service for human designers.")
+    gateway_url: str = Field("", description="Marketplace gateway websocket URL; empty = off.")
+    dispatch_url: str = Field(
+        "", description="Dispatch service base URL; empty = the built-in one on DISPATCH_PORT."
+    )
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts exempt from the public-address rule for customer image URLs.",
+    )
+
+    # --- agent -------------------------------------------------------------------------------
+    llm_model: str = Field(
+        "", description="pydantic-ai model name; empty = built-in offline agent."
+    )
+
+    @field_validator("fetch_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [h.strip().lower() for h in value.split(",") if h.strip()]
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The shop's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ai_cs.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

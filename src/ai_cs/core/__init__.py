@@ -1,0 +1,1 @@
+"""The pure core: states, operations, rules, pricing and risk. No I/O lives here."""

@@ -1,0 +1,114 @@
+"""Engines and units of work.
+
+SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so
+two writers never both read and then fail to upgrade their lock ("database is locked"). Reads use
+a separate engine with deferred transactions, so readers never queue behind writers.
+PostgreSQL (psycopg 3) uses one pool for both.
+
+Services take a :class:`~sqlalchemy.orm.Session` and never commit; the edge opens
+``db.write()`` / ``db.read()`` and commits or rolls back.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+
+DEFAULT_BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int, begin: str) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below (pysqlite otherwise
+        # issues its own deferred BEGIN).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """One database: a writer and a reader engine and their session factories."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                from pathlib import Path
+
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            self.writer = _sqlite_engine(url, busy_timeout_ms, "BEGIN IMMEDIATE")
+            self.reader = _sqlite_engine(url, busy_timeout_ms, "BEGIN")
+        else:
+            self.writer = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            self.reader = self.writer
+        self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.writer.dialect.name
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed when the block ends, rolled back on error."""
+        with self._write_sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (rolled back at the end)."""
+        with self._read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def run_write(self, fn: Callable[[Session], T], *, attempts: int = 5) -> T:
+        """Run ``fn`` in a write transaction, retrying when SQLite still reports a busy database.
+
+        ``BEGIN IMMEDIATE`` with a busy timeout makes this rare; the retry covers the corner where
+        a checkpoint or a very long writer outlasts the timeout.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.write() as session:
+                    return fn(session)
+            except OperationalError as exc:
+                if not (self.is_sqlite and "locked" in str(exc).lower()) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (2**attempt))
+        raise AssertionError("unreachable")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.writer.dispose()
+        if self.reader is not self.writer:
+            self.reader.dispose()

@@ -1,0 +1,220 @@
+"""Embedded job queue: jobs live in the ``jobs`` table of the same database.
+
+Semantics (shared with the Procrastinate queue):
+- enqueue happens in the caller's transaction;
+- at most one live (queued or running) job per task, enforced by a partial unique index;
+- a worker claims a job with a lease (``lease_until``) and extends it with heartbeats;
+- a job whose lease expired (the worker crashed) is taken back by the reaper and run again;
+- a failed attempt is retried with exponential backoff until ``max_attempts`` is spent.
+
+Claiming is a single compare-and-set UPDATE; on PostgreSQL the candidate is chosen with
+``FOR UPDATE SKIP LOCKED`` so workers do not queue behind each other.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from ai_cs.clock import Clock, iso
+from ai_cs.db.models import Job
+from ai_cs.jobs.queue import JobSpec
+
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+DEAD = "dead"
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_MAX_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job a worker holds the lease on."""
+
+    id: int
+    kind: str
+    task_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+
+    @property
+    def last_attempt(self) -> bool:
+        """True when a failure of this attempt spends the retries."""
+        return self.attempts >= self.max_attempts
+
+
+def backoff_seconds(attempts: int) -> float:
+    """Delay before the next try after ``attempts`` failed attempts."""
+    return float(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS ** max(1, attempts)))
+
+
+class EmbeddedQueue:
+    """Jobs in the application database (SQLite or PostgreSQL)."""
+
+    name = "embedded"
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def enqueue(self, session: Session, job: JobSpec) -> None:
+        """Insert the job in the caller's transaction."""
+        session.add(
+            Job(
+                kind=job.kind,
+                task_id=job.task_id,
+                payload=json.dumps(job.payload, ensure_ascii=False),
+                status=QUEUED,
+                attempts=0,
+                max_attempts=job.max_attempts,
+                run_after=self.clock.epoch() + job.delay_seconds,
+                created_at=iso(self.clock.now()),
+            )
+        )
+        session.flush()
+
+    def claim(self, session: Session, worker_id: str, lease_seconds: float) -> ClaimedJob | None:
+        """Take the next due job, or ``None``."""
+        now = self.clock.epoch()
+        candidate = (
+            select(Job.id)
+            .where(Job.status == QUEUED, Job.run_after <= now)
+            .order_by(Job.run_after, Job.id)
+            .limit(1)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            candidate = candidate.with_for_update(skip_locked=True)
+        job_id = session.execute(candidate).scalar_one_or_none()
+        if job_id is None:
+            return None
+        row = session.execute(
+            update(Job)
+            .where(and_(Job.id == job_id, Job.status == QUEUED))
+            .values(
+                status=RUNNING,
+                lease_until=now + lease_seconds,
+                locked_by=worker_id,
+                attempts=Job.attempts + 1,
+            )
+            .returning(Job.id, Job.kind, Job.task_id, Job.payload, Job.attempts, Job.max_attempts)
+        ).one_or_none()
+        if row is None:
+            return None
+        return ClaimedJob(
+            id=row.id,
+            kind=row.kind,
+            task_id=row.task_id,
+            payload=json.loads(row.payload or "{}"),
+            attempts=row.attempts,
+            max_attempts=row.max_attempts,
+        )
+
+    def heartbeat(
+        self, session: Session, job_id: int, worker_id: str, lease_seconds: float
+    ) -> bool:
+        """Extend the lease; False when the job is no longer ours (the reaper took it back)."""
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id)
+            .values(lease_until=self.clock.epoch() + lease_seconds)
+            .returning(Job.id)
+        ).one_or_none()
+        return result is not None
+
+    def complete(self, session: Session, job_id: int, worker_id: str) -> bool:
+        """Mark the job done; False when the lease was lost meanwhile."""
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id)
+            .values(status=DONE, lease_until=None, finished_at=iso(self.clock.now()))
+            .returning(Job.id)
+        ).one_or_none()
+        return result is not None
+
+    def fail(
+        self, session: Session, job_id: int, worker_id: str, error: str, *, retry: bool
+    ) -> str | None:
+        """Record a failed attempt: back to ``queued`` with backoff, or ``dead``.
+
+        Returns the new status, or ``None`` when the lease was lost meanwhile.
+        """
+        job = session.execute(
+            select(Job.attempts).where(
+                Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id
+            )
+        ).one_or_none()
+        if job is None:
+            return None
+        status = QUEUED if retry else DEAD
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id)
+            .values(
+                status=status,
+                lease_until=None,
+                locked_by=None,
+                last_error=error[:2000],
+                run_after=self.clock.epoch() + backoff_seconds(job.attempts),
+                finished_at=None if retry else iso(self.clock.now()),
+            )
+            .returning(Job.id)
+        ).one_or_none()
+        return status if result is not None else None
+
+    def reap(self, session: Session) -> list[ClaimedJob]:
+        """Take back jobs whose lease expired (their worker died).
+
+        Jobs with attempts left go back to ``queued``; the others are returned still ``running``
+        with their lease cleared, for the caller to settle (the processing flow hands those to a
+        human) and mark dead.
+        """
+        now = self.clock.epoch()
+        expired = session.execute(
+            update(Job)
+            .where(Job.status == RUNNING, Job.lease_until < now, Job.attempts < Job.max_attempts)
+            .values(
+                status=QUEUED,
+                lease_until=None,
+                locked_by=None,
+                run_after=now,
+                last_error="lease expired (worker stopped)",
+            )
+            .returning(Job.id)
+        ).all()
+        del expired
+        spent = session.execute(
+            update(Job)
+            .where(Job.status == RUNNING, Job.lease_until < now, Job.attempts >= Job.max_attempts)
+            .values(
+                status=DEAD,
+                lease_until=None,
+                locked_by=None,
+                finished_at=iso(self.clock.now()),
+                last_error="lease expired (worker stopped) with no attempts left",
+            )
+            .returning(Job.id, Job.kind, Job.task_id, Job.payload, Job.attempts, Job.max_attempts)
+        ).all()
+        return [
+            ClaimedJob(
+                id=r.id,
+                kind=r.kind,
+                task_id=r.task_id,
+                payload=json.loads(r.payload or "{}"),
+                attempts=r.attempts,
+                max_attempts=r.max_attempts,
+            )
+            for r in spent
+        ]
+
+    def counts(self, session: Session) -> dict[str, int]:
+        """Jobs by status (for metrics and tests)."""
+        from sqlalchemy import func
+
+        rows = session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+        return {status: int(n) for status, n in rows}

@@ -1,0 +1,579 @@
+"""Task services: every rule of the seed document applied to the database.
+
+Functions take a session and never commit. Each status change is a compare-and-set UPDATE
+(``... WHERE status IN (:allowed) RETURNING ...``): the rule checked in Python is checked again by
+the statement that applies it, so two racing callers can never both win. Rows that are read,
+checked and then changed are locked first (``FOR UPDATE`` on PostgreSQL; SQLite write
+transactions are already exclusive through ``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from ai_cs.clock import Clock, iso, note_stamp
+from ai_cs.core.tasks import (
+    Actor,
+    ChangeType,
+    Operation,
+    TaskStatus,
+    append_note,
+    check_can_add_requirement,
+    check_can_modify_operation,
+    check_id,
+    check_transition,
+    clean_requirement,
+    format_note_line,
+    format_task_id,
+    parse_operation,
+    parse_status,
+    sources_of,
+)
+from ai_cs.db.models import ImageTask, Payment, TaskRequirementChange
+from ai_cs.errors import (
+    ConcurrentUpdate,
+    Conflict,
+    InvalidArgument,
+    NoPendingTask,
+    NotTaskOwner,
+    PaymentConflict,
+    TaskNotFound,
+)
+from ai_cs.jobs.queue import PROCESS_TASK, JobQueue, JobSpec
+from ai_cs.tasks.schemas import change_to_dict, encode_json, task_to_dict
+
+TASK_ID_PATTERN = re.compile(r"TASK_[0-9A-Za-z_]{1,40}")
+NONE_MARK = "无"  # the seed's old_value when there was nothing before
+
+# Payment outcomes recorded in ``payments.outcome``.
+APPLIED = "applied"
+NOT_PENDING = "ignored_not_pending"
+AMOUNT_MISMATCH = "amount_mismatch"
+UNMATCHED = "unmatched"
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    """What a payment event did."""
+
+    task: dict[str, Any] | None
+    outcome: str
+    duplicate: bool
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _load(session: Session, task_id: str, *, lock: bool = False) -> ImageTask:
+    stmt = select(ImageTask).where(ImageTask.task_id == task_id)
+    if lock and _is_pg(session):
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise TaskNotFound(f"task {task_id!r} not found", task_id=task_id)
+    return row
+
+
+def _check_owner(row: ImageTask, customer_id: str | None) -> None:
+    if customer_id is not None and row.customer_id != customer_id:
+        # Same message as a missing task would give a different customer nothing to learn.
+        raise NotTaskOwner(
+            f"task {row.task_id!r} does not belong to customer {customer_id!r}",
+            task_id=row.task_id,
+        )
+
+
+def _record_change(
+    session: Session,
+    clock: Clock,
+    task_id: str,
+    change_type: ChangeType,
+    old_value: str | None,
+    new_value: str,
+    actor: Actor,
+) -> None:
+    session.add(
+        TaskRequirementChange(
+            task_id=task_id,
+            change_type=change_type.value,
+            old_value=old_value if old_value not in (None, "") else NONE_MARK,
+            new_value=new_value,
+            changed_at=iso(clock.now()),
+            changed_by=actor.value,
+        )
+    )
+
+
+def next_task_id(session: Session, clock: Clock) -> str:
+    """Allocate ``TASK_YYYYMMDD_NNN`` from the per-day counter (atomic upsert)."""
+    day = clock.now().strftime("%Y%m%d")
+    seq = session.execute(
+        text(
+            "INSERT INTO task_id_sequences (day, last) VALUES (:day, 1) "
+            "ON CONFLICT (day) DO UPDATE SET last = task_id_sequences.last + 1 "
+            "RETURNING last"
+        ),
+        {"day": day},
+    ).scalar_one()
+    return format_task_id(day, int(seq))
+
+
+def _optional_text(name: str, value: object, limit: int = 2000) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise InvalidArgument(f"{name} is longer than {limit} characters")
+    return value
+
+
+def create_task(
+    session: Session,
+    clock: Clock,
+    *,
+    customer_id: object,
+    original_image: object,
+    operation: object,
+    customer_name: object = None,
+    requirements: Mapping[str, Any] | None = None,
+    customer_notes: object = None,
+    acc_id: object = None,
+    acc_type: object = None,
+    price_fen: int | None = None,
+    quote: Mapping[str, Any] | None = None,
+    risk: Mapping[str, Any] | None = None,
+    conversation_id: object = None,
+    task_id: object = None,
+) -> dict[str, Any]:
+    """Create a task in ``pending`` (待付款) and return it.
+
+    ``task_id`` is normally allocated (``TASK_YYYYMMDD_NNN``); an explicit one (imports, the
+    seed's ``TASK_001`` examples) must match :data:`TASK_ID_PATTERN` and be unused.
+    """
+    customer = check_id("customer_id", customer_id)
+    image = _optional_text("original_image", original_image, 4096)
+    if not image:
+        raise InvalidArgument("original_image must be a non-empty string")
+    op = parse_operation(operation)
+    notes = _optional_text("customer_notes", customer_notes)
+    if price_fen is not None and (not isinstance(price_fen, int) or price_fen < 0):
+        raise InvalidArgument(f"price_fen must be a non-negative integer, got {price_fen!r}")
+    if requirements is not None and not isinstance(requirements, Mapping):
+        raise InvalidArgument("requirements must be a mapping")
+    now = iso(clock.now())
+    if task_id is None:
+        new_id = next_task_id(session, clock)
+    else:
+        new_id = check_id("task_id", task_id)
+        if not TASK_ID_PATTERN.fullmatch(new_id):
+            raise InvalidArgument(f"task_id {new_id!r} must look like TASK_20260227_001")
+        if session.get(ImageTask, new_id) is not None:
+            raise Conflict(f"task {new_id!r} already exists", task_id=new_id)
+    row = ImageTask(
+        task_id=new_id,
+        customer_id=customer,
+        customer_name=_optional_text("customer_name", customer_name, 200),
+        original_image=image,
+        operation=op.value,
+        requirements=encode_json(dict(requirements or {})),
+        customer_notes=notes,
+        status=TaskStatus.PENDING.value,
+        created_at=now,
+        retry_count=0,
+        acc_id=_optional_text("acc_id", acc_id, 200),
+        acc_type=_optional_text("acc_type", acc_type, 64),
+        price_fen=price_fen,
+        quote=encode_json(dict(quote)) if quote is not None else None,
+        risk=encode_json(dict(risk)) if risk is not None else None,
+        conversation_id=_optional_text("conversation_id", conversation_id, 200),
+        updated_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return task_to_dict(row)
+
+
+def get_task(
+    session: Session, task_id: object, *, customer_id: str | None = None
+) -> dict[str, Any]:
+    """One task as the seed's dict; with ``customer_id`` only the customer's own."""
+    row = _load(session, check_id("task_id", task_id))
+    _check_owner(row, customer_id)
+    return task_to_dict(row)
+
+
+def list_tasks(
+    session: Session,
+    *,
+    customer_id: str | None = None,
+    status: str | None = None,
+    acc_ids: Iterable[str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Tasks newest first with optional filters; returns ``(page, total)``."""
+    stmt = select(ImageTask)
+    if customer_id is not None:
+        stmt = stmt.where(ImageTask.customer_id == check_id("customer_id", customer_id))
+    if status is not None:
+        stmt = stmt.where(ImageTask.status == parse_status(status).value)
+    if acc_ids is not None:
+        stmt = stmt.where(ImageTask.acc_id.in_(list(acc_ids)))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(
+        stmt.order_by(ImageTask.created_at.desc(), ImageTask.task_id.desc())
+        .limit(max(1, min(limit, 1000)))
+        .offset(max(0, offset))
+    ).scalars()
+    return [task_to_dict(r) for r in rows], int(total)
+
+
+def get_history(session: Session, task_id: object) -> list[dict[str, Any]]:
+    """The task's requirement changes, newest first."""
+    tid = check_id("task_id", task_id)
+    _load(session, tid)
+    rows = session.execute(
+        select(TaskRequirementChange)
+        .where(TaskRequirementChange.task_id == tid)
+        .order_by(TaskRequirementChange.changed_at.desc(), TaskRequirementChange.id.desc())
+    ).scalars()
+    return [change_to_dict(r) for r in rows]
+
+
+def add_requirement(
+    session: Session,
+    clock: Clock,
+    *,
+    task_id: object,
+    customer_id: object | None,
+    requirement: object,
+    actor: Actor = Actor.CUSTOMER,
+) -> dict[str, Any]:
+    """Append a note line ``[MM-DD HH:MM] text`` to ``customer_notes`` (only before payment)."""
+    tid = check_id("task_id", task_id)
+    customer = check_id("customer_id", customer_id) if customer_id is not None else None
+    note = clean_requirement(requirement)
+    row = _load(session, tid, lock=True)
+    _check_owner(row, customer)
+    check_can_add_requirement(tid, TaskStatus(str(row.status)))
+    moment = clock.now()
+    old_notes = row.customer_notes
+    new_notes = append_note(old_notes, format_note_line(note_stamp(moment), note))
+    applied = session.execute(
+        update(ImageTask)
+        .where(
+            ImageTask.task_id == tid,
+            ImageTask.status == TaskStatus.PENDING.value,
+            ImageTask.customer_notes.is_(None)
+            if old_notes is None
+            else ImageTask.customer_notes == old_notes,
+        )
+        .values(customer_notes=new_notes, updated_at=iso(moment))
+        .returning(ImageTask.task_id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if applied is None:
+        raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
+    _record_change(session, clock, tid, ChangeType.ADD_NOTE, old_notes, note, actor)
+    session.flush()
+    session.refresh(row)
+    return task_to_dict(row)
+
+
+def add_requirement_detail(
+    session: Session,
+    clock: Clock,
+    *,
+    task_id: object,
+    customer_id: object | None,
+    key: object,
+    value: object,
+    actor: Actor = Actor.CUSTOMER,
+) -> dict[str, Any]:
+    """Set one structured requirement (size, colour, deadline …) in ``requirements`` JSON."""
+    import json
+
+    tid = check_id("task_id", task_id)
+    customer = check_id("customer_id", customer_id) if customer_id is not None else None
+    name = check_id("key", key)
+    new_value = clean_requirement(value)
+    row = _load(session, tid, lock=True)
+    _check_owner(row, customer)
+    check_can_add_requirement(tid, TaskStatus(str(row.status)))
+    reqs = json.loads(row.requirements) if row.requirements else {}
+    old = reqs.get(name)
+    reqs[name] = new_value
+    applied = session.execute(
+        update(ImageTask)
+        .where(ImageTask.task_id == tid, ImageTask.status == TaskStatus.PENDING.value)
+        .values(requirements=encode_json(reqs), updated_at=iso(clock.now()))
+        .returning(ImageTask.task_id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if applied is None:
+        raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
+    old_text = None if old is None else f"{name}={old}"
+    _record_change(
+        session, clock, tid, ChangeType.ADD_REQUIREMENT, old_text, f"{name}={new_value}", actor
+    )
+    session.flush()
+    session.refresh(row)
+    return task_to_dict(row)
+
+
+def modify_operation(
+    session: Session,
+    clock: Clock,
+    *,
+    task_id: object,
+    customer_id: object | None,
+    new_operation: object,
+    actor: Actor = Actor.CUSTOMER,
+    new_price_fen: int | None = None,
+    new_quote: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Change the operation (only before payment); the quote follows when one is given."""
+    tid = check_id("task_id", task_id)
+    customer = check_id("customer_id", customer_id) if customer_id is not None else None
+    op = parse_operation(new_operation)
+    row = _load(session, tid, lock=True)
+    _check_owner(row, customer)
+    check_can_modify_operation(tid, TaskStatus(str(row.status)))
+    old_op = row.operation
+    if old_op == op.value:
+        return task_to_dict(row)
+    values: dict[str, Any] = {"operation": op.value, "updated_at": iso(clock.now())}
+    if new_price_fen is not None:
+        values["price_fen"] = new_price_fen
+    if new_quote is not None:
+        values["quote"] = encode_json(dict(new_quote))
+    applied = session.execute(
+        update(ImageTask)
+        .where(ImageTask.task_id == tid, ImageTask.status == TaskStatus.PENDING.value)
+        .values(**values)
+        .returning(ImageTask.task_id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if applied is None:
+        check_can_modify_operation(tid, TaskStatus(_status_now(session, tid)))
+        raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
+    _record_change(session, clock, tid, ChangeType.MODIFY_OPERATION, old_op, op.value, actor)
+    session.flush()
+    session.refresh(row)
+    return task_to_dict(row)
+
+
+def _status_now(session: Session, task_id: str) -> str:
+    return str(
+        session.execute(select(ImageTask.status).where(ImageTask.task_id == task_id)).scalar_one()
+    )
+
+
+def transition(
+    session: Session,
+    clock: Clock,
+    task_id: str,
+    target: TaskStatus,
+    *,
+    expected: Iterable[TaskStatus] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Move a task to ``target`` with a compare-and-set UPDATE.
+
+    ``expected`` narrows the allowed previous statuses (default: every status the transition
+    table allows into ``target``). Raises :class:`InvalidTransition` when the task is elsewhere.
+    """
+    allowed = set(sources_of(target))
+    if expected is not None:
+        allowed &= set(expected)
+    now = clock.now()
+    values: dict[str, Any] = {"status": target.value, "updated_at": iso(now), **fields}
+    done = session.execute(
+        update(ImageTask)
+        .where(ImageTask.task_id == task_id, ImageTask.status.in_([s.value for s in allowed]))
+        .values(**values)
+        .returning(ImageTask.task_id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if done is None:
+        current = TaskStatus(_status_now_or_missing(session, task_id))
+        check_transition(task_id, current, target)
+        # Allowed by the table but not from where the caller expected it to be.
+        raise ConcurrentUpdate(
+            f"task {task_id!r} is {current.value!r}, not one of {sorted(s.value for s in allowed)}",
+            task_id=task_id,
+        )
+    row = _load(session, task_id)
+    session.refresh(row)
+    return task_to_dict(row)
+
+
+def _status_now_or_missing(session: Session, task_id: str) -> str:
+    status = session.execute(
+        select(ImageTask.status).where(ImageTask.task_id == task_id)
+    ).scalar_one_or_none()
+    if status is None:
+        raise TaskNotFound(f"task {task_id!r} not found", task_id=task_id)
+    return str(status)
+
+
+def _find_payable(session: Session, customer_id: str, amount_fen: int | None) -> ImageTask | None:
+    stmt = (
+        select(ImageTask)
+        .where(
+            ImageTask.customer_id == customer_id,
+            ImageTask.status == TaskStatus.PENDING.value,
+        )
+        .order_by(ImageTask.created_at.desc(), ImageTask.task_id.desc())
+    )
+    candidates = list(session.execute(stmt).scalars())
+    if not candidates:
+        return None
+    if amount_fen is not None:
+        for row in candidates:
+            if row.price_fen == amount_fen:
+                return row
+    return candidates[0]
+
+
+def existing_payment(session: Session, payment_id: str) -> Payment | None:
+    """The stored payment with this id, if any."""
+    return session.get(Payment, payment_id)
+
+
+def apply_payment(
+    session: Session,
+    clock: Clock,
+    queue: JobQueue,
+    *,
+    customer_id: object,
+    task_id: object | None = None,
+    payment_id: object | None = None,
+    amount_fen: object | None = None,
+) -> PaymentResult:
+    """Apply a payment once per payment id: ``pending → paid → processing`` and enqueue the job.
+
+    Without ``task_id`` the customer's newest pending task is paid (the one whose quote equals
+    ``amount_fen`` when several wait). A payment for a task that is not pending, or whose amount
+    does not match the quote, changes no task and is recorded with its outcome.
+    """
+    customer = check_id("customer_id", customer_id)
+    tid = check_id("task_id", task_id) if task_id is not None else None
+    pid = check_id("payment_id", payment_id) if payment_id is not None else f"manual-{uuid.uuid4()}"
+    if amount_fen is not None and (
+        isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or amount_fen < 0
+    ):
+        raise InvalidArgument(f"amount_fen must be a non-negative integer, got {amount_fen!r}")
+
+    seen = existing_payment(session, pid)
+    if seen is not None:
+        if seen.customer_id != customer or (tid is not None and seen.task_id not in (None, tid)):
+            raise PaymentConflict(
+                f"payment {pid!r} was already recorded for another task or customer",
+                payment_id=pid,
+            )
+        task = task_to_dict(_load(session, seen.task_id)) if seen.task_id else None
+        return PaymentResult(task=task, outcome=seen.outcome, duplicate=True)
+
+    if tid is not None:
+        row: ImageTask | None = _load(session, tid, lock=True)
+        assert row is not None
+        _check_owner(row, customer)
+    else:
+        row = _find_payable(session, customer, amount_fen)
+        if row is not None and _is_pg(session):
+            row = _load(session, row.task_id, lock=True)
+
+    def record(outcome: str, detail: str | None = None) -> None:
+        # INSERT first-wins: a concurrent copy of the same payment id fails on the primary key
+        # and the caller re-reads the stored outcome.
+        session.execute(
+            insert(Payment).values(
+                payment_id=pid,
+                task_id=row.task_id if row is not None else None,
+                customer_id=customer,
+                amount_fen=amount_fen,
+                outcome=outcome,
+                detail=detail,
+                received_at=iso(clock.now()),
+            )
+        )
+
+    if row is None:
+        record(UNMATCHED, "no pending task for this customer")
+        return PaymentResult(task=None, outcome=UNMATCHED, duplicate=False)
+    if row.status != TaskStatus.PENDING.value:
+        record(NOT_PENDING, f"task was {row.status}")
+        return PaymentResult(task=task_to_dict(row), outcome=NOT_PENDING, duplicate=False)
+    if amount_fen is not None and row.price_fen is not None and amount_fen != row.price_fen:
+        record(AMOUNT_MISMATCH, f"paid {amount_fen} fen, quoted {row.price_fen} fen")
+        return PaymentResult(task=task_to_dict(row), outcome=AMOUNT_MISMATCH, duplicate=False)
+
+    record(APPLIED)
+    now = iso(clock.now())
+    transition(
+        session, clock, row.task_id, TaskStatus.PAID, expected=[TaskStatus.PENDING], paid_at=now
+    )
+    task = transition(
+        session,
+        clock,
+        row.task_id,
+        TaskStatus.PROCESSING,
+        expected=[TaskStatus.PAID],
+        started_at=now,
+    )
+    queue.enqueue(
+        session, JobSpec(kind=PROCESS_TASK, task_id=row.task_id, payload={"payment_id": pid})
+    )
+    return PaymentResult(task=task, outcome=APPLIED, duplicate=False)
+
+
+def raise_no_pending(customer_id: str) -> None:
+    """The error for a payment that matched no pending task."""
+    raise NoPendingTask(
+        f"customer {customer_id!r} has no task waiting for payment", customer_id=customer_id
+    )
+
+
+def set_fields(session: Session, clock: Clock, task_id: str, **fields: Any) -> None:
+    """Update non-status columns of a task (analysis results, quote, result image …)."""
+    for key in ("quote", "risk", "requirements"):
+        if key in fields and not isinstance(fields[key], str | type(None)):
+            fields[key] = encode_json(fields[key])
+    fields["updated_at"] = iso(clock.now())
+    session.execute(
+        update(ImageTask)
+        .where(ImageTask.task_id == task_id)
+        .values(**fields)
+        .execution_options(synchronize_session=False)
+    )
+
+
+__all__ = [
+    "APPLIED",
+    "AMOUNT_MISMATCH",
+    "NOT_PENDING",
+    "UNMATCHED",
+    "Operation",
+    "PaymentResult",
+    "add_requirement",
+    "add_requirement_detail",
+    "apply_payment",
+    "create_task",
+    "get_history",
+    "get_task",
+    "list_tasks",
+    "modify_operation",
+    "next_task_id",
+    "set_fields",
+    "transition",
+]

@@ -1,0 +1,339 @@
+"""``Workflow``: the seed document's façade over the services.
+
+Every call of the seed's 图片任务数据库 document runs here as written there: synchronous where the
+seed calls synchronously, awaitable where it uses ``await``. Each call is one transaction opened
+and committed here (the edge); the rules live in :mod:`ai_cs.tasks.service` and the pure core.
+The HTTP API, the agent's tools, the gateway handler and the CLI all come through this class or
+the same services, so they share one path to the rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ai_cs.clock import Clock, SystemClock
+from ai_cs.config import Settings, get_settings
+from ai_cs.core.tasks import Actor, Operation, TaskStatus
+from ai_cs.db.database import Database
+from ai_cs.db.migrate import upgrade
+from ai_cs.jobs.embedded import EmbeddedQueue
+from ai_cs.jobs.queue import JobQueue
+from ai_cs.tasks import service
+from ai_cs.tasks.service import UNMATCHED, PaymentResult
+
+T = TypeVar("T")
+
+
+class Workflow:
+    """The shop's task workflow (seed: ``workflow``).
+
+    ``Workflow()`` uses the configured database (``AICS_DATABASE_URL`` or SQLite in the data
+    directory); ``Workflow(database_url=...)`` another one. The schema is migrated on first use.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        queue: JobQueue | None = None,
+        db: Database | None = None,
+        migrate: bool = True,
+    ) -> None:
+        self.settings = settings or get_settings()
+        url = database_url or self.settings.resolved_database_url
+        self.db = db or Database(url, busy_timeout_ms=self.settings.sqlite_busy_timeout_ms)
+        self.clock: Clock = clock or SystemClock(self.settings.tz)
+        self.queue: JobQueue = queue or EmbeddedQueue(self.clock)
+        if migrate:
+            upgrade(self.db)
+
+    # ------------------------------------------------------------------ plumbing
+    def _write(self, fn: Callable[[Session], T]) -> T:
+        return self.db.run_write(fn)
+
+    def _read(self, fn: Callable[[Session], T]) -> T:
+        with self.db.read() as session:
+            return fn(session)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()
+
+    # ------------------------------------------------------------------ seed: creating tasks
+    def image_analysis_result(
+        self,
+        customer_id: str,
+        image_url: str,
+        complexity: str,
+        aspect_ratio: str,
+        perspective: str,
+        *,
+        operation: str = Operation.ENHANCE.value,
+        customer_name: str | None = None,
+        customer_notes: str | None = None,
+        acc_id: str | None = None,
+        acc_type: str | None = None,
+        price_fen: int | None = None,
+        quote: Mapping[str, Any] | None = None,
+        risk: Mapping[str, Any] | None = None,
+        conversation_id: str | None = None,
+        task_id: str | None = None,
+        **analysis: Any,
+    ) -> dict[str, Any]:
+        """Create the pending task (待付款) for an analysed picture (seed scenario 1).
+
+        ``complexity``, ``aspect_ratio``, ``perspective`` and any further analysis keywords are
+        stored in the ``requirements`` JSON.
+        """
+        requirements = {
+            "complexity": complexity,
+            "aspect_ratio": aspect_ratio,
+            "perspective": perspective,
+            **analysis,
+        }
+        return self._write(
+            lambda s: service.create_task(
+                s,
+                self.clock,
+                customer_id=customer_id,
+                original_image=image_url,
+                operation=operation,
+                customer_name=customer_name,
+                requirements=requirements,
+                customer_notes=customer_notes,
+                acc_id=acc_id,
+                acc_type=acc_type,
+                price_fen=price_fen,
+                quote=quote,
+                risk=risk,
+                conversation_id=conversation_id,
+                task_id=task_id,
+            )
+        )
+
+    def create_image_task(
+        self,
+        customer_id: str,
+        original_image: str,
+        operation: str = Operation.ENHANCE.value,
+        *,
+        customer_name: str | None = None,
+        requirements: Mapping[str, Any] | None = None,
+        customer_notes: str | None = None,
+        acc_id: str | None = None,
+        acc_type: str | None = None,
+        price_fen: int | None = None,
+        quote: Mapping[str, Any] | None = None,
+        risk: Mapping[str, Any] | None = None,
+        conversation_id: str | None = None,
+        task_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Create a task (seed: 创建任务) in ``pending`` and return it."""
+        return self._write(
+            lambda s: service.create_task(
+                s,
+                self.clock,
+                customer_id=customer_id,
+                original_image=original_image,
+                operation=operation,
+                customer_name=customer_name,
+                requirements=requirements,
+                customer_notes=customer_notes,
+                acc_id=acc_id,
+                acc_type=acc_type,
+                price_fen=price_fen,
+                quote=quote,
+                risk=risk,
+                conversation_id=conversation_id,
+                task_id=task_id,
+            )
+        )
+
+    # ------------------------------------------------------------------ seed: payment
+    def record_payment(
+        self,
+        customer_id: str,
+        task_id: str | None = None,
+        payment_id: str | None = None,
+        amount_fen: int | None = None,
+    ) -> PaymentResult:
+        """Apply a payment event and say what it did (used by the gateway handler)."""
+
+        def attempt() -> PaymentResult:
+            return self._write(
+                lambda s: service.apply_payment(
+                    s,
+                    self.clock,
+                    self.queue,
+                    customer_id=customer_id,
+                    task_id=task_id,
+                    payment_id=payment_id,
+                    amount_fen=amount_fen,
+                )
+            )
+
+        try:
+            return attempt()
+        except IntegrityError:
+            # A concurrent copy of the same payment id committed first: read its outcome.
+            return attempt()
+
+    def trigger_processing_on_payment(
+        self,
+        customer_id: str,
+        task_id: str | None = None,
+        payment_id: str | None = None,
+        amount_fen: int | None = None,
+    ) -> dict[str, Any]:
+        """Customer paid (seed scenario 2): ``pending → paid → processing``; returns the task.
+
+        Idempotent per ``payment_id``: the same id again changes nothing and returns the same
+        task. A payment for a task that is not pending changes nothing and is recorded.
+        """
+        result = self.record_payment(customer_id, task_id, payment_id, amount_fen)
+        if result.task is None and result.outcome == UNMATCHED:
+            service.raise_no_pending(customer_id)
+        assert result.task is not None
+        return result.task
+
+    # ------------------------------------------------------------------ seed: requirements
+    def add_customer_requirement_sync(
+        self, task_id: str, customer_id: str, requirement: str, *, changed_by: str = "customer"
+    ) -> dict[str, Any]:
+        """Synchronous form of :meth:`add_customer_requirement`."""
+        return self._write(
+            lambda s: service.add_requirement(
+                s,
+                self.clock,
+                task_id=task_id,
+                customer_id=customer_id,
+                requirement=requirement,
+                actor=Actor(changed_by),
+            )
+        )
+
+    async def add_customer_requirement(
+        self, task_id: str, customer_id: str, requirement: str
+    ) -> dict[str, Any]:
+        """Customer adds a detail (seed scenario 3): a ``[MM-DD HH:MM] text`` note line."""
+        return await asyncio.to_thread(
+            self.add_customer_requirement_sync, task_id, customer_id, requirement
+        )
+
+    def add_requirement_detail(
+        self,
+        task_id: str,
+        customer_id: str | None,
+        key: str,
+        value: str,
+        *,
+        changed_by: str = "customer",
+    ) -> dict[str, Any]:
+        """Set a structured requirement (size, colour, deadline …): an ``add_requirement`` row."""
+        return self._write(
+            lambda s: service.add_requirement_detail(
+                s,
+                self.clock,
+                task_id=task_id,
+                customer_id=customer_id,
+                key=key,
+                value=value,
+                actor=Actor(changed_by),
+            )
+        )
+
+    def modify_operation_sync(
+        self,
+        task_id: str,
+        customer_id: str | None,
+        new_operation: str,
+        *,
+        changed_by: str = "customer",
+    ) -> dict[str, Any]:
+        """Synchronous form of :meth:`modify_operation`."""
+        return self._write(
+            lambda s: service.modify_operation(
+                s,
+                self.clock,
+                task_id=task_id,
+                customer_id=customer_id,
+                new_operation=new_operation,
+                actor=Actor(changed_by),
+            )
+        )
+
+    async def modify_operation(
+        self, task_id: str, customer_id: str, new_operation: str
+    ) -> dict[str, Any]:
+        """Customer changes the operation (seed scenario 4); only before payment."""
+        return await asyncio.to_thread(
+            self.modify_operation_sync, task_id, customer_id, new_operation
+        )
+
+    def add_staff_requirement(self, task_id: str, requirement: str) -> dict[str, Any]:
+        """Staff adds a note to a task (``changed_by = staff``)."""
+        return self._write(
+            lambda s: service.add_requirement(
+                s,
+                self.clock,
+                task_id=task_id,
+                customer_id=None,
+                requirement=requirement,
+                actor=Actor.STAFF,
+            )
+        )
+
+    # ------------------------------------------------------------------ seed: queries
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        """One task (raises ``task_not_found`` when there is none)."""
+        return self._read(lambda s: service.get_task(s, task_id))
+
+    def get_customer_tasks(
+        self, customer_id: str, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The customer's tasks, newest first."""
+        return self._read(
+            lambda s: service.list_tasks(s, customer_id=customer_id, status=status, limit=1000)[0]
+        )
+
+    def get_task_requirement_history(self, task_id: str) -> list[dict[str, Any]]:
+        """Requirement changes of a task, newest first (seed scenario 5)."""
+        return self._read(lambda s: service.get_history(s, task_id))
+
+    def list_tasks(
+        self,
+        *,
+        status: str | None = None,
+        customer_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Tasks with filters, newest first, and the total count."""
+        return self._read(
+            lambda s: service.list_tasks(
+                s, status=status, customer_id=customer_id, limit=limit, offset=offset
+            )
+        )
+
+    # ------------------------------------------------------------------ after processing
+    def confirm_task(self, task_id: str, customer_id: str | None = None) -> dict[str, Any]:
+        """The customer (or staff) confirms the result: ``awaiting_confirm → completed``."""
+
+        def run(s: Session) -> dict[str, Any]:
+            service.get_task(s, task_id, customer_id=customer_id)
+            return service.transition(
+                s,
+                self.clock,
+                task_id,
+                TaskStatus.COMPLETED,
+                expected=[TaskStatus.AWAITING_CONFIRM],
+            )
+
+        return self._write(run)
