@@ -32,15 +32,19 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def head_revision() -> str | None:
-    """The newest migration id."""
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+def head_revisions() -> frozenset[str]:
+    """The newest migration of every branch (each domain may keep its own branch)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
-def current_revision(db: Database) -> str | None:
-    """The revision the database is at (``None`` when never migrated)."""
+def current_revisions(db: Database) -> frozenset[str]:
+    """The revisions the database is at (empty when never migrated)."""
     with db.writer.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
+
+
+def _label(revs: frozenset[str]) -> str | None:
+    return ",".join(sorted(revs)) or None
 
 
 @contextmanager
@@ -69,19 +73,19 @@ def _migration_lock(db: Database) -> Iterator[None]:
 
 
 def upgrade(db: Database) -> tuple[str | None, str | None]:
-    """Bring the database to the newest revision; returns ``(before, after)``.
+    """Bring the database to the newest revisions; returns ``(before, after)`` labels.
 
-    A database already at head is left untouched (no DDL, no lock held for long).
+    A database already at the heads is left untouched (no DDL, no lock held for long).
     """
-    head = head_revision()
-    before = current_revision(db)
-    if before == head:
-        return before, head
+    heads = head_revisions()
+    before = current_revisions(db)
+    if before == heads:
+        return _label(before), _label(heads)
     with _migration_lock(db):
-        before = current_revision(db)
-        if before != head:
+        before = current_revisions(db)
+        if before != heads:
             cfg = alembic_config(db.url)
             with db.writer.begin() as conn:
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-    return before, current_revision(db)
+                command.upgrade(cfg, "heads")
+    return _label(before), _label(current_revisions(db))

@@ -1,0 +1,1 @@
+"""Conversations with customers: messages in and out, the agent's memory, manual takeover."""
