@@ -13,6 +13,7 @@ import typer
 COMMAND_MODULES = (
     "ai_cs.cli.db",
     "ai_cs.cli.tasks",
+    "ai_cs.cli.keys",
     "ai_cs.cli.analyze",
     "ai_cs.cli.process",
     "ai_cs.cli.bench",

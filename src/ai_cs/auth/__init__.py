@@ -1,0 +1,1 @@
+"""API keys: bearer tokens stored hashed, with scopes, expiry and revocation."""

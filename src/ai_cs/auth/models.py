@@ -1,0 +1,24 @@
+"""The ``api_keys`` table. Only a hash of each key's secret is stored."""
+
+from __future__ import annotations
+
+from sqlalchemy import Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ai_cs.db.models import Base
+
+
+class ApiKey(Base):
+    """One bearer key: ``aics_<key_id>_<secret>``; the secret is kept only as SHA-256."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    acc_ids: Mapped[str | None] = mapped_column(Text)  # JSON list, partner keys only
+    created_at: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[str | None] = mapped_column(Text)
+    revoked_at: Mapped[str | None] = mapped_column(Text)
+    last_used_at: Mapped[str | None] = mapped_column(Text)
