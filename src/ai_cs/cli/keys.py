@@ -8,6 +8,8 @@ import typer
 from rich.table import Table
 
 from ai_cs.cli.common import console, fail_domain
+from ai_cs.clock import SystemClock
+from ai_cs.db.database import Database
 from ai_cs.errors import AicsError
 
 
@@ -15,10 +17,8 @@ def register(app: typer.Typer) -> None:
     """Add the ``keys`` command group."""
     keys_app = typer.Typer(help="API keys (stored hashed; shown once).", no_args_is_help=True)
 
-    def _db():  # type: ignore[no-untyped-def]
-        from ai_cs.clock import SystemClock
+    def _db() -> tuple[Database, SystemClock]:
         from ai_cs.config import get_settings
-        from ai_cs.db.database import Database
         from ai_cs.db.migrate import upgrade
 
         settings = get_settings()
