@@ -1,0 +1,1 @@
+"""Processing flow (处理图片): the worker runs engines on paid tasks; failures go to a human."""
