@@ -20,7 +20,6 @@ from ai_cs.core.tasks import TaskStatus, sources_of
 from ai_cs.db.models import ImageTask, OutboxMessage
 from ai_cs.errors import InvalidArgument
 from ai_cs.tasks import service
-from ai_cs.tasks.schemas import task_to_dict
 
 DISPATCH_TOPIC = "dispatch"
 MAX_REASON_CHARS = 500
