@@ -45,9 +45,44 @@ class Settings(BaseSettings):
         description="Hosts exempt from the public-address rule for customer image URLs.",
     )
 
-    # --- agent -------------------------------------------------------------------------------
+    public_base_url: str = Field(
+        "", description="Base URL customers reach the API at (result links); empty = host:api_port."
+    )
+    max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted upload/picture.")
+    rate_limit_per_minute: int = Field(600, description="API requests per key per minute.")
+
+    # --- dispatch (Tuhui) ----------------------------------------------------------------------
+    dispatch_api_key: str = Field(
+        "", description="Bearer key ai-cs uses to post jobs to the dispatch service."
+    )
+    dispatch_callback_secret: str = Field(
+        "", description="HMAC secret of dispatch → API callbacks; empty = derived per data dir."
+    )
+
+    # --- worker --------------------------------------------------------------------------------
+    queue_backend: str = Field(
+        "embedded", description="'embedded' or 'procrastinate' (PostgreSQL)."
+    )
+    worker_concurrency: int = Field(1, description="Jobs run at once by the in-process worker.")
+    job_lease_seconds: float = Field(
+        60.0, description="Lease on a claimed job; renewed by heartbeats."
+    )
+    job_max_attempts: int = Field(
+        3, description="Tries of a processing job before a human takes it."
+    )
+    onnx_model_path: str = Field("", description="Optional segmentation ONNX model for remove_bg.")
+
+    # --- agent and gateway ---------------------------------------------------------------------
     llm_model: str = Field(
         "", description="pydantic-ai model name; empty = built-in offline agent."
+    )
+    llm_base_url: str = Field("", description="OpenAI-compatible endpoint for LLM_MODEL.")
+    llm_api_key: str = Field("", description="API key for LLM_BASE_URL.")
+    takeover_minutes: float = Field(
+        30.0, description="How long a seller's own message pauses the AI in that conversation."
+    )
+    gateway_burst_window_ms: int = Field(
+        800, description="Messages from one customer within this window make one agent turn."
     )
 
     @field_validator("fetch_allowed_hosts", mode="before")
