@@ -46,12 +46,34 @@ def drop_pg_schema(schema: str) -> None:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+@pytest.fixture(autouse=True)
+def _dispose_databases() -> Iterator[None]:
+    """Close every pooled connection a test left open (psycopg warns when one is collected)."""
+    yield
+    from ai_cs.db.database import Database
+
+    for db in list(Database.live):
+        db.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ai_cs.db'}"
         return
+    if not os.environ.get(PG_ENV):
+        pytest.skip(f"{PG_ENV} is not set")
+    url, schema = make_pg_schema_url()
+    try:
+        yield url
+    finally:
+        drop_pg_schema(schema)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema (skipped when AICS_TEST_POSTGRES_URL is not set)."""
     if not os.environ.get(PG_ENV):
         pytest.skip(f"{PG_ENV} is not set")
     url, schema = make_pg_schema_url()

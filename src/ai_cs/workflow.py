@@ -21,8 +21,7 @@ from ai_cs.config import Settings, get_settings
 from ai_cs.core.tasks import Actor, Operation, TaskStatus
 from ai_cs.db.database import Database
 from ai_cs.db.migrate import upgrade
-from ai_cs.jobs.embedded import EmbeddedQueue
-from ai_cs.jobs.queue import JobQueue
+from ai_cs.jobs.queue import JobQueue, make_queue
 from ai_cs.tasks import service
 from ai_cs.tasks.service import UNMATCHED, PaymentResult
 
@@ -50,7 +49,9 @@ class Workflow:
         url = database_url or self.settings.resolved_database_url
         self.db = db or Database(url, busy_timeout_ms=self.settings.sqlite_busy_timeout_ms)
         self.clock: Clock = clock or SystemClock(self.settings.tz)
-        self.queue: JobQueue = queue or EmbeddedQueue(self.clock)
+        self.queue: JobQueue = queue or make_queue(
+            self.settings.queue_backend, self.clock, max_attempts=self.settings.job_max_attempts
+        )
         if migrate:
             upgrade(self.db)
 

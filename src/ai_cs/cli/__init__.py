@@ -16,6 +16,8 @@ COMMAND_MODULES = (
     "ai_cs.cli.keys",
     "ai_cs.cli.analyze",
     "ai_cs.cli.process",
+    "ai_cs.cli.worker",
+    "ai_cs.cli.serve",
     "ai_cs.cli.bench",
 )
 

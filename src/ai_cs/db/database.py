@@ -12,6 +12,7 @@ Services take a :class:`~sqlalchemy.orm.Session` and never commit; the edge open
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -54,7 +55,11 @@ def _sqlite_engine(url: str, busy_timeout_ms: int, begin: str) -> Engine:
 class Database:
     """One database: a writer and a reader engine and their session factories."""
 
+    live: weakref.WeakSet[Database] = weakref.WeakSet()
+    """Every open instance, so test teardown and shutdown can dispose of forgotten ones."""
+
     def __init__(self, url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        Database.live.add(self)
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -68,6 +73,10 @@ class Database:
         else:
             self.writer = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
             self.reader = self.writer
+        # A Database dropped without dispose() still closes its pooled connections.
+        weakref.finalize(self, self.writer.dispose)
+        if self.reader is not self.writer:
+            weakref.finalize(self, self.reader.dispose)
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
@@ -84,12 +93,13 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction (rolled back at the end)."""
+        """A read-only transaction, ended when the block ends.
+
+        Closing (rather than rolling back) keeps loaded objects usable after the block; the
+        connection's transaction is still rolled back when it returns to the pool.
+        """
         with self._read_sessions() as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def run_write(self, fn: Callable[[Session], T], *, attempts: int = 5) -> T:
         """Run ``fn`` in a write transaction, retrying when SQLite still reports a busy database.

@@ -60,8 +60,9 @@ class EmbeddedQueue:
 
     name = "embedded"
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, *, max_attempts: int = 3) -> None:
         self.clock = clock
+        self.default_max_attempts = max_attempts
 
     def enqueue(self, session: Session, job: JobSpec) -> None:
         """Insert the job in the caller's transaction."""
@@ -72,7 +73,7 @@ class EmbeddedQueue:
                 payload=json.dumps(job.payload, ensure_ascii=False),
                 status=QUEUED,
                 attempts=0,
-                max_attempts=job.max_attempts,
+                max_attempts=job.max_attempts or self.default_max_attempts,
                 run_after=self.clock.epoch() + job.delay_seconds,
                 created_at=iso(self.clock.now()),
             )

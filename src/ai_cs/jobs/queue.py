@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from ai_cs.clock import Clock
+
 PROCESS_TASK = "process_task"
 
 
@@ -22,7 +24,8 @@ class JobSpec:
     kind: str
     task_id: str | None
     payload: dict[str, Any] = field(default_factory=dict)
-    max_attempts: int = 3
+    max_attempts: int | None = None
+    """``None`` = the queue's default (``AICS_JOB_MAX_ATTEMPTS``)."""
     delay_seconds: float = 0.0
 
 
@@ -34,3 +37,16 @@ class JobQueue(Protocol):
     def enqueue(self, session: Session, job: JobSpec) -> None:
         """Add ``job`` in the session's transaction (committed or rolled back with it)."""
         ...
+
+
+def make_queue(backend: str, clock: Clock, *, max_attempts: int = 3) -> JobQueue:
+    """The queue named by ``AICS_QUEUE_BACKEND``: ``embedded`` (default) or Procrastinate."""
+    if backend == "procrastinate":
+        from ai_cs.jobs.procrastinate_queue import ProcrastinateQueue
+
+        return ProcrastinateQueue()
+    if backend != "embedded":
+        raise ValueError(f"unknown queue backend {backend!r}; expected embedded or procrastinate")
+    from ai_cs.jobs.embedded import EmbeddedQueue
+
+    return EmbeddedQueue(clock)

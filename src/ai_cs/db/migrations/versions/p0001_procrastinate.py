@@ -1,0 +1,38 @@
+"""Procrastinate's own schema on PostgreSQL (branch ``procrastinate``); nothing on SQLite.
+
+The schema text is Procrastinate's, shipped in its wheel, applied as it is, so the installed
+Procrastinate version and the database agree.
+
+Revision ID: p0001
+Revises: 0001
+Create Date: 2026-11-28
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "p0001"
+down_revision = "0001"
+branch_labels = ("procrastinate",)
+depends_on = None
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    from procrastinate.schema import SchemaManager
+
+    # The driver treats % as a placeholder marker; Procrastinate escapes it the same way.
+    bind.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    if bind.dialect.name != "postgresql":
+        return
+    bind.exec_driver_sql(
+        "DROP TABLE IF EXISTS procrastinate_events, procrastinate_periodic_defers, "
+        "procrastinate_jobs, procrastinate_workers CASCADE"
+    )

@@ -1,0 +1,167 @@
+"""The scale-out queue: Procrastinate on PostgreSQL, with the embedded queue's semantics.
+
+- **Same transaction.** :meth:`ProcrastinateQueue.enqueue` calls Procrastinate's own
+  ``procrastinate_defer_jobs_v1`` on the caller's SQLAlchemy connection, so the job is deferred
+  in the transaction that moves the task to ``processing`` (no lost or orphan jobs).
+- **One job per task at a time.** ``queueing_lock = task_id`` (one waiting job per task) and
+  ``lock = task_id`` (one running job per task).
+- **Retries.** A failed attempt with attempts left raises, and Procrastinate's retry strategy runs
+  it again with backoff; the last attempt hands the task to a designer and ends the job.
+- **Stalled jobs.** Workers send heartbeats; :func:`retry_stalled_jobs` (run periodically by
+  :func:`run_worker`) puts the jobs of workers that stopped heartbeating back in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import procrastinate
+from procrastinate import RetryStrategy
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from ai_cs.errors import AicsError
+from ai_cs.jobs.queue import PROCESS_TASK, JobSpec
+from ai_cs.processing.worker import ProcessingFlow
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "processing"
+RETRY_WAIT_SECONDS = 2
+
+
+class RetryableAttemptFailed(Exception):
+    """Raised inside the Procrastinate task so Procrastinate retries the job."""
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    """A libpq connection URI from a SQLAlchemy ``postgresql+psycopg://`` URL."""
+    return sqlalchemy_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+class ProcrastinateQueue:
+    """Defers jobs into Procrastinate's tables in the caller's transaction."""
+
+    name = "procrastinate"
+
+    def enqueue(self, session: Session, job: JobSpec) -> None:
+        """Defer through Procrastinate's SQL function on the session's connection."""
+        if session.get_bind().dialect.name != "postgresql":
+            raise RuntimeError("the Procrastinate queue needs PostgreSQL")
+        lock = job.task_id
+        session.execute(
+            text(
+                "SELECT unnest(procrastinate_defer_jobs_v1(ARRAY[ROW("
+                ":queue, :task, 0, :lock, :queueing_lock, CAST(:args AS jsonb), "
+                "CAST(:scheduled AS timestamptz))::procrastinate_job_to_defer_v1]))"
+            ),
+            {
+                "queue": QUEUE_NAME,
+                "task": job.kind,
+                "lock": lock,
+                "queueing_lock": lock,
+                "args": json.dumps({"task_id": job.task_id, **job.payload}),
+                "scheduled": None,
+            },
+        )
+
+
+def build_app(database_url: str, flow: ProcessingFlow, *, max_attempts: int) -> procrastinate.App:
+    """A Procrastinate app whose ``process_task`` runs one attempt of the processing flow."""
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
+    )
+
+    @app.task(
+        name=PROCESS_TASK,
+        queue=QUEUE_NAME,
+        pass_context=True,
+        retry=RetryStrategy(
+            max_attempts=max(0, max_attempts - 1),
+            wait=RETRY_WAIT_SECONDS,
+            retry_exceptions={RetryableAttemptFailed},
+        ),
+    )
+    async def process_task(context: procrastinate.JobContext, /, task_id: str, **_: Any) -> str:
+        job = context.job
+        attempt = int(job.attempts or 0) + 1
+        return await asyncio.to_thread(run_attempt, flow, task_id, attempt, max_attempts)
+
+    return app
+
+
+def run_attempt(flow: ProcessingFlow, task_id: str, attempt: int, max_attempts: int) -> str:
+    """One attempt; raises :class:`RetryableAttemptFailed` when Procrastinate should retry."""
+    task = flow.task_row(task_id)
+    if task is None or task["status"] != "processing":
+        return "skipped"
+    try:
+        key = flow.produce(task)
+    except AicsError as exc:
+        error = f"{exc.code}: {exc.message}"
+        if attempt < max_attempts:
+            flow.db.run_write(lambda s: flow.record_retry(s, task_id, attempt, error))
+            raise RetryableAttemptFailed(error) from exc
+        flow.db.run_write(lambda s: flow.give_up(s, task_id, attempt, error))
+        return "handed_to_designer"
+    try:
+        flow.db.run_write(lambda s: flow.succeed(s, task_id, key, attempt))
+    except AicsError as exc:
+        return f"skipped: {exc.message}"
+    return "completed"
+
+
+async def retry_stalled_jobs(app: procrastinate.App, seconds_since_heartbeat: float) -> int:
+    """Put the jobs of workers that stopped heartbeating back in the queue."""
+    from datetime import UTC, datetime
+
+    stalled = list(
+        await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat)
+    )
+    for job in stalled:
+        log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
+        await app.job_manager.retry_job(job, retry_at=datetime.now(UTC))
+    return len(stalled)
+
+
+async def run_worker(
+    app: procrastinate.App,
+    stop: asyncio.Event,
+    *,
+    concurrency: int = 1,
+    heartbeat_interval: float = 2.0,
+    stalled_after: float = 10.0,
+    name: str | None = None,
+) -> None:
+    """Run a Procrastinate worker and the stalled-job sweeper until ``stop`` is set."""
+    async with app.open_async():
+        worker = asyncio.create_task(
+            app.run_worker_async(
+                queues=[QUEUE_NAME],
+                concurrency=concurrency,
+                install_signal_handlers=False,
+                update_heartbeat_interval=heartbeat_interval,
+                stalled_worker_timeout=stalled_after,
+                fetch_job_polling_interval=0.5,
+                name=name or "ai-cs",
+            )
+        )
+        try:
+            while not stop.is_set():
+                try:
+                    await retry_stalled_jobs(app, stalled_after)
+                except Exception:  # noqa: BLE001 - the sweeper must outlive a passing DB error
+                    log.exception("stalled-job sweep failed")
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=heartbeat_interval)
+                except TimeoutError:
+                    pass
+        finally:
+            worker.cancel()
+            try:
+                await worker
+            except asyncio.CancelledError:
+                pass

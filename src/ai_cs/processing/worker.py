@@ -1,0 +1,341 @@
+"""The processing worker: takes paid tasks from the queue and runs their engine.
+
+One attempt of a ``process_task`` job:
+
+1. the task must still be ``processing`` (a refunded task's job just ends);
+2. the original picture is loaded through the same safe intake as customer pictures;
+3. the engine runs while a heartbeat thread keeps the job's lease alive;
+4. success: the result is stored (content-addressed, so a re-run stores nothing new) and, in one
+   transaction, the task moves ``processing → awaiting_confirm`` with ``result_image`` and
+   ``retry_count`` while the job is marked done — only if this worker still holds the lease;
+5. failure (engine error, unreadable picture, failed quality check): the attempt is recorded
+   (``retry_count``, ``error_message``); with attempts left the job is retried with backoff, and
+   when they are spent the task goes ``processing → failed → with_designer`` with its dispatch
+   request in the outbox, in the same transaction (作图失败自动转人工).
+
+A worker that dies mid-job leaves its lease to expire; the reaper (run by every worker) puts the
+job back in the queue, or, when its attempts are spent, hands the task to a designer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ai_cs.clock import Clock
+from ai_cs.config import Settings
+from ai_cs.core.tasks import TaskStatus
+from ai_cs.db.database import Database
+from ai_cs.db.models import ImageTask
+from ai_cs.errors import AicsError, ImageRejected
+from ai_cs.jobs.embedded import ClaimedJob, EmbeddedQueue
+from ai_cs.jobs.queue import PROCESS_TASK
+from ai_cs.processing.handoff import hand_to_designer
+from ai_cs.processing.storage import LocalStorage, ResultStorage
+from ai_cs.tasks import service
+
+log = logging.getLogger(__name__)
+
+EngineRunner = Callable[[str, bytes], tuple[bytes, str]]
+"""``(operation, picture bytes) → (result bytes, extension)``; raises ProcessingFailed."""
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one attempt did (for logs and tests)."""
+
+    task_id: str | None
+    status: str  # "completed", "retry", "handed_to_designer", "skipped", "lease_lost"
+    error: str | None = None
+
+
+def default_engine_runner(settings: Settings) -> EngineRunner:
+    """Run the real engine for the operation (``ai_cs.engines``)."""
+
+    def run(operation: str, picture: bytes) -> tuple[bytes, str]:
+        from ai_cs.engines import run_engine
+
+        result = run_engine(operation, picture, settings_like=settings)
+        return result.data, result.extension
+
+    return run
+
+
+def load_original(original_image: str | None, settings: Settings) -> bytes:
+    """The original picture's bytes: a URL through safe intake, or a file inside the data dir."""
+    from ai_cs.imaging.intake import is_url, load_source, read_local
+
+    if not original_image:
+        raise ImageRejected("the task has no original picture")
+    if is_url(original_image):
+        data, _ = load_source(original_image, settings)
+        return data
+    path = Path(original_image)
+    if not path.is_absolute():
+        path = settings.data_dir / path
+    root = settings.data_dir.resolve()
+    resolved = path.resolve()
+    if root != resolved and root not in resolved.parents:
+        raise ImageRejected(f"original picture {original_image!r} is outside the data directory")
+    return read_local(resolved)
+
+
+class ProcessingFlow:
+    """The steps of one attempt, independent of the queue that delivered the job.
+
+    The embedded worker and the Procrastinate task both call these; the queue's own bookkeeping
+    (complete, retry, dead) is passed in as ``settle`` so it commits with the task's change.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        *,
+        engine_runner: EngineRunner | None = None,
+        storage: ResultStorage | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.engine_runner = engine_runner or default_engine_runner(settings)
+        self.storage = storage or LocalStorage(settings.data_dir)
+
+    def task_row(self, task_id: str) -> dict[str, Any] | None:
+        """Status, operation and original picture of a task."""
+        with self.db.read() as session:
+            row = session.execute(
+                select(ImageTask.status, ImageTask.operation, ImageTask.original_image).where(
+                    ImageTask.task_id == task_id
+                )
+            ).one_or_none()
+        return None if row is None else dict(row._mapping)
+
+    def produce(self, task: dict[str, Any]) -> str:
+        """Load the original, run the engine, store the result; returns the storage key."""
+        picture = load_original(task["original_image"], self.settings)
+        data, extension = self.engine_runner(str(task["operation"]), picture)
+        return self.storage.put(data, extension)
+
+    def succeed(self, session: Session, task_id: str, key: str, attempt: int) -> None:
+        """``processing → awaiting_confirm`` with the result (in the caller's transaction)."""
+        service.transition(
+            session,
+            self.clock,
+            task_id,
+            TaskStatus.AWAITING_CONFIRM,
+            expected=[TaskStatus.PROCESSING],
+            result_image=key,
+            error_message=None,
+            retry_count=attempt - 1,
+        )
+
+    def record_retry(self, session: Session, task_id: str, attempt: int, error: str) -> None:
+        """A failed attempt with attempts left: counted, and the error kept for staff."""
+        service.set_fields(
+            session, self.clock, task_id, retry_count=attempt, error_message=error[:2000]
+        )
+
+    def give_up(self, session: Session, task_id: str, attempts: int, error: str) -> bool:
+        """Attempts spent: ``processing → failed → with_designer`` plus the dispatch request.
+
+        Returns False (and changes nothing) when the task already left ``processing``.
+        """
+        status = session.execute(
+            select(ImageTask.status).where(ImageTask.task_id == task_id)
+        ).scalar_one_or_none()
+        if status != TaskStatus.PROCESSING.value:
+            return False
+        service.transition(
+            session,
+            self.clock,
+            task_id,
+            TaskStatus.FAILED,
+            expected=[TaskStatus.PROCESSING],
+            error_message=error[:2000],
+            retry_count=attempts,
+        )
+        hand_to_designer(
+            session,
+            self.clock,
+            task_id,
+            f"自动处理失败（{attempts} 次尝试）：{error}",
+            expected=frozenset({TaskStatus.FAILED}),
+        )
+        return True
+
+
+class Worker:
+    """Runs ``process_task`` jobs from the embedded queue."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: Settings,
+        *,
+        queue: EmbeddedQueue | None = None,
+        engine_runner: EngineRunner | None = None,
+        storage: ResultStorage | None = None,
+        worker_id: str | None = None,
+        lease_seconds: float | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.queue = queue or EmbeddedQueue(clock, max_attempts=settings.job_max_attempts)
+        self.flow = ProcessingFlow(
+            db, clock, settings, engine_runner=engine_runner, storage=storage
+        )
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_seconds = lease_seconds or settings.job_lease_seconds
+
+    # ------------------------------------------------------------------ one step
+    def reap(self) -> int:
+        """Take back expired leases; tasks whose attempts are spent go to a designer."""
+
+        def run(session: Session) -> int:
+            spent = self.queue.reap(session)
+            for job in spent:
+                if job.task_id:
+                    self.flow.give_up(
+                        session,
+                        job.task_id,
+                        job.attempts,
+                        "the worker stopped during the last attempt",
+                    )
+            return len(spent)
+
+        return self.db.run_write(run)
+
+    def run_once(self) -> AttemptOutcome | None:
+        """Claim and run one due job; ``None`` when the queue has nothing due."""
+        self.reap()
+        job = self.db.run_write(lambda s: self.queue.claim(s, self.worker_id, self.lease_seconds))
+        if job is None:
+            return None
+        if job.kind != PROCESS_TASK or job.task_id is None:
+            self.db.run_write(
+                lambda s: self.queue.fail(
+                    s, job.id, self.worker_id, f"unknown job kind {job.kind!r}", retry=False
+                )
+            )
+            return AttemptOutcome(job.task_id, "skipped", f"unknown job kind {job.kind!r}")
+        return self._run_job(job)
+
+    def run_until_idle(self, max_jobs: int = 1000) -> list[AttemptOutcome]:
+        """Run due jobs until none is left (tests, the demo, ``aics worker --once``)."""
+        outcomes: list[AttemptOutcome] = []
+        for _ in range(max_jobs):
+            outcome = self.run_once()
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+        return outcomes
+
+    # ------------------------------------------------------------------ the attempt
+    def _run_job(self, job: ClaimedJob) -> AttemptOutcome:
+        assert job.task_id is not None
+        task_id = job.task_id
+        task = self.flow.task_row(task_id)
+        if task is None or task["status"] != TaskStatus.PROCESSING.value:
+            self.db.run_write(lambda s: self.queue.complete(s, job.id, self.worker_id))
+            return AttemptOutcome(task_id, "skipped", f"task is {task and task['status']}")
+
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job.id, stop), daemon=True)
+        beat.start()
+        try:
+            key = self.flow.produce(task)
+        except AicsError as exc:
+            # Engine errors, unreadable pictures and failed quality checks are all domain
+            # errors: a failed attempt. Anything else is a bug; the job keeps its lease, which
+            # expires, and the reaper retries it or hands the task to a designer.
+            return self._failed(job, f"{exc.code}: {exc.message}")
+        finally:
+            stop.set()
+            beat.join()
+        return self._succeeded(job, key)
+
+    def _heartbeat(self, job_id: int, stop: threading.Event) -> None:
+        interval = max(0.05, self.lease_seconds / 3)
+        while not stop.wait(interval):
+            try:
+                held = self.db.run_write(
+                    lambda s: self.queue.heartbeat(s, job_id, self.worker_id, self.lease_seconds)
+                )
+            except Exception:  # noqa: BLE001 - a failed heartbeat must not kill the attempt
+                log.warning("heartbeat for job %s failed", job_id, exc_info=True)
+                continue
+            if not held:
+                return
+
+    def _succeeded(self, job: ClaimedJob, key: str) -> AttemptOutcome:
+        assert job.task_id is not None
+        task_id = job.task_id
+
+        def run(session: Session) -> AttemptOutcome:
+            if not self.queue.complete(session, job.id, self.worker_id):
+                # The reaper gave the job to another worker meanwhile: that one decides.
+                return AttemptOutcome(task_id, "lease_lost")
+            self.flow.succeed(session, task_id, key, job.attempts)
+            return AttemptOutcome(task_id, "completed")
+
+        try:
+            return self.db.run_write(run)
+        except AicsError as exc:
+            # The task left `processing` meanwhile (refunded by staff): the job ends here.
+            self.db.run_write(lambda s: self.queue.complete(s, job.id, self.worker_id))
+            return AttemptOutcome(task_id, "skipped", exc.message)
+
+    def _failed(self, job: ClaimedJob, error: str) -> AttemptOutcome:
+        assert job.task_id is not None
+        task_id = job.task_id
+        log.info(
+            "job %s for %s failed (attempt %s/%s): %s",
+            job.id,
+            task_id,
+            job.attempts,
+            job.max_attempts,
+            error,
+        )
+
+        def run(session: Session) -> AttemptOutcome:
+            retry = not job.last_attempt
+            status = self.queue.fail(session, job.id, self.worker_id, error, retry=retry)
+            if status is None:
+                return AttemptOutcome(task_id, "lease_lost", error)
+            if retry:
+                self.flow.record_retry(session, task_id, job.attempts, error)
+                return AttemptOutcome(task_id, "retry", error)
+            self.flow.give_up(session, task_id, job.attempts, error)
+            return AttemptOutcome(task_id, "handed_to_designer", error)
+
+        return self.db.run_write(run)
+
+    # ------------------------------------------------------------------ loops
+    async def run_forever(self, stop: asyncio.Event, *, idle_sleep: float = 0.5) -> None:
+        """Run jobs until ``stop`` is set (``aics serve`` / ``aics worker``)."""
+        while not stop.is_set():
+            try:
+                outcome = await asyncio.to_thread(self.run_once)
+            except Exception:  # noqa: BLE001 - keep the worker alive; the lease protects the job
+                log.exception("worker step failed")
+                outcome = None
+            if outcome is None:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=idle_sleep)
+                except TimeoutError:
+                    pass

@@ -1,0 +1,62 @@
+"""Wiring of the long-running parts, shared by ``aics serve``, ``aics worker`` and the demo.
+
+One :class:`Runtime` holds the settings, the database, the clock and the ``Workflow``; it builds
+the HTTP apps and the background loops (worker, dispatch outbox relay, gateway client, result
+delivery) on demand. Parts written by other domains are imported lazily, so a deployment that
+runs only the worker does not import the web stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from ai_cs.config import Settings
+from ai_cs.processing.worker import ProcessingFlow, Worker
+from ai_cs.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+
+def optional(module: str) -> Any | None:
+    """Import ``module`` if this installation has it (``None`` when it does not exist)."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return None
+
+
+class Runtime:
+    """The process-wide objects of one ai-cs process."""
+
+    def __init__(self, settings: Settings, *, workflow: Workflow | None = None) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.workflow = workflow or Workflow(settings=settings)
+        self.db = self.workflow.db
+        self.clock = self.workflow.clock
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.workflow.close()
+
+    # ------------------------------------------------------------------ worker
+    def embedded_worker(self) -> Worker:
+        """A worker on the embedded queue."""
+        return Worker(self.db, self.clock, self.settings)
+
+    def worker_coroutines(self, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
+        """The processing loops for the configured queue backend."""
+        n = max(1, self.settings.worker_concurrency)
+        if self.settings.queue_backend == "procrastinate":
+            from ai_cs.jobs.procrastinate_queue import build_app, run_worker
+
+            flow = ProcessingFlow(self.db, self.clock, self.settings)
+            app = build_app(self.db.url, flow, max_attempts=self.settings.job_max_attempts)
+            return [run_worker(app, stop, concurrency=n)]
+        return [self.embedded_worker().run_forever(stop) for _ in range(n)]
