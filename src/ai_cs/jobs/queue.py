@@ -44,6 +44,8 @@ def make_queue(backend: str, clock: Clock, *, max_attempts: int = 3) -> JobQueue
     if backend == "procrastinate":
         from ai_cs.jobs.procrastinate_queue import ProcrastinateQueue
 
+        # Procrastinate counts attempts in its worker's retry strategy (see build_app).
+        del max_attempts
         return ProcrastinateQueue()
     if backend != "embedded":
         raise ValueError(f"unknown queue backend {backend!r}; expected embedded or procrastinate")
