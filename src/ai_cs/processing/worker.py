@@ -80,7 +80,7 @@ def load_original(original_image: str | None, settings: Settings) -> bytes:
         raise ImageRejected("the task has no original picture")
     if is_url(original_image):
         data, _ = load_source(original_image, settings)
-        return data
+        return bytes(data)
     path = Path(original_image)
     if not path.is_absolute():
         path = settings.data_dir / path
@@ -88,7 +88,7 @@ def load_original(original_image: str | None, settings: Settings) -> bytes:
     resolved = path.resolve()
     if root != resolved and root not in resolved.parents:
         raise ImageRejected(f"original picture {original_image!r} is outside the data directory")
-    return read_local(resolved)
+    return bytes(read_local(resolved))
 
 
 class ProcessingFlow:
