@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -65,11 +66,14 @@ def encode_json(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def task_to_dict(row: ImageTask) -> dict[str, Any]:
-    """A task as the seed's dict: every seed column, then ai-cs extras, JSON columns decoded."""
+def task_to_dict(row: ImageTask | Mapping[str, Any] | Any) -> dict[str, Any]:
+    """A task as the seed's dict: every seed column, then ai-cs extras, JSON columns decoded.
+
+    Accepts an ORM object, a Core row (attribute access) or a plain mapping of column values.
+    """
     out: dict[str, Any] = {}
     for name in SEED_TASK_COLUMNS + EXTRA_TASK_COLUMNS:
-        value = getattr(row, name)
+        value = row.get(name) if isinstance(row, Mapping) else getattr(row, name)
         out[name] = _decode(value) if name in JSON_COLUMNS else value
     return out
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso, note_stamp
@@ -68,21 +68,29 @@ class PaymentResult:
     duplicate: bool
 
 
+# Core tables: the hot paths use Core statements with RETURNING instead of ORM identity
+# maps and refreshes (measured by `aics bench --only workflow`).
+TASKS: Table = ImageTask.__table__  # type: ignore[assignment]
+CHANGES: Table = TaskRequirementChange.__table__  # type: ignore[assignment]
+PAYMENTS: Table = Payment.__table__  # type: ignore[assignment]
+
+
 def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _load(session: Session, task_id: str, *, lock: bool = False) -> ImageTask:
-    stmt = select(ImageTask).where(ImageTask.task_id == task_id)
+def _load(session: Session, task_id: str, *, lock: bool = False) -> Any:
+    """The task's row (attribute access by column name), locked on PostgreSQL if asked."""
+    stmt = select(TASKS).where(TASKS.c.task_id == task_id)
     if lock and _is_pg(session):
         stmt = stmt.with_for_update()
-    row = session.execute(stmt).scalar_one_or_none()
+    row = session.execute(stmt).one_or_none()
     if row is None:
         raise TaskNotFound(f"task {task_id!r} not found", task_id=task_id)
     return row
 
 
-def _check_owner(row: ImageTask, customer_id: str | None) -> None:
+def _check_owner(row: Any, customer_id: str | None) -> None:
     if customer_id is not None and row.customer_id != customer_id:
         # Same message as a missing task would give a different customer nothing to learn.
         raise NotTaskOwner(
@@ -100,8 +108,8 @@ def _record_change(
     new_value: str,
     actor: Actor,
 ) -> None:
-    session.add(
-        TaskRequirementChange(
+    session.execute(
+        insert(CHANGES).values(
             task_id=task_id,
             change_type=change_type.value,
             old_value=old_value if old_value not in (None, "") else NONE_MARK,
@@ -176,9 +184,9 @@ def create_task(
         new_id = check_id("task_id", task_id)
         if not TASK_ID_PATTERN.fullmatch(new_id):
             raise InvalidArgument(f"task_id {new_id!r} must look like TASK_20260227_001")
-        if session.get(ImageTask, new_id) is not None:
+        if session.execute(select(TASKS.c.task_id).where(TASKS.c.task_id == new_id)).first():
             raise Conflict(f"task {new_id!r} already exists", task_id=new_id)
-    row = ImageTask(
+    values: dict[str, Any] = dict(  # noqa: C408 - column=value reads best here
         task_id=new_id,
         customer_id=customer,
         customer_name=_optional_text("customer_name", customer_name, 200),
@@ -197,9 +205,8 @@ def create_task(
         conversation_id=_optional_text("conversation_id", conversation_id, 200),
         updated_at=now,
     )
-    session.add(row)
-    session.flush()
-    return task_to_dict(row)
+    session.execute(insert(TASKS).values(**values))
+    return task_to_dict(values)
 
 
 def get_task(
@@ -223,14 +230,14 @@ def list_tasks(
     """Tasks newest first with optional filters; returns ``(page, total)``."""
     stmt = select(ImageTask)
     if customer_id is not None:
-        stmt = stmt.where(ImageTask.customer_id == check_id("customer_id", customer_id))
+        stmt = stmt.where(TASKS.c.customer_id == check_id("customer_id", customer_id))
     if status is not None:
-        stmt = stmt.where(ImageTask.status == parse_status(status).value)
+        stmt = stmt.where(TASKS.c.status == parse_status(status).value)
     if acc_ids is not None:
-        stmt = stmt.where(ImageTask.acc_id.in_(list(acc_ids)))
+        stmt = stmt.where(TASKS.c.acc_id.in_(list(acc_ids)))
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.execute(
-        stmt.order_by(ImageTask.created_at.desc(), ImageTask.task_id.desc())
+        stmt.order_by(TASKS.c.created_at.desc(), TASKS.c.task_id.desc())
         .limit(max(1, min(limit, 1000)))
         .offset(max(0, offset))
     ).scalars()
@@ -269,24 +276,21 @@ def add_requirement(
     old_notes = row.customer_notes
     new_notes = append_note(old_notes, format_note_line(note_stamp(moment), note))
     applied = session.execute(
-        update(ImageTask)
+        update(TASKS)
         .where(
-            ImageTask.task_id == tid,
-            ImageTask.status == TaskStatus.PENDING.value,
-            ImageTask.customer_notes.is_(None)
+            TASKS.c.task_id == tid,
+            TASKS.c.status == TaskStatus.PENDING.value,
+            TASKS.c.customer_notes.is_(None)
             if old_notes is None
-            else ImageTask.customer_notes == old_notes,
+            else TASKS.c.customer_notes == old_notes,
         )
         .values(customer_notes=new_notes, updated_at=iso(moment))
-        .returning(ImageTask.task_id)
-        .execution_options(synchronize_session=False)
+        .returning(*TASKS.c)
     ).one_or_none()
     if applied is None:
         raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
     _record_change(session, clock, tid, ChangeType.ADD_NOTE, old_notes, note, actor)
-    session.flush()
-    session.refresh(row)
-    return task_to_dict(row)
+    return task_to_dict(applied)
 
 
 def add_requirement_detail(
@@ -313,11 +317,10 @@ def add_requirement_detail(
     old = reqs.get(name)
     reqs[name] = new_value
     applied = session.execute(
-        update(ImageTask)
-        .where(ImageTask.task_id == tid, ImageTask.status == TaskStatus.PENDING.value)
+        update(TASKS)
+        .where(TASKS.c.task_id == tid, TASKS.c.status == TaskStatus.PENDING.value)
         .values(requirements=encode_json(reqs), updated_at=iso(clock.now()))
-        .returning(ImageTask.task_id)
-        .execution_options(synchronize_session=False)
+        .returning(*TASKS.c)
     ).one_or_none()
     if applied is None:
         raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
@@ -325,9 +328,7 @@ def add_requirement_detail(
     _record_change(
         session, clock, tid, ChangeType.ADD_REQUIREMENT, old_text, f"{name}={new_value}", actor
     )
-    session.flush()
-    session.refresh(row)
-    return task_to_dict(row)
+    return task_to_dict(applied)
 
 
 def modify_operation(
@@ -357,24 +358,21 @@ def modify_operation(
     if new_quote is not None:
         values["quote"] = encode_json(dict(new_quote))
     applied = session.execute(
-        update(ImageTask)
-        .where(ImageTask.task_id == tid, ImageTask.status == TaskStatus.PENDING.value)
+        update(TASKS)
+        .where(TASKS.c.task_id == tid, TASKS.c.status == TaskStatus.PENDING.value)
         .values(**values)
-        .returning(ImageTask.task_id)
-        .execution_options(synchronize_session=False)
+        .returning(*TASKS.c)
     ).one_or_none()
     if applied is None:
         check_can_modify_operation(tid, TaskStatus(_status_now(session, tid)))
         raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
     _record_change(session, clock, tid, ChangeType.MODIFY_OPERATION, old_op, op.value, actor)
-    session.flush()
-    session.refresh(row)
-    return task_to_dict(row)
+    return task_to_dict(applied)
 
 
 def _status_now(session: Session, task_id: str) -> str:
     return str(
-        session.execute(select(ImageTask.status).where(ImageTask.task_id == task_id)).scalar_one()
+        session.execute(select(TASKS.c.status).where(TASKS.c.task_id == task_id)).scalar_one()
     )
 
 
@@ -398,11 +396,10 @@ def transition(
     now = clock.now()
     values: dict[str, Any] = {"status": target.value, "updated_at": iso(now), **fields}
     done = session.execute(
-        update(ImageTask)
-        .where(ImageTask.task_id == task_id, ImageTask.status.in_([s.value for s in allowed]))
+        update(TASKS)
+        .where(TASKS.c.task_id == task_id, TASKS.c.status.in_([s.value for s in allowed]))
         .values(**values)
-        .returning(ImageTask.task_id)
-        .execution_options(synchronize_session=False)
+        .returning(*TASKS.c)
     ).one_or_none()
     if done is None:
         current = TaskStatus(_status_now_or_missing(session, task_id))
@@ -412,30 +409,28 @@ def transition(
             f"task {task_id!r} is {current.value!r}, not one of {sorted(s.value for s in allowed)}",
             task_id=task_id,
         )
-    row = _load(session, task_id)
-    session.refresh(row)
-    return task_to_dict(row)
+    return task_to_dict(done)
 
 
 def _status_now_or_missing(session: Session, task_id: str) -> str:
     status = session.execute(
-        select(ImageTask.status).where(ImageTask.task_id == task_id)
+        select(TASKS.c.status).where(TASKS.c.task_id == task_id)
     ).scalar_one_or_none()
     if status is None:
         raise TaskNotFound(f"task {task_id!r} not found", task_id=task_id)
     return str(status)
 
 
-def _find_payable(session: Session, customer_id: str, amount_fen: int | None) -> ImageTask | None:
+def _find_payable(session: Session, customer_id: str, amount_fen: int | None) -> Any:
     stmt = (
-        select(ImageTask)
+        select(TASKS)
         .where(
-            ImageTask.customer_id == customer_id,
-            ImageTask.status == TaskStatus.PENDING.value,
+            TASKS.c.customer_id == customer_id,
+            TASKS.c.status == TaskStatus.PENDING.value,
         )
-        .order_by(ImageTask.created_at.desc(), ImageTask.task_id.desc())
+        .order_by(TASKS.c.created_at.desc(), TASKS.c.task_id.desc())
     )
-    candidates = list(session.execute(stmt).scalars())
+    candidates = list(session.execute(stmt))
     if not candidates:
         return None
     if amount_fen is not None:
@@ -445,9 +440,11 @@ def _find_payable(session: Session, customer_id: str, amount_fen: int | None) ->
     return candidates[0]
 
 
-def existing_payment(session: Session, payment_id: str) -> Payment | None:
+def existing_payment(session: Session, payment_id: str) -> Any:
     """The stored payment with this id, if any."""
-    return session.get(Payment, payment_id)
+    return session.execute(
+        select(PAYMENTS).where(PAYMENTS.c.payment_id == payment_id)
+    ).one_or_none()
 
 
 def apply_payment(
@@ -485,7 +482,7 @@ def apply_payment(
         return PaymentResult(task=task, outcome=seen.outcome, duplicate=True)
 
     if tid is not None:
-        row: ImageTask | None = _load(session, tid, lock=True)
+        row: Any = _load(session, tid, lock=True)
         assert row is not None
         _check_owner(row, customer)
     else:
@@ -550,12 +547,7 @@ def set_fields(session: Session, clock: Clock, task_id: str, **fields: Any) -> N
         if key in fields and not isinstance(fields[key], str | type(None)):
             fields[key] = encode_json(fields[key])
     fields["updated_at"] = iso(clock.now())
-    session.execute(
-        update(ImageTask)
-        .where(ImageTask.task_id == task_id)
-        .values(**fields)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(update(TASKS).where(TASKS.c.task_id == task_id).values(**fields))
 
 
 __all__ = [

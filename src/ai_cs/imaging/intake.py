@@ -1,0 +1,452 @@
+"""Safe picture intake (收图): bytes, a local path or a URL in; a clean stored copy out.
+
+Rules, each refusal an :class:`~ai_cs.errors.ImageRejected` subclass with a stable ``code``:
+
+* At most :data:`MAX_BYTES` (20 MB) and :data:`MAX_PIXELS` (40 MP); a 0-byte file is refused.
+* Only JPEG, PNG, WebP and BMP, recognised by their magic bytes, never by the file name.
+  EPS/PS, PDF, SVG, GIF, TIFF, text and anything else are refused.
+* The dimensions are read from the file header by this module *before* Pillow decodes anything,
+  so a decompression bomb (a small file that claims a huge canvas) is refused without
+  allocating its pixels. Pillow's own bomb check stays on as a second line.
+* The picture is decoded completely (``load()``), with ``ImageFile.LOAD_TRUNCATED_IMAGES`` left
+  False, so a truncated file is refused instead of being padded with grey.
+* What is stored is re-encoded from pixels: EXIF orientation applied, colours converted to sRGB
+  when an ICC profile is present, and all metadata (EXIF, GPS, XMP, ICC, comments) dropped.
+  Encoding rule: **PNG** when the picture has real transparency or came from a lossless format
+  (PNG, BMP, lossless WebP), because a lossless original must stay lossless; **JPEG quality 95
+  with 4:4:4 chroma** otherwise, because the original was already lossy and PNG would make a
+  photo five to ten times larger for no visible gain.
+* Stored content-addressed: ``data_dir/images/<sha256[:2]>/<sha256>.<ext>`` where the hash is that
+  of the stored bytes, so the same picture is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import struct
+import tempfile
+import threading
+import warnings
+import zlib
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+from PIL import Image, ImageCms, ImageFile, ImageOps
+from pydantic import BaseModel, PrivateAttr
+
+from ai_cs.config import Settings
+from ai_cs.errors import ImageRejected
+
+MAX_BYTES: Final = 20 * 1024 * 1024
+"""Largest picture accepted, in bytes (also the cap while downloading)."""
+MAX_PIXELS: Final = 40_000_000
+"""Largest canvas accepted (40 MP)."""
+BOMB_PIXELS_PER_BYTE: Final = 100
+"""A too-large canvas with more pixels per file byte than this is reported as a bomb: real
+photos carry a few pixels per byte, a crafted bomb thousands."""
+JPEG_QUALITY: Final = 95
+
+_URL_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
+_DECODE_LOCK = threading.Lock()
+
+
+# --- errors ------------------------------------------------------------------------------------
+class ImageTooLarge(ImageRejected):
+    """More bytes than :data:`MAX_BYTES`."""
+
+    code = "image_too_large"
+
+
+class EmptyFile(ImageRejected):
+    """Zero bytes."""
+
+    code = "empty_file"
+
+
+class FileNotFound(ImageRejected):
+    """The local path does not name a readable regular file."""
+
+    code = "file_not_found"
+
+
+class UnsupportedFormat(ImageRejected):
+    """Not one of JPEG, PNG, WebP, BMP (by magic bytes)."""
+
+    code = "unsupported_format"
+
+
+class TooManyPixels(ImageRejected):
+    """A canvas larger than :data:`MAX_PIXELS`."""
+
+    code = "too_many_pixels"
+
+
+class DecompressionBomb(TooManyPixels):
+    """A small file that decodes to an enormous canvas."""
+
+    code = "decompression_bomb"
+
+
+class TruncatedImage(ImageRejected):
+    """The file ends before the picture does."""
+
+    code = "truncated_image"
+
+
+class CorruptImage(ImageRejected):
+    """The file claims a supported format but does not decode."""
+
+    code = "corrupt_image"
+
+
+class UrlNotAllowed(ImageRejected):
+    """The URL's scheme or address is not allowed (non-public, not http/https, malformed)."""
+
+    code = "url_not_allowed"
+
+
+class FetchFailed(ImageRejected):
+    """Downloading the picture failed (connection, status, content type, redirects)."""
+
+    code = "fetch_failed"
+
+
+# --- result ------------------------------------------------------------------------------------
+class StoredImage(BaseModel):
+    """An accepted picture as stored (``IntakeResult``)."""
+
+    path: Path
+    sha256: str
+    width: int
+    height: int
+    format: str  # "png" or "jpeg": the stored encoding
+    mime: str
+    source_format: str  # JPEG / PNG / WEBP / BMP as sniffed from the original
+    original_bytes: int
+    original_sha256: str
+    has_alpha: bool
+    source: str = ""  # the URL, the path, or "bytes"
+
+    _image: Image.Image | None = PrivateAttr(default=None)
+
+    def image(self) -> Image.Image:
+        """The stored pixels (RGB or RGBA), decoded once and kept."""
+        if self._image is None:
+            with Image.open(self.path) as img:
+                img.load()
+                self._image = img.copy()
+        return self._image
+
+
+IntakeResult = StoredImage
+
+
+# --- sniffing ------------------------------------------------------------------------------------
+_REFUSED_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
+    (b"%!PS", "PostScript/EPS"),
+    (b"\xc5\xd0\xd3\xc6", "EPS"),
+    (b"%PDF", "PDF"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"8BPS", "PSD"),
+    (b"PK\x03\x04", "ZIP"),
+)
+
+
+def sniff_format(data: bytes) -> str:
+    """``JPEG``, ``PNG``, ``WEBP`` or ``BMP`` by magic bytes, else :class:`UnsupportedFormat`."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data.startswith(b"BM") and len(data) >= 26:
+        return "BMP"
+    for magic, name in _REFUSED_MAGIC:
+        if data.startswith(magic):
+            raise UnsupportedFormat(f"{name} files are not accepted; send JPEG, PNG, WebP or BMP")
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<svg", b"<?xml", b"<!doctype svg")) or b"<svg" in head:
+        raise UnsupportedFormat("SVG files are not accepted; send JPEG, PNG, WebP or BMP")
+    raise UnsupportedFormat("not a JPEG, PNG, WebP or BMP picture")
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    if len(data) < 24:
+        raise TruncatedImage("PNG file ends inside its header")
+    if data[12:16] != b"IHDR":
+        raise CorruptImage("PNG file has no IHDR header")
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
+
+
+def _bmp_size(data: bytes) -> tuple[int, int]:
+    header_size = struct.unpack("<I", data[14:18])[0]
+    if header_size == 12:
+        width, height = struct.unpack("<HH", data[18:22])
+    else:
+        width, height = struct.unpack("<ii", data[18:26])
+    return abs(int(width)), abs(int(height))
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    chunk = data[12:16]
+    if chunk == b"VP8X" and len(data) >= 30:
+        width = 1 + int.from_bytes(data[24:27], "little")
+        height = 1 + int.from_bytes(data[27:30], "little")
+        return width, height
+    if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return int(width) & 0x3FFF, int(height) & 0x3FFF
+    if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    raise CorruptImage("WebP file has no readable frame header")
+
+
+_JPEG_SOF: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    # Walk the marker segments up to the start of scan; take the largest frame header, because a
+    # decoder may honour any of them.
+    pos, size, best = 2, len(data), (0, 0)
+    while pos + 4 <= size:
+        if data[pos] != 0xFF:
+            raise CorruptImage("JPEG marker structure is broken")
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0x01, *range(0xD0, 0xD8)):  # stand-alone markers
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan
+            break
+        length = struct.unpack(">H", data[pos + 2 : pos + 4])[0]
+        if length < 2:
+            raise CorruptImage("JPEG segment length is invalid")
+        if marker in _JPEG_SOF and pos + 9 <= size:
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            best = max(best, (int(width), int(height)), key=lambda wh: wh[0] * wh[1])
+        pos += 2 + length
+    if best == (0, 0):
+        raise TruncatedImage("JPEG file ends before its frame header")
+    return best
+
+
+def header_size(data: bytes, fmt: str) -> tuple[int, int]:
+    """Width and height read from the header, without decoding pixels."""
+    readers = {"PNG": _png_size, "BMP": _bmp_size, "WEBP": _webp_size, "JPEG": _jpeg_size}
+    try:
+        return readers[fmt](data)
+    except (struct.error, IndexError) as exc:
+        raise TruncatedImage(f"{fmt} header is cut short") from exc
+
+
+def check_canvas(width: int, height: int, nbytes: int) -> None:
+    """Refuse empty canvases, canvases over :data:`MAX_PIXELS` and decompression bombs."""
+    if width <= 0 or height <= 0:
+        raise CorruptImage(f"picture claims an empty canvas {width}x{height}")
+    pixels = width * height
+    if pixels > MAX_PIXELS:
+        if pixels > BOMB_PIXELS_PER_BYTE * max(nbytes, 1):
+            raise DecompressionBomb(
+                f"{width}x{height} canvas from a {nbytes}-byte file looks like a decompression bomb"
+            )
+        raise TooManyPixels(
+            f"{width}x{height} is {pixels / 1e6:.1f} MP; at most {MAX_PIXELS / 1e6:.0f} MP"
+        )
+
+
+# --- decoding and re-encoding -------------------------------------------------------------------
+_DECODE_ERRORS: Final = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
+_EXIF_ERRORS: Final = (*_DECODE_ERRORS, Warning, KeyError, IndexError, TypeError)
+
+
+def _decode(data: bytes, fmt: str) -> tuple[Image.Image, bool]:
+    """Fully decoded RGB/RGBA pixels and whether alpha is used; warnings become refusals."""
+    # catch_warnings swaps the process-wide filter list; the lock keeps two intakes from
+    # restoring each other's filters.
+    with _DECODE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            img = Image.open(io.BytesIO(data), formats=[fmt])
+            # Camera JPEGs with a second view (MPO) open as MPO; the first frame is a JPEG.
+            if img.format != fmt and not (fmt == "JPEG" and img.format == "MPO"):
+                raise UnsupportedFormat(f"file looks like {fmt} but decodes as {img.format}")
+            check_canvas(img.width, img.height, len(data))
+            img.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise DecompressionBomb(f"decompression bomb: {exc}") from exc
+        except Warning as exc:
+            raise CorruptImage(f"{fmt} file is malformed: {exc}") from exc
+        except _DECODE_ERRORS as exc:
+            if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
+                raise TruncatedImage(f"{fmt} file is truncated") from exc
+            raise CorruptImage(f"{fmt} file does not decode: {exc}") from exc
+        upright: Image.Image = img
+        try:
+            upright = ImageOps.exif_transpose(img)
+        except _EXIF_ERRORS:
+            pass  # broken EXIF: keep the pixels as they are rather than refuse the picture
+        try:
+            return _normalise(upright)
+        except (*_DECODE_ERRORS, Warning) as exc:
+            raise CorruptImage(f"{fmt} pixels cannot be converted: {exc}") from exc
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA"):
+        return img
+    try:
+        src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        dst = ImageCms.createProfile("sRGB")
+        converted = ImageCms.profileToProfile(img, src, dst, outputMode=img.mode)
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return img  # an unusable profile: keep the numbers as they are
+    return converted if converted is not None else img
+
+
+def _normalise(img: Image.Image) -> tuple[Image.Image, bool]:
+    """RGB or RGBA pixels; alpha kept only when some pixel is not fully opaque."""
+    has_alpha = img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info
+    if img.mode.startswith("I") or img.mode == "F":
+        # Deep greyscale (16-bit PNG): scale to 8 bits instead of letting convert() clip.
+        deep = np.asarray(img, dtype=np.float64)
+        scale = 257.0 if deep.max(initial=0.0) > 255 else 1.0
+        img = Image.fromarray(np.clip(deep / scale, 0, 255).astype(np.uint8))
+    img = img.convert("RGBA" if has_alpha else "RGB")
+    img = _to_srgb(img)
+    if has_alpha:
+        low, _high = img.getchannel("A").getextrema()
+        if low == 255:
+            return img.convert("RGB"), False
+    return img, has_alpha
+
+
+def _is_lossless(data: bytes, fmt: str) -> bool:
+    if fmt in ("PNG", "BMP"):
+        return True
+    if fmt == "WEBP":
+        return b"VP8L" in data[12:4096] and b"VP8 " not in data[12:4096]
+    return False
+
+
+def _encode(img: Image.Image, as_png: bool) -> bytes:
+    out = io.BytesIO()
+    if as_png:
+        img.save(out, format="PNG", compress_level=6)
+    else:
+        img.save(out, format="JPEG", quality=JPEG_QUALITY, subsampling=0, optimize=True)
+    return out.getvalue()
+
+
+def _store(data: bytes, ext: str, settings: Settings) -> tuple[Path, str]:
+    digest = hashlib.sha256(data).hexdigest()
+    folder = settings.data_dir / "images" / digest[:2]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{digest}.{ext}"
+    if not path.exists():
+        # Write beside the target and rename, so a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=f".{ext}")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return path, digest
+
+
+# --- entry points -------------------------------------------------------------------------------
+def is_url(source: str) -> bool:
+    """Whether ``source`` is written as a URL (``scheme:...``) rather than a local path."""
+    return bool(_URL_RE.match(source)) and not re.match(r"^[a-zA-Z]:[\\/]", source)
+
+
+def read_local(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """The bytes of a local file, refusing missing, special, empty and oversized files unread."""
+    try:
+        info = path.stat()
+    except (OSError, ValueError) as exc:
+        raise FileNotFound(f"no such file: {str(path)!r}") from exc
+    if not path.is_file():
+        raise FileNotFound(f"not a regular file: {str(path)!r}")
+    if info.st_size == 0:
+        raise EmptyFile(f"file {path.name!r} is empty")
+    if info.st_size > max_bytes:
+        raise ImageTooLarge(
+            f"file {path.name!r} has {info.st_size} bytes; at most {max_bytes} are accepted"
+        )
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise FileNotFound(f"cannot read {str(path)!r}: {exc.strerror}") from exc
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"file {path.name!r} has more than {max_bytes} bytes")
+    return data
+
+
+def load_source(source: str | bytes | Path, settings: Settings) -> tuple[bytes, str]:
+    """The raw bytes behind ``source`` and a description of where they came from."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), "bytes"
+    if isinstance(source, str) and is_url(source.strip()):
+        from ai_cs.imaging.fetch import fetch_image  # fetch imports this module's errors
+
+        fetched = fetch_image(source.strip(), settings)
+        return fetched.data, fetched.url
+    path = Path(source)
+    return read_local(path), str(path)
+
+
+def accept_bytes(data: bytes, settings: Settings, *, source: str = "bytes") -> StoredImage:
+    """Check, decode, clean and store one picture given as bytes."""
+    if not data:
+        raise EmptyFile("the picture is empty (0 bytes)")
+    if len(data) > MAX_BYTES:
+        raise ImageTooLarge(f"picture has {len(data)} bytes; at most {MAX_BYTES} are accepted")
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        # Someone in the process switched Pillow to pad truncated files; we must not accept them.
+        raise CorruptImage("refusing to decode while LOAD_TRUNCATED_IMAGES is enabled")
+    fmt = sniff_format(data)
+    width, height = header_size(data, fmt)
+    check_canvas(width, height, len(data))
+    img, has_alpha = _decode(data, fmt)
+    as_png = has_alpha or _is_lossless(data, fmt)
+    encoded = _encode(img, as_png)
+    ext, mime = ("png", "image/png") if as_png else ("jpg", "image/jpeg")
+    path, digest = _store(encoded, ext, settings)
+    stored = StoredImage(
+        path=path,
+        sha256=digest,
+        width=img.width,
+        height=img.height,
+        format="png" if as_png else "jpeg",
+        mime=mime,
+        source_format=fmt,
+        original_bytes=len(data),
+        original_sha256=hashlib.sha256(data).hexdigest(),
+        has_alpha=has_alpha,
+        source=source,
+    )
+    stored._image = img
+    return stored
+
+
+def intake(source: str | bytes | Path, settings: Settings) -> StoredImage:
+    """Take in a picture from bytes, a local path or an http(s) URL; refuse anything unsafe."""
+    data, origin = load_source(source, settings)
+    return accept_bytes(data, settings, source=origin)

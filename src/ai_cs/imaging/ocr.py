@@ -1,0 +1,150 @@
+"""Reading text in pictures (OCR) behind a small :class:`OcrEngine` protocol.
+
+The real engine is RapidOCR 3.x (PP-OCR models shipped inside its wheel, run by onnxruntime,
+Chinese and English, fully offline). It is loaded lazily, once per process, and calls are
+serialised by a lock: onnxruntime already uses every core for one picture, so parallel calls
+would only contend. Tests that do not care about text use :class:`StaticOcr`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+OCR_MAX_SIDE: Final = 1600
+"""Longest side the OCR sees; larger pictures are scaled down first (speed, memory)."""
+OCR_MAX_ASPECT: Final = 4.0
+"""Narrower pictures are padded (white, bottom/right) to this ratio before OCR: RapidOCR scales
+the short side up to 736 px, so a 1×5000 strip would otherwise become a gigapixel canvas."""
+MIN_SCORE: Final = 0.6
+"""Lines the recogniser is less sure of than this are dropped (noise reads as junk text)."""
+
+
+class OcrLine(BaseModel):
+    """One line of text: what it says, where (4 corner points, picture pixels), how sure."""
+
+    text: str
+    box: list[tuple[float, float]] = Field(default_factory=list)
+    score: float = 1.0
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    """Anything that reads text lines from an RGB picture."""
+
+    def read(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:
+        """Text lines in ``rgb`` (H×W×3, uint8), boxes in its pixel coordinates."""
+        ...
+
+
+class StaticOcr:
+    """A fake engine that returns the same lines for every picture (tests, offline demos)."""
+
+    def __init__(self, lines: list[OcrLine] | list[str] | None = None) -> None:
+        self.lines = [
+            line if isinstance(line, OcrLine) else OcrLine(text=line) for line in (lines or [])
+        ]
+        self.calls = 0
+
+    def read(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:  # noqa: ARG002 - fixed answer
+        """The configured lines."""
+        self.calls += 1
+        return [line.model_copy() for line in self.lines]
+
+
+class RapidOcrEngine:
+    """RapidOCR with the models from its wheel; quiet, lazy and thread-safe."""
+
+    def __init__(self, max_side: int = OCR_MAX_SIDE, min_score: float = MIN_SCORE) -> None:
+        self.max_side = max_side
+        self.min_score = min_score
+        self._engine: Any = None
+        self._load_lock = threading.Lock()
+        self._call_lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._engine is None:
+            with self._load_lock:
+                if self._engine is None:
+                    from rapidocr import RapidOCR
+
+                    # RapidOCR logs model paths at INFO on its own stream handler.
+                    logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+                    self._engine = RapidOCR(params={"Global.log_level": "error"})
+        return self._engine
+
+    def warm_up(self) -> None:
+        """Load the models now (the first call otherwise pays about a second)."""
+        self.read(np.full((64, 256, 3), 255, dtype=np.uint8))
+
+    def read_bgr(self, bgr: NDArray[np.uint8]) -> list[OcrLine]:
+        """Run the bare engine on a BGR array as given (no resizing), for benchmarks."""
+        engine = self._load()
+        with self._call_lock:
+            result = engine(bgr)
+        return _lines(result, 1.0, self.min_score)
+
+    def read(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:
+        """Text lines in ``rgb``; the picture is scaled to at most ``max_side`` first."""
+        height, width = rgb.shape[:2]
+        scale = min(1.0, self.max_side / max(height, width, 1))
+        if scale < 1.0:
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            rgb = np.asarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        bgr = np.ascontiguousarray(_pad_to_aspect(rgb, OCR_MAX_ASPECT)[:, :, ::-1])
+        engine = self._load()
+        with self._call_lock:
+            result = engine(bgr)
+        return _lines(result, scale, self.min_score)
+
+
+def _pad_to_aspect(rgb: NDArray[np.uint8], max_aspect: float) -> NDArray[np.uint8]:
+    """``rgb`` padded with white so no side exceeds ``max_aspect`` times the other.
+
+    The padding goes at the bottom or right, which leaves the text boxes' coordinates unchanged.
+    """
+    height, width = rgb.shape[:2]
+    target_h = max(height, int(np.ceil(width / max_aspect)))
+    target_w = max(width, int(np.ceil(height / max_aspect)))
+    if (target_h, target_w) == (height, width):
+        return rgb
+    padded = np.full((target_h, target_w, 3), 255, dtype=np.uint8)
+    padded[:height, :width] = rgb[:, :, :3]
+    return padded
+
+
+def _lines(result: Any, scale: float, min_score: float) -> list[OcrLine]:
+    txts = getattr(result, "txts", None)
+    boxes = getattr(result, "boxes", None)
+    scores = getattr(result, "scores", None)
+    if not txts or boxes is None or scores is None:
+        return []
+    lines: list[OcrLine] = []
+    for text, box, score in zip(txts, boxes, scores, strict=False):
+        if not str(text).strip() or float(score) < min_score:
+            continue
+        points = [(float(x) / scale, float(y) / scale) for x, y in np.asarray(box).reshape(-1, 2)]
+        lines.append(OcrLine(text=str(text).strip(), box=points, score=round(float(score), 4)))
+    return lines
+
+
+_DEFAULT: RapidOcrEngine | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_ocr() -> RapidOcrEngine:
+    """The process-wide RapidOCR engine (created on first use, models loaded on first read)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        with _DEFAULT_LOCK:
+            if _DEFAULT is None:
+                _DEFAULT = RapidOcrEngine()
+    return _DEFAULT
