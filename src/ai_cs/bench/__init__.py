@@ -36,6 +36,7 @@ BENCH_MODULES = (
     "ai_cs.bench.workflow",
     "ai_cs.bench.analysis",
     "ai_cs.bench.engines",
+    "ai_cs.bench.queue",
     "ai_cs.bench.chat",
     "ai_cs.bench.gateway",
     "ai_cs.bench.api",
