@@ -70,7 +70,9 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(
         3, description="Tries of a processing job before a human takes it."
     )
-    onnx_model_path: str = Field("", description="Optional segmentation ONNX model for remove_bg.")
+    segmentation_model_path: str = Field(
+        "", description="Optional segmentation ONNX model for remove_bg."
+    )
 
     # --- agent and gateway ---------------------------------------------------------------------
     llm_model: str = Field(

@@ -1,0 +1,156 @@
+"""The same processing semantics on PostgreSQL with Procrastinate."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from ai_cs.config import Settings
+from ai_cs.db.models import OutboxMessage
+from ai_cs.errors import ProcessingFailed
+from ai_cs.jobs.procrastinate_queue import ProcrastinateQueue, build_app, run_worker
+from ai_cs.processing.worker import ProcessingFlow
+from ai_cs.workflow import Workflow
+
+pytestmark = pytest.mark.postgres
+
+
+def _wf(pg_url: str, settings: Settings) -> Workflow:
+    return Workflow(database_url=pg_url, settings=settings, queue=ProcrastinateQueue())
+
+
+def _jobs(wf: Workflow) -> list[tuple[str, str]]:
+    with wf.db.read() as s:
+        return [tuple(r) for r in s.execute(text(
+            "SELECT status::text, args->>'task_id' FROM procrastinate_jobs ORDER BY id"))]
+
+
+async def _run_until(wf: Workflow, settings: Settings, predicate, *, runner=None, timeout=60.0):
+    flow = ProcessingFlow(wf.db, wf.clock, settings, engine_runner=runner)
+    app = build_app(wf.db.url, flow, max_attempts=3)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(app, stop, heartbeat_interval=0.5, stalled_after=3))
+    deadline = time.monotonic() + timeout
+    try:
+        while not predicate() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 20)
+    assert predicate(), "condition not reached in time"
+
+
+def test_the_job_is_deferred_in_the_same_transaction(pg_url: str, settings: Settings) -> None:
+    wf = _wf(pg_url, settings)
+    task = wf.create_image_task("c1", "https://xxx.com/a.jpg", "enhance")
+    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    assert _jobs(wf) == [("todo", task["task_id"])]
+    # A transaction that fails after deferring leaves no job behind.
+    other = wf.create_image_task("c2", "https://xxx.com/b.jpg", "enhance")
+    with pytest.raises(RuntimeError), wf.db.write() as s:
+        ProcrastinateQueue().enqueue(s, __import__("ai_cs.jobs.queue", fromlist=["JobSpec"])
+                                     .JobSpec(kind="process_task", task_id=other["task_id"]))
+        raise RuntimeError("roll back")
+    assert _jobs(wf) == [("todo", task["task_id"])]
+    # One waiting job per task: a second defer for the same task is refused by the database.
+    from sqlalchemy.exc import IntegrityError
+
+    from ai_cs.jobs.queue import JobSpec
+
+    with pytest.raises(IntegrityError), wf.db.write() as s:
+        ProcrastinateQueue().enqueue(s, JobSpec(kind="process_task", task_id=task["task_id"]))
+
+
+@pytest.mark.anyio
+async def test_a_paid_task_is_processed_by_procrastinate(
+    pg_url: str, settings: Settings, picture: Path
+) -> None:
+    wf = _wf(pg_url, settings)
+    tid = wf.create_image_task("c1", str(picture), "remove_bg")["task_id"]
+    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    await _run_until(wf, settings, lambda: wf.get_task(tid)["status"] == "awaiting_confirm")
+    task = wf.get_task(tid)
+    assert (settings.data_dir / task["result_image"]).is_file()
+    assert task["retry_count"] == 0
+    assert _jobs(wf) == [("succeeded", tid)]
+
+
+@pytest.mark.anyio
+async def test_an_always_failing_engine_ends_with_one_dispatch_request(
+    pg_url: str, settings: Settings, picture: Path
+) -> None:
+    wf = _wf(pg_url, settings)
+    tid = wf.create_image_task("c1", str(picture), "remove_bg")["task_id"]
+    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    calls: list[int] = []
+
+    def broken(op: str, data: bytes) -> tuple[bytes, str]:
+        calls.append(1)
+        raise ProcessingFailed("engine exploded")
+
+    await _run_until(wf, settings, lambda: wf.get_task(tid)["status"] == "with_designer",
+                     runner=broken)
+    task = wf.get_task(tid)
+    assert len(calls) == 3 and task["retry_count"] == 3
+    with wf.db.read() as s:
+        keys = list(s.execute(select(OutboxMessage.key)).scalars())
+    assert keys == [f"dispatch:{tid}:1"]
+
+
+CRASHY = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from ai_cs.config import Settings
+    from ai_cs.workflow import Workflow
+    from ai_cs.jobs.procrastinate_queue import ProcrastinateQueue, build_app, run_worker
+    from ai_cs.processing.worker import ProcessingFlow
+    url, data_dir = sys.argv[1], sys.argv[2]
+    settings = Settings(data_dir=data_dir, _env_file=None)
+    wf = Workflow(database_url=url, settings=settings, queue=ProcrastinateQueue())
+    def slow(op, data):
+        print("ENGINE STARTED", flush=True)
+        time.sleep(120)
+        raise SystemExit(1)
+    flow = ProcessingFlow(wf.db, wf.clock, settings, engine_runner=slow)
+    app = build_app(url, flow, max_attempts=3)
+    asyncio.run(run_worker(app, asyncio.Event(), heartbeat_interval=0.5, stalled_after=3))
+    """
+)
+
+
+@pytest.mark.anyio
+async def test_a_killed_procrastinate_worker_is_replaced(
+    pg_url: str, settings: Settings, picture: Path, tmp_path: Path
+) -> None:
+    wf = _wf(pg_url, settings)
+    tid = wf.create_image_task("c1", str(picture), "remove_bg")["task_id"]
+    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    script = tmp_path / "crashy.py"
+    script.write_text(CRASHY)
+    proc = subprocess.Popen([sys.executable, str(script), pg_url, str(settings.data_dir)],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert proc.stdout is not None
+        assert "ENGINE STARTED" in await asyncio.to_thread(proc.stdout.readline)
+        assert _jobs(wf) == [("doing", tid)]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    await _run_until(wf, settings, lambda: wf.get_task(tid)["status"] == "awaiting_confirm",
+                     timeout=60)
+    results = list((settings.data_dir / "results").rglob("*.png"))
+    assert len(results) == 1
