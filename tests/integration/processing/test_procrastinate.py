@@ -30,8 +30,12 @@ def _wf(pg_url: str, settings: Settings) -> Workflow:
 
 def _jobs(wf: Workflow) -> list[tuple[str, str]]:
     with wf.db.read() as s:
-        return [tuple(r) for r in s.execute(text(
-            "SELECT status::text, args->>'task_id' FROM procrastinate_jobs ORDER BY id"))]
+        return [
+            tuple(r)
+            for r in s.execute(
+                text("SELECT status::text, args->>'task_id' FROM procrastinate_jobs ORDER BY id")
+            )
+        ]
 
 
 async def _run_until(wf: Workflow, settings: Settings, predicate, *, runner=None, timeout=60.0):
@@ -57,8 +61,12 @@ def test_the_job_is_deferred_in_the_same_transaction(pg_url: str, settings: Sett
     # A transaction that fails after deferring leaves no job behind.
     other = wf.create_image_task("c2", "https://xxx.com/b.jpg", "enhance")
     with pytest.raises(RuntimeError), wf.db.write() as s:
-        ProcrastinateQueue().enqueue(s, __import__("ai_cs.jobs.queue", fromlist=["JobSpec"])
-                                     .JobSpec(kind="process_task", task_id=other["task_id"]))
+        ProcrastinateQueue().enqueue(
+            s,
+            __import__("ai_cs.jobs.queue", fromlist=["JobSpec"]).JobSpec(
+                kind="process_task", task_id=other["task_id"]
+            ),
+        )
         raise RuntimeError("roll back")
     assert _jobs(wf) == [("todo", task["task_id"])]
     # One waiting job per task: a second defer for the same task is refused by the database.
@@ -97,8 +105,9 @@ async def test_an_always_failing_engine_ends_with_one_dispatch_request(
         calls.append(1)
         raise ProcessingFailed("engine exploded")
 
-    await _run_until(wf, settings, lambda: wf.get_task(tid)["status"] == "with_designer",
-                     runner=broken)
+    await _run_until(
+        wf, settings, lambda: wf.get_task(tid)["status"] == "with_designer", runner=broken
+    )
     task = wf.get_task(tid)
     assert len(calls) == 3 and task["retry_count"] == 3
     with wf.db.read() as s:
@@ -136,8 +145,12 @@ async def test_a_killed_procrastinate_worker_is_replaced(
     wf.trigger_processing_on_payment("c1", payment_id="P1")
     script = tmp_path / "crashy.py"
     script.write_text(CRASHY)
-    proc = subprocess.Popen([sys.executable, str(script), pg_url, str(settings.data_dir)],
-                            stdout=subprocess.PIPE, text=True, env={**os.environ})
+    proc = subprocess.Popen(
+        [sys.executable, str(script), pg_url, str(settings.data_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
     try:
         assert proc.stdout is not None
         assert "ENGINE STARTED" in await asyncio.to_thread(proc.stdout.readline)
@@ -150,7 +163,8 @@ async def test_a_killed_procrastinate_worker_is_replaced(
             proc.wait()
         if proc.stdout is not None:
             proc.stdout.close()
-    await _run_until(wf, settings, lambda: wf.get_task(tid)["status"] == "awaiting_confirm",
-                     timeout=60)
+    await _run_until(
+        wf, settings, lambda: wf.get_task(tid)["status"] == "awaiting_confirm", timeout=60
+    )
     results = list((settings.data_dir / "results").rglob("*.png"))
     assert len(results) == 1

@@ -11,7 +11,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from ai_cs.clock import FixedClock
@@ -24,7 +23,9 @@ from ai_cs.workflow import Workflow
 
 def _paid_task(wf: Workflow, picture: Path, operation: str = "remove_bg") -> str:
     task = wf.create_image_task("c1", str(picture), operation)
-    wf.trigger_processing_on_payment("c1", task_id=task["task_id"], payment_id=f"P-{task['task_id']}")
+    wf.trigger_processing_on_payment(
+        "c1", task_id=task["task_id"], payment_id=f"P-{task['task_id']}"
+    )
     return task["task_id"]
 
 
@@ -170,13 +171,25 @@ def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner(
     def second_worker_runs_meanwhile(operation: str, data: bytes) -> tuple[bytes, str]:
         # While worker A is "stuck", its lease runs out and worker B finishes the job.
         clock.advance(120)
-        b = Worker(wf.db, clock, settings, worker_id="B", lease_seconds=30,
-                   engine_runner=lambda op, d: (b"B-result-" + d[:10], ".png"))
+        b = Worker(
+            wf.db,
+            clock,
+            settings,
+            worker_id="B",
+            lease_seconds=30,
+            engine_runner=lambda op, d: (b"B-result-" + d[:10], ".png"),
+        )
         slow_results.append(b.run_once().status)
         return b"A-result", ".png"
 
-    a = Worker(wf.db, clock, settings, worker_id="A", lease_seconds=30,
-               engine_runner=second_worker_runs_meanwhile)
+    a = Worker(
+        wf.db,
+        clock,
+        settings,
+        worker_id="A",
+        lease_seconds=30,
+        engine_runner=second_worker_runs_meanwhile,
+    )
     outcome = a.run_once()
     assert slow_results == ["completed"]
     assert outcome.status == "lease_lost"
@@ -214,7 +227,9 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_result_is_stored_once(
     script.write_text(CRASHY_WORKER)
     proc = subprocess.Popen(
         [sys.executable, str(script), database_url, str(settings.data_dir)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ},
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
     )
     try:
         assert proc.stdout is not None
