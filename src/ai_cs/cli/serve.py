@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start API (6060), dispatch (8005), worker and gateway client."""
         import asyncio
+        import signal
 
         from ai_cs.config import get_settings
         from ai_cs.serve import serve
@@ -39,3 +40,7 @@ def register(app: typer.Typer) -> None:
             f"database {settings.resolved_database_url.split('@')[-1]}"
         )
         asyncio.run(serve(settings, dispatch=not no_dispatch, worker=not no_worker))
+        # Everything has stopped; a second Ctrl-C (terminals and `uv run` both deliver one)
+        # must not turn the clean exit into a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        console.print("ai-cs stopped")
