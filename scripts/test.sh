@@ -3,7 +3,7 @@
 # Extra arguments go to pytest (e.g. `-m slow` for the load and fault tests).
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
-bash scripts/system-deps.sh
+bash scripts/system-deps.sh chromium
 
 echo "== ruff" >&2
 "$UV" run ruff check src tests

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from ai_cs.errors import AuthError, Forbidden, InvalidArgument, NotFound
 
 PREFIX = "aics"
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # don't write on every request
+_KEY_SHAPE = re.compile(rf"{PREFIX}_[0-9a-f]{{1,32}}_[A-Za-z0-9_-]{{1,128}}")
 
 
 class Scope(StrEnum):
@@ -100,14 +102,19 @@ def create_key(
     return f"{PREFIX}_{key_id}_{secret}"
 
 
-def authenticate(session: Session, clock: Clock, token: str | None) -> Principal:
-    """The principal behind a bearer token, or :class:`AuthError`."""
+def check_key(session: Session, clock: Clock, token: str | None) -> tuple[Principal, bool]:
+    """The principal behind a bearer token without writing anything, or :class:`AuthError`.
+
+    The flag says ``last_used_at`` is due for an update (see :func:`touch_key`); reading and
+    writing are separate so a request can check its key in a read transaction and open a write
+    transaction only once a minute per key.
+    """
     if not token:
         raise AuthError("missing bearer key")
-    parts = token.strip().split("_", 2)
-    if len(parts) != 3 or parts[0] != PREFIX or not parts[1] or not parts[2]:
+    # Only the shape create_key produces reaches the database (no NUL bytes or junk in queries).
+    if not _KEY_SHAPE.fullmatch(token.strip()):
         raise AuthError("malformed bearer key")
-    _, key_id, secret = parts
+    _, key_id, secret = token.strip().split("_", 2)
     row = session.get(ApiKey, key_id)
     # Compare even when the key id is unknown so timing does not tell which ids exist.
     expected = row.secret_hash if row is not None else _hash("-")
@@ -119,10 +126,25 @@ def authenticate(session: Session, clock: Clock, token: str | None) -> Principal
     if row.expires_at is not None and datetime.fromisoformat(row.expires_at) <= now:
         raise AuthError("this key has expired")
     last = datetime.fromisoformat(row.last_used_at) if row.last_used_at else None
-    if last is None or now - last >= LAST_USED_RESOLUTION:
-        session.execute(update(ApiKey).where(ApiKey.key_id == key_id).values(last_used_at=iso(now)))
+    stale = last is None or now - last >= LAST_USED_RESOLUTION
     acc = tuple(json.loads(row.acc_ids)) if row.acc_ids else None
-    return Principal(key_id=row.key_id, name=row.name, scope=Scope(row.scope), acc_ids=acc)
+    principal = Principal(key_id=row.key_id, name=row.name, scope=Scope(row.scope), acc_ids=acc)
+    return principal, stale
+
+
+def touch_key(session: Session, clock: Clock, key_id: str) -> None:
+    """Record that the key was used now (``last_used_at``)."""
+    session.execute(
+        update(ApiKey).where(ApiKey.key_id == key_id).values(last_used_at=iso(clock.now()))
+    )
+
+
+def authenticate(session: Session, clock: Clock, token: str | None) -> Principal:
+    """The principal behind a bearer token, or :class:`AuthError`; updates ``last_used_at``."""
+    principal, stale = check_key(session, clock, token)
+    if stale:
+        touch_key(session, clock, principal.key_id)
+    return principal
 
 
 def revoke_key(session: Session, clock: Clock, key_id: str) -> None:

@@ -19,6 +19,11 @@ COMMAND_MODULES = (
     "ai_cs.cli.worker",
     "ai_cs.cli.serve",
     "ai_cs.cli.bench",
+    "ai_cs.cli.gateway",
+    "ai_cs.cli.dispatch",
+    "ai_cs.cli.demo",
+    "ai_cs.cli.chat",
+    "ai_cs.cli.library",
 )
 
 

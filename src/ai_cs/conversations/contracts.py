@@ -33,6 +33,8 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     event_ids: tuple[str, ...] = ()
     occurred_at: str | None = None
+    # Who wrote it: a "seller" message is the shop's own staff typing in the platform app.
+    sender_role: Literal["buyer", "seller", "system"] = "buyer"
 
 
 @dataclass(frozen=True)

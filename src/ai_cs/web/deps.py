@@ -11,19 +11,19 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ai_cs.auth.service import Principal, Scope, authenticate
+from ai_cs.auth.service import Principal, Scope, check_key, touch_key
 from ai_cs.clock import Clock
 from ai_cs.db.database import Database
 
 
-def get_db(request: Request) -> Database:
-    """The app's database."""
+async def get_db(request: Request) -> Database:
+    """The app's database (``async`` only so FastAPI does not hop to a thread for it)."""
     db: Database = request.app.state.db
     return db
 
 
-def get_clock(request: Request) -> Clock:
-    """The app's clock."""
+async def get_clock(request: Request) -> Clock:
+    """The app's clock (``async`` only so FastAPI does not hop to a thread for it)."""
     clock: Clock = request.app.state.clock
     return clock
 
@@ -41,18 +41,36 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None
 
 
+def authenticate_key(db: Database, clock: Clock, token: str | None) -> Principal:
+    """Check a key in a read transaction; write ``last_used_at`` only when it is due.
+
+    Every request checks its key, so this keeps requests from taking the SQLite write lock
+    (``BEGIN IMMEDIATE``) except once a minute per key.
+    """
+    with db.read() as session:
+        principal, stale = check_key(session, clock, token)
+    if stale:
+        with db.write() as session:
+            touch_key(session, clock, principal.key_id)
+    return principal
+
+
 def require(*scopes: Scope) -> Callable[..., Principal]:
     """A dependency that authenticates the caller and requires one of ``scopes``.
 
-    401 without a valid key, 403 with a valid key lacking the scope.
+    401 without a valid key, 403 with a valid key lacking the scope, 429 when the app's
+    ``rate_limiter`` (if any) refuses the key.
     """
 
     def dependency(request: Request, db: DbDep, clock: ClockDep) -> Principal:
-        token = bearer_token(request)
-        with db.write() as session:
-            principal = authenticate(session, clock, token)
+        principal = authenticate_key(db, clock, bearer_token(request))
         principal.require(*scopes)
         request.state.principal = principal
+        # Apps that keep a per-key rate limiter on their state (the API on 6060) apply it to
+        # every authenticated route, whichever domain's router the route comes from.
+        limiter = getattr(request.app.state, "rate_limiter", None)
+        if limiter is not None:
+            limiter.check(principal.key_id)
         return principal
 
     return dependency

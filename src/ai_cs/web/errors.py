@@ -45,8 +45,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AicsError)
     async def _domain(_request: Request, exc: AicsError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthError) else None
-        return error_response(exc.http_status, exc.code, exc.message, headers)
+        headers: dict[str, str] = {}
+        if isinstance(exc, AuthError):
+            headers["WWW-Authenticate"] = "Bearer"
+        # Errors that say when to come back (rate limits) carry it as Retry-After.
+        retry_after = exc.details.get("retry_after_seconds")
+        if isinstance(retry_after, int) and not isinstance(retry_after, bool):
+            headers["Retry-After"] = str(max(1, retry_after))
+        return error_response(exc.http_status, exc.code, exc.message, headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
