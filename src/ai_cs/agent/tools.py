@@ -1,0 +1,867 @@
+"""The agent's tools: thin, typed, and scoped to the customer of the conversation.
+
+Each tool's docstring is the description the model sees. Rules that hold for every tool:
+
+* Identity comes from :class:`~ai_cs.agent.deps.ShopDeps` (the server), never from arguments.
+* A tool only reads or changes tasks whose ``customer_id`` is the conversation's customer. A task
+  id that belongs to someone else answers exactly like one that does not exist.
+* No tool marks anything paid or sets a price: payment comes only from the platform's payment
+  events, and prices only from :mod:`ai_cs.core.pricing`.
+* Errors come back as a result with a stable ``error`` code and a fixed Chinese message; domain
+  error texts (which name ids and customers) never reach the model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Final, Literal, TypeVar
+
+from pydantic import BaseModel, Field
+from pydantic_ai import RunContext
+from sqlalchemy.orm import Session
+
+from ai_cs.agent.deps import ShopDeps
+from ai_cs.agent.quotes import quote_json, reassess, requote
+from ai_cs.conversations import service as conversations
+from ai_cs.conversations.models import Conversation
+from ai_cs.core.pricing import COMPLEXITY_LABELS, OPERATION_LABELS, Complexity, PriceTable
+from ai_cs.core.risk import Decision
+from ai_cs.core.tasks import Operation, TaskStatus, sources_of
+from ai_cs.errors import (
+    AicsError,
+    ConcurrentUpdate,
+    ImageRejected,
+    InvalidTransition,
+    NotTaskOwner,
+    OperationLockedAfterPayment,
+    RequirementsLockedAfterPayment,
+    TaskNotFound,
+)
+from ai_cs.tasks import service
+
+log = logging.getLogger(__name__)
+
+OperationName = Literal["enhance", "remove_bg", "vectorize", "remove_bg_and_layer"]
+StatusName = Literal[
+    "pending", "paid", "processing", "awaiting_confirm", "completed", "failed", "with_designer"
+]
+RequirementKey = Literal["size", "colour", "deadline"]
+HandoffReason = Literal[
+    "customer_request",
+    "complaint",
+    "revision_request",
+    "find_image_no_match",
+    "risk_review",
+    "other",
+]
+ErrorCode = Literal[
+    "task_not_found",
+    "no_picture",
+    "picture_rejected",
+    "operation_locked",
+    "requirements_locked",
+    "not_ready",
+    "needs_review",
+    "invalid_request",
+    "busy",
+]
+
+ERROR_MESSAGES: Final[dict[str, str]] = {
+    "task_not_found": "没有找到这个订单",
+    "no_picture": "还没有收到图片",
+    "picture_rejected": "这张图片无法读取，请换一张清晰的 JPG/PNG 图片",
+    "operation_locked": "订单已付款，处理方式不能再修改",
+    "requirements_locked": "订单已付款，需求不能再修改",
+    "not_ready": "订单当前状态不能进行这个操作",
+    "needs_review": "这个需求需要人工确认",
+    "invalid_request": "请求内容有误",
+    "busy": "订单刚刚有变动，请稍后再试",
+}
+"""The only error texts tools give the model (never a domain error's own message)."""
+
+STATUS_LABELS: Final[dict[str, str]] = {
+    TaskStatus.PENDING: "待付款",
+    TaskStatus.PAID: "已付款",
+    TaskStatus.PROCESSING: "处理中",
+    TaskStatus.AWAITING_CONFIRM: "已完成待确认",
+    TaskStatus.COMPLETED: "已完成",
+    TaskStatus.FAILED: "处理遇到问题，已安排人工",
+    TaskStatus.WITH_DESIGNER: "设计师人工处理中",
+    TaskStatus.CANCELLED: "已取消",
+    TaskStatus.REFUNDED: "已退款",
+}
+
+HANDOFF_LABELS: Final[dict[str, str]] = {
+    "customer_request": "客户要求人工客服",
+    "complaint": "客户投诉",
+    "revision_request": "客户对结果不满意，要求修改",
+    "find_image_no_match": "图库中没有找到客户要的图片",
+    "risk_review": "图片需要人工审核",
+    "other": "需要人工处理",
+}
+TASK_HANDOFF_REASONS: Final = frozenset({"customer_request", "complaint", "revision_request"})
+"""Reasons for which a paid task also goes to a human designer (not only the chat to staff)."""
+DESIGNER_STATUSES: Final = frozenset(s.value for s in sources_of(TaskStatus.WITH_DESIGNER))
+MAX_LISTED_TASKS: Final = 10
+
+T = TypeVar("T")
+
+
+# --- results -------------------------------------------------------------------------------------
+def yuan(fen: int | None) -> str | None:
+    """Fen as a yuan amount for customers: ``2500`` → ``"25"``, ``2550`` → ``"25.50"``."""
+    if fen is None:
+        return None
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}" if cents == 0 else f"{sign}{whole}.{cents:02d}"
+
+
+class TaskView(BaseModel):
+    """One of the customer's own orders as the agent may talk about it."""
+
+    task_id: str
+    operation: str
+    operation_label: str
+    status: str
+    status_label: str
+    price_fen: int | None = None
+    price_yuan: str | None = None
+    notes: list[str] = Field(default_factory=list)
+    created_at: str | None = None
+
+
+class QuoteLine(BaseModel):
+    """One line of a quote."""
+
+    label: str
+    yuan: str
+
+
+class QuoteResult(BaseModel):
+    """Analysis, risk decision and quote of a picture; the order when one was opened."""
+
+    ok: bool
+    error: ErrorCode | None = None
+    message: str = ""
+    decision: Literal["accept", "review", "decline"] | None = None
+    reasons: list[str] = Field(default_factory=list)
+    task: TaskView | None = None
+    reused: bool = False
+    operation_defaulted: bool = False
+    complexity_label: str | None = None
+    text_found: bool = False
+    lines: list[QuoteLine] = Field(default_factory=list)
+
+
+class ChangeResult(BaseModel):
+    """An operation change and the quote that followed it."""
+
+    ok: bool
+    error: ErrorCode | None = None
+    message: str = ""
+    task: TaskView | None = None
+    unchanged: bool = False
+    previous_operation_label: str | None = None
+    previous_price_yuan: str | None = None
+
+
+class RequirementResult(BaseModel):
+    """A note or a structured requirement recorded on an order."""
+
+    ok: bool
+    error: ErrorCode | None = None
+    message: str = ""
+    task: TaskView | None = None
+    recorded: str = ""
+
+
+class TaskListResult(BaseModel):
+    """The customer's own orders, newest first."""
+
+    ok: bool = True
+    error: ErrorCode | None = None
+    message: str = ""
+    tasks: list[TaskView] = Field(default_factory=list)
+    total: int = 0
+
+
+class FoundPicture(BaseModel):
+    """A library picture that matches, with its resolution."""
+
+    image_id: int
+    name: str
+    resolution: str
+    megapixels: float
+    tags: list[str] = Field(default_factory=list)
+
+
+class FindImageResult(BaseModel):
+    """Matches of a find-image search."""
+
+    ok: bool
+    error: ErrorCode | None = None
+    message: str = ""
+    searched_by: Literal["picture", "words"] | None = None
+    matches: list[FoundPicture] = Field(default_factory=list)
+
+
+class HandoffResult(BaseModel):
+    """What handing to a human did."""
+
+    ok: bool
+    error: ErrorCode | None = None
+    message: str = ""
+    reason_label: str = ""
+    conversation_flagged: bool = False
+    task: TaskView | None = None
+
+
+class ConfirmResult(BaseModel):
+    """A receipt confirmation (确认收货)."""
+
+    ok: bool
+    error: ErrorCode | None = None
+    message: str = ""
+    task: TaskView | None = None
+
+
+class PriceLine(BaseModel):
+    """List prices of one operation by complexity."""
+
+    operation: str
+    label: str
+    simple_yuan: str
+    normal_yuan: str
+    complex_yuan: str
+
+
+class PriceListResult(BaseModel):
+    """The shop's list prices; the exact quote needs the picture."""
+
+    prices: list[PriceLine]
+    text_band: str
+
+
+# --- helpers -------------------------------------------------------------------------------------
+class _Missing(Exception):
+    """The target task does not exist or is not the customer's (the same to the caller)."""
+
+
+def _label(operation: str | None) -> str:
+    try:
+        return OPERATION_LABELS[Operation(str(operation))]
+    except ValueError:
+        return str(operation or "")
+
+
+def task_view(task: dict[str, Any]) -> TaskView:
+    """The customer-facing view of a task dict."""
+    notes = [line for line in (task.get("customer_notes") or "").splitlines() if line][-5:]
+    status = str(task.get("status") or "")
+    return TaskView(
+        task_id=str(task["task_id"]),
+        operation=str(task.get("operation") or ""),
+        operation_label=_label(task.get("operation")),
+        status=status,
+        status_label=STATUS_LABELS.get(status, status),
+        price_fen=task.get("price_fen"),
+        price_yuan=yuan(task.get("price_fen")),
+        notes=notes,
+        created_at=task.get("created_at"),
+    )
+
+
+def _error_code(exc: AicsError) -> ErrorCode:
+    if isinstance(exc, TaskNotFound | NotTaskOwner):
+        return "task_not_found"
+    if isinstance(exc, OperationLockedAfterPayment):
+        return "operation_locked"
+    if isinstance(exc, RequirementsLockedAfterPayment):
+        return "requirements_locked"
+    if isinstance(exc, InvalidTransition):
+        return "not_ready"
+    if isinstance(exc, ConcurrentUpdate):
+        return "busy"
+    if isinstance(exc, ImageRejected):
+        return "picture_rejected"
+    return "invalid_request"
+
+
+def _own_task(session: Session, deps: ShopDeps, task_id: str) -> dict[str, Any] | None:
+    try:
+        return service.get_task(session, task_id, customer_id=deps.customer_id)
+    except (TaskNotFound, NotTaskOwner):
+        return None
+    except AicsError:  # a malformed id: the same answer as a missing task
+        return None
+
+
+def _find_target(
+    session: Session,
+    deps: ShopDeps,
+    task_id: str | None,
+    prefer: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """The task a tool acts on: the named one (if the customer's), else the conversation's.
+
+    Without a task id: the conversation's current task when its status is preferred, else the
+    customer's newest task in a preferred status, else the current task, else the newest task.
+    """
+    if task_id is not None:
+        task = _own_task(session, deps, task_id)
+        if task is None:
+            raise _Missing
+        return task
+    wanted = set(prefer) if prefer is not None else None
+    current = None
+    conv = session.get(Conversation, deps.conversation_id)
+    if conv is not None and conv.current_task_id:
+        current = _own_task(session, deps, conv.current_task_id)
+    if current is not None and (wanted is None or current["status"] in wanted):
+        return current
+    rows, _ = service.list_tasks(session, customer_id=deps.customer_id, limit=50)
+    for task in rows:
+        if wanted is None or task["status"] in wanted:
+            return task
+    if current is not None:
+        return current
+    if rows:
+        return rows[0]
+    raise _Missing
+
+
+def _write(deps: ShopDeps, fn: Callable[[Session], T]) -> T:
+    return deps.workflow.db.run_write(fn)
+
+
+def _request_text(session: Session, deps: ShopDeps) -> str:
+    texts = conversations.recent_customer_texts(session, deps.conversation_id)
+    if deps.turn_text and (not texts or texts[-1] != deps.turn_text):
+        texts.append(deps.turn_text)
+    return "\n".join(texts)
+
+
+def _picture_source(deps: ShopDeps) -> tuple[str | None, ErrorCode | None]:
+    """The picture of this turn, else the last one the customer sent in this conversation."""
+    from ai_cs.imaging.intake import is_url
+
+    pictures = list(deps.pictures)
+    if not pictures:
+        with deps.workflow.db.read() as session:
+            pictures = conversations.last_customer_pictures(session, deps.conversation_id)
+    if not pictures:
+        return None, "no_picture"
+    url = pictures[0].url.strip()
+    if is_url(url):
+        if url.lower().startswith(("http://", "https://")):
+            return url, None
+        return None, "picture_rejected"
+    if deps.allow_local_files:
+        return url, None
+    # A gateway message must carry an http(s) URL; a local path would read the shop's own disk.
+    return None, "picture_rejected"
+
+
+# --- process image: analyse, quote, open the order -----------------------------------------------
+def _pending_for_picture(deps: ShopDeps, source: str) -> dict[str, Any] | None:
+    with deps.workflow.db.read() as session:
+        rows, _ = service.list_tasks(
+            session, customer_id=deps.customer_id, status=TaskStatus.PENDING.value, limit=50
+        )
+    for task in rows:
+        if task["original_image"] == source and task["conversation_id"] == deps.conversation_id:
+            return task
+    return None
+
+
+def _quote_picture(deps: ShopDeps, operation: Operation | None, *, force_new: bool) -> QuoteResult:
+    from ai_cs.imaging.report import CustomerHistory, analyze_source
+
+    source, problem = _picture_source(deps)
+    if source is None:
+        code = problem or "no_picture"
+        return QuoteResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+    if not force_new:
+        existing = _pending_for_picture(deps, source)
+        if existing is not None:
+            if operation is None or existing["operation"] == operation.value:
+                return QuoteResult(
+                    ok=True, decision="accept", task=task_view(existing), reused=True
+                )
+            changed = _change_operation(deps, operation, existing["task_id"])
+            return QuoteResult(
+                ok=changed.ok,
+                error=changed.error,
+                message=changed.message,
+                decision="accept" if changed.ok else None,
+                task=changed.task,
+                reused=True,
+            )
+    with deps.workflow.db.read() as session:
+        _, refunds = service.list_tasks(
+            session, customer_id=deps.customer_id, status=TaskStatus.REFUNDED.value, limit=1
+        )
+        declines = conversations.customer_declines(session, deps.customer_id)
+        request_text = _request_text(session, deps)
+    try:
+        report = analyze_source(
+            source,
+            deps.settings,
+            operation=operation,
+            request_text=request_text,
+            ocr=deps.ocr,
+            history=CustomerHistory(refunds=refunds, declines=declines),
+        )
+    except AicsError as exc:
+        code = _error_code(exc)
+        log.info("picture refused for %s: %s", deps.conversation_id, exc.code)
+        return QuoteResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+    reasons = [reason.message for reason in report.risk.reasons]
+    common = {
+        "complexity_label": COMPLEXITY_LABELS.get(report.analysis.complexity, ""),
+        "text_found": report.analysis.text.found,
+        "operation_defaulted": report.operation_defaulted,
+    }
+    if report.risk.decision is Decision.DECLINE:
+        _write(deps, lambda s: conversations.count_decline(s, deps.conversation_id))
+        return QuoteResult(ok=True, decision="decline", reasons=reasons, **common)
+    if report.risk.decision is Decision.REVIEW:
+        _write(
+            deps,
+            lambda s: conversations.mark_needs_human(
+                s,
+                deps.workflow.clock,
+                deps.conversation_id,
+                HANDOFF_LABELS["risk_review"] + "：" + "；".join(reasons),
+            ),
+        )
+        return QuoteResult(ok=True, decision="review", reasons=reasons, **common)
+    data = report.to_json()
+    requirements = report.analysis.to_requirements()
+    task = deps.workflow.image_analysis_result(
+        deps.customer_id,
+        source,
+        requirements.pop("complexity"),
+        requirements.pop("aspect_ratio"),
+        requirements.pop("perspective"),
+        operation=report.operation.value,
+        customer_name=deps.customer_nick,
+        acc_id=deps.account_id,
+        acc_type=deps.platform,
+        price_fen=report.quote.total_fen,
+        quote=data["quote"],
+        risk=data["risk"],
+        conversation_id=deps.conversation_id,
+        stored_image=str(report.image.path),
+        image_sha256=report.image.sha256,
+        **requirements,
+    )
+    _write(deps, lambda s: conversations.set_current_task(s, deps.conversation_id, task["task_id"]))
+    return QuoteResult(
+        ok=True,
+        decision="accept",
+        task=task_view(task),
+        lines=[
+            QuoteLine(label=i.label, yuan=yuan(i.amount_fen) or "0") for i in report.quote.items
+        ],
+        **common,
+    )
+
+
+def analyse_and_quote_picture(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], operation: OperationName | None = None
+) -> QuoteResult:
+    """Analyse the picture the customer just sent (or last sent) and quote a price.
+
+    When the shop can take the job this opens the order (status 待付款, waiting for the
+    customer's payment on the platform); a picture that needs review goes to staff, a refused
+    one opens nothing. Sending the same picture again returns the order already open for it.
+
+    Args:
+        operation: What the customer wants done: ``enhance`` (变清晰/高清修复), ``remove_bg``
+            (抠图/去背景/白底), ``vectorize`` (转矢量/AI/SVG/描图), ``remove_bg_and_layer``
+            (分层/PSD). Leave it out when the customer has not said.
+
+    """
+    deps = ctx.deps
+    op = Operation(operation) if operation else None
+    return deps.once(("quote", operation), lambda: _quote_picture(deps, op, force_new=False))
+
+
+def create_task(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], operation: OperationName
+) -> QuoteResult:
+    """Open an additional order for the customer's most recent picture with this operation.
+
+    Use it when the customer wants another job on a picture whose order is already paid (a
+    paid order's operation cannot change). Quotes the new order; the price comes from the
+    shop's price table.
+
+    Args:
+        operation: The job for the new order (enhance, remove_bg, vectorize, remove_bg_and_layer).
+
+    """
+    deps = ctx.deps
+    op = Operation(operation)
+    return deps.once(("create", operation), lambda: _quote_picture(deps, op, force_new=True))
+
+
+# --- changing an order ---------------------------------------------------------------------------
+def _change_operation(deps: ShopDeps, operation: Operation, task_id: str | None) -> ChangeResult:
+    clock = deps.workflow.clock
+
+    def run(session: Session) -> ChangeResult:
+        task = _find_target(session, deps, task_id, prefer={TaskStatus.PENDING.value})
+        view = task_view(task)
+        if task["operation"] == operation.value:
+            return ChangeResult(ok=True, task=view, unchanged=True)
+        if task["status"] != TaskStatus.PENDING.value:
+            code: ErrorCode = "operation_locked"
+            return ChangeResult(ok=False, error=code, message=ERROR_MESSAGES[code], task=view)
+        risk = reassess(task["requirements"], operation, _request_text(session, deps))
+        if risk.decision is not Decision.ACCEPT:
+            conversations.mark_needs_human(
+                session,
+                clock,
+                deps.conversation_id,
+                f"客户要求把订单 {task['task_id']} 改为{_label(operation.value)}，需人工确认："
+                + "；".join(r.message for r in risk.reasons),
+            )
+            return ChangeResult(
+                ok=False, error="needs_review", message=ERROR_MESSAGES["needs_review"], task=view
+            )
+        price = requote(task["requirements"], operation)
+        updated = service.modify_operation(
+            session,
+            clock,
+            task_id=task["task_id"],
+            customer_id=deps.customer_id,
+            new_operation=operation.value,
+            new_price_fen=price.total_fen,
+            new_quote=quote_json(price),
+        )
+        conversations.set_current_task(session, deps.conversation_id, task["task_id"])
+        return ChangeResult(
+            ok=True,
+            task=task_view(updated),
+            previous_operation_label=view.operation_label,
+            previous_price_yuan=view.price_yuan,
+        )
+
+    try:
+        return _write(deps, run)
+    except _Missing:
+        return ChangeResult(
+            ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"]
+        )
+    except AicsError as exc:
+        code = _error_code(exc)
+        return ChangeResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+
+
+def change_operation(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], operation: OperationName, task_id: str | None = None
+) -> ChangeResult:
+    """Change what is done to the customer's order before payment; the quote follows.
+
+    Only an order that is still 待付款 can change; the new price comes from the shop's price
+    table for the same picture.
+
+    Args:
+        operation: The new job: enhance, remove_bg, vectorize or remove_bg_and_layer (分层).
+        task_id: The order id if the customer named one; leave it out for the current order.
+
+    """
+    deps = ctx.deps
+    op = Operation(operation)
+    return deps.once(("change", operation, task_id), lambda: _change_operation(deps, op, task_id))
+
+
+def _add_requirement(
+    deps: ShopDeps, task_id: str | None, key: str | None, value: str
+) -> RequirementResult:
+    clock = deps.workflow.clock
+
+    def run(session: Session) -> RequirementResult:
+        task = _find_target(session, deps, task_id, prefer={TaskStatus.PENDING.value})
+        if task["status"] != TaskStatus.PENDING.value:
+            code: ErrorCode = "requirements_locked"
+            return RequirementResult(
+                ok=False, error=code, message=ERROR_MESSAGES[code], task=task_view(task)
+            )
+        if key is None:
+            updated = service.add_requirement(
+                session,
+                clock,
+                task_id=task["task_id"],
+                customer_id=deps.customer_id,
+                requirement=value,
+            )
+        else:
+            updated = service.add_requirement_detail(
+                session,
+                clock,
+                task_id=task["task_id"],
+                customer_id=deps.customer_id,
+                key=key,
+                value=value,
+            )
+        return RequirementResult(ok=True, task=task_view(updated), recorded=value.strip())
+
+    try:
+        return _write(deps, run)
+    except _Missing:
+        return RequirementResult(
+            ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"]
+        )
+    except AicsError as exc:
+        code = _error_code(exc)
+        return RequirementResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+
+
+def add_requirement(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], requirement: str, task_id: str | None = None
+) -> RequirementResult:
+    """Record a detail the customer adds to their order (客户备注), before payment.
+
+    Args:
+        requirement: The customer's words for the detail, e.g. "要高清一点".
+        task_id: The order id if the customer named one; leave it out for the current order.
+
+    """
+    deps = ctx.deps
+    return deps.once(
+        ("note", requirement, task_id), lambda: _add_requirement(deps, task_id, None, requirement)
+    )
+
+
+def set_requirement_detail(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], key: RequirementKey, value: str, task_id: str | None = None
+) -> RequirementResult:
+    """Record a structured requirement of the order: size, colour or deadline.
+
+    Args:
+        key: ``size`` (尺寸), ``colour`` (颜色/背景色) or ``deadline`` (交付时间).
+        value: The value in the customer's words, e.g. "800×800像素", "白色背景", "明天".
+        task_id: The order id if the customer named one; leave it out for the current order.
+
+    """
+    deps = ctx.deps
+    return deps.once(
+        ("detail", key, value, task_id), lambda: _add_requirement(deps, task_id, key, value)
+    )
+
+
+# --- reading orders ------------------------------------------------------------------------------
+def list_my_tasks(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], task_id: str | None = None, status: StatusName | None = None
+) -> TaskListResult:
+    """The customer's own orders and their status (进度), newest first.
+
+    Args:
+        task_id: One order id if the customer asked about a specific order.
+        status: Only orders in this status.
+
+    """
+    deps = ctx.deps
+    with deps.workflow.db.read() as session:
+        if task_id is not None:
+            task = _own_task(session, deps, task_id)
+            if task is None:
+                return TaskListResult(
+                    ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"]
+                )
+            return TaskListResult(tasks=[task_view(task)], total=1)
+        rows, total = service.list_tasks(
+            session, customer_id=deps.customer_id, status=status, limit=MAX_LISTED_TASKS
+        )
+    return TaskListResult(tasks=[task_view(t) for t in rows], total=total)
+
+
+def confirm_receipt(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], task_id: str | None = None
+) -> ConfirmResult:
+    """Confirm receipt of a finished order (确认收货) when the customer is satisfied.
+
+    Args:
+        task_id: The order id if the customer named one; leave it out for the order awaiting
+            confirmation.
+
+    """
+    deps = ctx.deps
+
+    def run(session: Session) -> ConfirmResult:
+        task = _find_target(session, deps, task_id, prefer={TaskStatus.AWAITING_CONFIRM.value})
+        if task["status"] != TaskStatus.AWAITING_CONFIRM.value:
+            return ConfirmResult(
+                ok=False,
+                error="not_ready",
+                message=ERROR_MESSAGES["not_ready"],
+                task=task_view(task),
+            )
+        done = service.transition(
+            session,
+            deps.workflow.clock,
+            task["task_id"],
+            TaskStatus.COMPLETED,
+            expected=[TaskStatus.AWAITING_CONFIRM],
+        )
+        return ConfirmResult(ok=True, task=task_view(done))
+
+    def attempt() -> ConfirmResult:
+        try:
+            return _write(deps, run)
+        except _Missing:
+            return ConfirmResult(
+                ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"]
+            )
+        except AicsError as exc:
+            code = _error_code(exc)
+            return ConfirmResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+
+    return deps.once(("confirm", task_id), attempt)
+
+
+def show_price_list(operation: OperationName | None = None) -> PriceListResult:
+    """The shop's list prices by job and picture complexity (the exact quote needs the picture).
+
+    Args:
+        operation: Only this job's prices; leave it out for all jobs.
+
+    """
+    table = PriceTable()
+    ops = [Operation(operation)] if operation else list(Operation)
+    return PriceListResult(
+        prices=[
+            PriceLine(
+                operation=op.value,
+                label=OPERATION_LABELS[op],
+                simple_yuan=yuan(table.base_fen[op][Complexity.SIMPLE]) or "0",
+                normal_yuan=yuan(table.base_fen[op][Complexity.NORMAL]) or "0",
+                complex_yuan=yuan(table.base_fen[op][Complexity.COMPLEX]) or "0",
+            )
+            for op in ops
+        ],
+        text_band=f"{yuan(table.text_band_min_fen)}-{yuan(table.text_band_max_fen)}",
+    )
+
+
+# --- find image ----------------------------------------------------------------------------------
+def _find_image(deps: ShopDeps, query: str | None, by_picture: bool) -> FindImageResult:
+    from ai_cs.imaging.intake import load_source
+    from ai_cs.library.service import decode_picture, search_by_picture, search_by_words
+
+    if by_picture:
+        source, problem = _picture_source(deps)
+        if source is None:
+            code = problem or "no_picture"
+            return FindImageResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+        try:
+            data, _ = load_source(source, deps.settings)
+            img = decode_picture(data)
+        except AicsError as exc:
+            code = _error_code(exc)
+            return FindImageResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+        with deps.workflow.db.read() as session:
+            matches = search_by_picture(session, img, acc_id=deps.account_id, limit=3)
+        searched: Literal["picture", "words"] = "picture"
+    else:
+        words = (query or deps.turn_text or "").strip()
+        with deps.workflow.db.read() as session:
+            matches = search_by_words(session, words, acc_id=deps.account_id, limit=3)
+        searched = "words"
+    return FindImageResult(
+        ok=True,
+        searched_by=searched,
+        matches=[
+            FoundPicture(
+                image_id=m.image_id,
+                name=m.file_name,
+                resolution=m.resolution,
+                megapixels=m.megapixels,
+                tags=m.tags[:5],
+            )
+            for m in matches
+        ],
+    )
+
+
+def find_image(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], query: str | None = None, by_picture: bool = False
+) -> FindImageResult:
+    """Search the shop's picture library (找图/找原图) by the customer's picture or by words.
+
+    Args:
+        query: Words describing the picture (name, what it shows, text on it).
+        by_picture: True to search with the picture the customer sent.
+
+    """
+    return _find_image(ctx.deps, query, by_picture)
+
+
+# --- hand to a human -----------------------------------------------------------------------------
+def hand_to_human(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], reason: HandoffReason, task_id: str | None = None
+) -> HandoffResult:
+    """Hand the conversation to the shop's staff (转人工); a paid order goes to a designer.
+
+    Args:
+        reason: Why: customer_request (要人工), complaint (投诉), revision_request (不满意要重做),
+            find_image_no_match, risk_review or other.
+        task_id: The order concerned if the customer named one.
+
+    """
+    deps = ctx.deps
+    clock = deps.workflow.clock
+    label = HANDOFF_LABELS[reason]
+
+    def run(session: Session) -> HandoffResult:
+        error: ErrorCode | None = None
+        handed = None
+        target = None
+        if reason in TASK_HANDOFF_REASONS or task_id is not None:
+            try:
+                target = _find_target(session, deps, task_id, prefer=DESIGNER_STATUSES)
+            except _Missing:
+                error = "task_not_found" if task_id is not None else None
+        if target is not None and reason in TASK_HANDOFF_REASONS:
+            if target["status"] in DESIGNER_STATUSES:
+                from ai_cs.processing.handoff import hand_to_designer
+
+                handed = hand_to_designer(session, clock, target["task_id"], label)
+        note = label if handed is None else f"{label}（订单 {handed['task_id']} 已转设计师）"
+        conversations.mark_needs_human(session, clock, deps.conversation_id, note)
+        return HandoffResult(
+            ok=True,
+            error=error,
+            message=ERROR_MESSAGES[error] if error else "",
+            reason_label=label,
+            conversation_flagged=True,
+            task=task_view(handed) if handed is not None else None,
+        )
+
+    def attempt() -> HandoffResult:
+        try:
+            return _write(deps, run)
+        except AicsError as exc:
+            code = _error_code(exc)
+            return HandoffResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+
+    return deps.once(("human", reason, task_id), attempt)
+
+
+SHOP_TOOLS: Final = (
+    analyse_and_quote_picture,
+    create_task,
+    change_operation,
+    add_requirement,
+    set_requirement_detail,
+    list_my_tasks,
+    confirm_receipt,
+    show_price_list,
+    find_image,
+    hand_to_human,
+)
+"""Every tool the agent has; none pays, sets a price or reaches another customer's order."""

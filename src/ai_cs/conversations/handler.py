@@ -1,0 +1,182 @@
+"""``AgentHandler``: the :class:`~ai_cs.conversations.contracts.MessageHandler` of the shop.
+
+One customer turn: store the message, stay quiet while staff have the conversation (manual
+takeover), run the agent with the conversation's memory, store the reply and the new memory.
+Construct it with a :class:`~ai_cs.workflow.Workflow`::
+
+    handler = AgentHandler(workflow)                      # gateway: pictures are http(s) URLs
+    handler = AgentHandler(workflow, allow_local_files=True, ocr=StaticOcr())   # CLI, tests
+    replies = await handler.handle(inbound_message)
+
+The gateway finds it through :func:`create_message_handler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import weakref
+from typing import TYPE_CHECKING, Final
+
+from pydantic_ai.messages import ModelMessage
+from sqlalchemy.orm import Session
+
+from ai_cs.agent.agent import TurnOutcome, run_turn
+from ai_cs.agent.deps import ShopDeps
+from ai_cs.agent.phrases import PICTURE_MARKER
+from ai_cs.config import Settings
+from ai_cs.conversations import service
+from ai_cs.conversations.contracts import InboundMessage, OutboundMessage
+from ai_cs.conversations.service import Direction, Role
+
+if TYPE_CHECKING:
+    from ai_cs.imaging.ocr import OcrEngine
+    from ai_cs.workflow import Workflow
+
+_FAKE_MARKER: Final = re.compile(rf"^\s*{re.escape(PICTURE_MARKER)}.*$", re.MULTILINE)
+
+
+def build_prompt(message: InboundMessage) -> str:
+    """The customer's words plus a line saying how many pictures came with them.
+
+    A customer who types the marker line themselves gets it removed: only the server says
+    whether a picture arrived.
+    """
+    text = _FAKE_MARKER.sub("", message.text or "").strip()
+    if message.attachments:
+        marker = f"{PICTURE_MARKER} ×{len(message.attachments)}]"
+        text = f"{text}\n{marker}" if text else marker
+    return text
+
+
+class AgentHandler:
+    """Answers customer turns with the agent, remembering each conversation across restarts."""
+
+    handles_result_replies = True
+    """The agent confirms receipt and hands revision requests to a designer itself."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        *,
+        settings: Settings | None = None,
+        ocr: OcrEngine | None = None,
+        allow_local_files: bool = False,
+    ) -> None:
+        self.workflow = workflow
+        self.settings = settings or workflow.settings
+        self.ocr = ocr
+        self.allow_local_files = allow_local_files
+        # One turn at a time per conversation, so two turns never overwrite each other's memory.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[conversation_id] = lock
+        return lock
+
+    async def handle(self, message: InboundMessage) -> list[OutboundMessage]:
+        """The replies to one turn ([] while staff have taken the conversation over)."""
+        if not (message.text or "").strip() and not message.attachments:
+            return []
+        lock = self._lock(message.conversation_id)
+        async with lock:
+            history = await asyncio.to_thread(self._receive, message)
+            if history is None:
+                return []
+            deps = ShopDeps(
+                platform=message.platform,
+                account_id=message.account_id,
+                customer_id=message.customer_id,
+                conversation_id=message.conversation_id,
+                workflow=self.workflow,
+                settings=self.settings,
+                customer_nick=message.customer_nick,
+                pictures=tuple(message.attachments),
+                turn_text=(message.text or "").strip(),
+                ocr=self.ocr,
+                allow_local_files=self.allow_local_files,
+            )
+            outcome = await run_turn(deps, build_prompt(message), history)
+            replies = [OutboundMessage(text=outcome.reply)] if outcome.reply.strip() else []
+            await asyncio.to_thread(self._store, message.conversation_id, outcome, replies)
+            return replies
+
+    def _receive(self, message: InboundMessage) -> list[ModelMessage] | None:
+        """Store the message; the agent's memory, or None when the AI must stay quiet."""
+        clock = self.workflow.clock
+
+        def run(session: Session) -> list[ModelMessage] | None:
+            conv = service.open_conversation(
+                session,
+                clock,
+                conversation_id=message.conversation_id,
+                platform=message.platform,
+                account_id=message.account_id,
+                customer_id=message.customer_id,
+                customer_nick=message.customer_nick,
+            )
+            if message.sender_role == "seller":
+                # The shop's own staff wrote in the platform app: pause the AI (人工接管).
+                service.record_message(
+                    session,
+                    clock,
+                    conv.conversation_id,
+                    direction=Direction.OUT,
+                    role=Role.STAFF,
+                    text=message.text,
+                    attachments=message.attachments,
+                    author=message.customer_nick or "seller",
+                    event_ids=message.event_ids,
+                )
+                service.take_over(
+                    session,
+                    clock,
+                    conv.conversation_id,
+                    minutes=self.settings.takeover_minutes,
+                    by="seller",
+                )
+                return None
+            role = Role.SYSTEM if message.sender_role == "system" else Role.CUSTOMER
+            service.record_message(
+                session,
+                clock,
+                conv.conversation_id,
+                direction=Direction.IN,
+                role=role,
+                text=message.text,
+                attachments=message.attachments,
+                event_ids=message.event_ids,
+            )
+            if role is Role.SYSTEM or service.is_paused(conv, clock):
+                return None
+            return service.load_memory(session, conv.conversation_id)
+
+        return self.workflow.db.run_write(run)
+
+    def _store(
+        self, conversation_id: str, outcome: TurnOutcome, replies: list[OutboundMessage]
+    ) -> None:
+        clock = self.workflow.clock
+
+        def run(session: Session) -> None:
+            for reply in replies:
+                service.record_message(
+                    session,
+                    clock,
+                    conversation_id,
+                    direction=Direction.OUT,
+                    role=Role.AI,
+                    text=reply.text,
+                    attachments=reply.attachments,
+                )
+            service.save_memory(session, clock, conversation_id, outcome.messages)
+
+        self.workflow.db.run_write(run)
+
+
+def create_message_handler(workflow: Workflow) -> AgentHandler:
+    """The gateway's handler factory: the agent on ``workflow``'s database and settings."""
+    return AgentHandler(workflow)

@@ -1,0 +1,66 @@
+"""Tables of the conversations domain: conversations, their messages, and the agent's memory.
+
+Times are ISO 8601 text in the shop's time zone. ``takeover_until`` is the one epoch float: the
+handler compares it with the clock on every customer turn (manual takeover, 人工接管).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, Index, Integer, Text
+from sqlalchemy import text as sql_text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ai_cs.db.models import Base
+
+
+class Conversation(Base):
+    """One chat between a customer and a shop account on a platform (会话)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_customer", "customer_id"),
+        Index("ix_conversations_needs_human", "needs_human", "last_message_at"),
+    )
+
+    conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    platform: Mapped[str] = mapped_column(Text)  # the seed's acc_type, e.g. "xianyu"
+    account_id: Mapped[str] = mapped_column(Text)  # the seed's acc_id
+    customer_id: Mapped[str] = mapped_column(Text)
+    customer_nick: Mapped[str | None] = mapped_column(Text)
+    takeover_until: Mapped[float | None] = mapped_column(Float)  # epoch; AI paused until then
+    taken_over_by: Mapped[str | None] = mapped_column(Text)
+    current_task_id: Mapped[str | None] = mapped_column(Text)
+    needs_human: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    needs_human_reason: Mapped[str | None] = mapped_column(Text)
+    declines: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    created_at: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[str] = mapped_column(Text)
+    last_message_at: Mapped[str | None] = mapped_column(Text)
+
+
+class ConversationMessage(Base):
+    """One message in or out: customer, AI, staff or a system note for staff."""
+
+    __tablename__ = "conversation_messages"
+    __table_args__ = (Index("ix_conversation_messages_conv", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(Text)  # "in" | "out"
+    role: Mapped[str] = mapped_column(Text)  # "customer" | "ai" | "staff" | "system"
+    text: Mapped[str] = mapped_column(Text, server_default=sql_text("''"))
+    attachments: Mapped[str] = mapped_column(Text, server_default=sql_text("'[]'"))  # JSON list
+    author: Mapped[str | None] = mapped_column(Text)  # staff name for staff messages
+    event_ids: Mapped[str | None] = mapped_column(Text)  # JSON list of gateway event ids
+    created_at: Mapped[str] = mapped_column(Text)
+
+
+class AgentMemory(Base):
+    """The agent's message history of a conversation (pydantic-ai JSON, recent turns only)."""
+
+    __tablename__ = "agent_memory"
+
+    conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    messages: Mapped[str] = mapped_column(Text)
+    turns: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
+    updated_at: Mapped[str] = mapped_column(Text)

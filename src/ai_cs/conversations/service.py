@@ -1,0 +1,589 @@
+"""Conversation services: messages in and out, manual takeover, the agent's memory, hand-offs.
+
+Functions take a session and never commit; the edge (the agent handler, the HTTP routes, the
+CLI) opens the transaction. A conversation belongs to one customer for its whole life: a message
+that names an existing conversation with another customer id is refused, so one customer can
+never continue (or read the memory of) another customer's chat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from pydantic import ValidationError
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelMessagesTypeAdapter,
+    ModelRequest,
+    UserPromptPart,
+)
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ai_cs.clock import Clock, SystemClock, iso
+from ai_cs.conversations.contracts import Attachment, OutboundMessage
+from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMessage
+from ai_cs.core.tasks import check_id
+from ai_cs.errors import Conflict, InvalidArgument, NotFound
+
+log = logging.getLogger(__name__)
+
+MEMORY_TURNS: Final = 12
+"""Customer turns of agent memory kept per conversation (older turns are dropped whole)."""
+MEMORY_MAX_BYTES: Final = 256_000
+"""Upper bound of one conversation's stored memory; older turns go first."""
+MAX_MESSAGE_CHARS: Final = 4000
+MAX_ATTACHMENTS: Final = 9
+MAX_TAKEOVER_MINUTES: Final = 7 * 24 * 60
+
+
+class Direction(StrEnum):
+    """Whether a message came from the customer's side or went to it."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class Role(StrEnum):
+    """Who wrote a message."""
+
+    CUSTOMER = "customer"
+    AI = "ai"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class ConversationNotFound(NotFound):
+    """No conversation has this id (or the caller may not see it)."""
+
+    code = "conversation_not_found"
+
+
+class ConversationCustomerMismatch(Conflict):
+    """A message names a conversation that belongs to another customer."""
+
+    code = "conversation_customer_mismatch"
+
+
+def _clean_text(text: object, *, limit: int = MAX_MESSAGE_CHARS) -> str:
+    if not isinstance(text, str):
+        raise InvalidArgument(f"message text must be a string, got {type(text).__name__}")
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32).strip()
+    return cleaned[:limit]
+
+
+def attachments_to_json(attachments: Iterable[Attachment]) -> str:
+    """The JSON stored in ``conversation_messages.attachments``."""
+    items = [
+        {"url": a.url, "width": a.width, "height": a.height}
+        for a in list(attachments)[:MAX_ATTACHMENTS]
+    ]
+    return json.dumps(items, ensure_ascii=False)
+
+
+def attachments_from_json(value: str | None) -> list[Attachment]:
+    """Attachments decoded from their stored JSON (bad rows give none)."""
+    try:
+        items = json.loads(value or "[]")
+    except ValueError:
+        return []
+    out: list[Attachment] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("url"), str):
+            width, height = item.get("width"), item.get("height")
+            out.append(
+                Attachment(
+                    url=item["url"],
+                    width=width if isinstance(width, int) else None,
+                    height=height if isinstance(height, int) else None,
+                )
+            )
+    return out
+
+
+def _epoch_iso(epoch: float | None, clock: Clock) -> str | None:
+    if epoch is None:
+        return None
+    return iso(datetime.fromtimestamp(epoch, tz=clock.now().tzinfo))
+
+
+def conversation_to_dict(row: Conversation, clock: Clock) -> dict[str, Any]:
+    """A conversation as the API and the CLI show it."""
+    paused = row.takeover_until is not None and row.takeover_until > clock.epoch()
+    return {
+        "conversation_id": row.conversation_id,
+        "platform": row.platform,
+        "account_id": row.account_id,
+        "customer_id": row.customer_id,
+        "customer_nick": row.customer_nick,
+        "paused": paused,
+        "takeover_until": _epoch_iso(row.takeover_until, clock) if paused else None,
+        "taken_over_by": row.taken_over_by if paused else None,
+        "current_task_id": row.current_task_id,
+        "needs_human": bool(row.needs_human),
+        "needs_human_reason": row.needs_human_reason,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+        "last_message_at": row.last_message_at,
+    }
+
+
+def message_to_dict(row: ConversationMessage) -> dict[str, Any]:
+    """A stored message as the API shows it (attachments decoded)."""
+    return {
+        "id": row.id,
+        "conversation_id": row.conversation_id,
+        "direction": row.direction,
+        "role": row.role,
+        "text": row.text,
+        "attachments": [
+            {"url": a.url, "width": a.width, "height": a.height}
+            for a in attachments_from_json(row.attachments)
+        ],
+        "author": row.author,
+        "created_at": row.created_at,
+    }
+
+
+# --- conversations -------------------------------------------------------------------------------
+def _load(session: Session, conversation_id: str, *, lock: bool = False) -> Conversation:
+    stmt = select(Conversation).where(Conversation.conversation_id == conversation_id)
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise ConversationNotFound(f"conversation {conversation_id!r} not found")
+    return row
+
+
+def get_conversation_row(session: Session, conversation_id: object) -> Conversation:
+    """The conversation row or :class:`ConversationNotFound`."""
+    return _load(session, check_id("conversation_id", conversation_id))
+
+
+def open_conversation(
+    session: Session,
+    clock: Clock,
+    *,
+    conversation_id: object,
+    platform: object,
+    account_id: object,
+    customer_id: object,
+    customer_nick: str | None = None,
+) -> Conversation:
+    """The conversation with this id, created on its first message.
+
+    Creation is an ``INSERT … ON CONFLICT DO NOTHING`` so two first messages racing on
+    PostgreSQL both end with the same row; a known id with another customer is refused.
+    """
+    cid = check_id("conversation_id", conversation_id)
+    customer = check_id("customer_id", customer_id)
+    nick = str(customer_nick)[:200] if customer_nick else None
+    values = {
+        "conversation_id": cid,
+        "platform": check_id("platform", platform),
+        "account_id": check_id("account_id", account_id),
+        "customer_id": customer,
+        "customer_nick": nick,
+        "needs_human": 0,
+        "declines": 0,
+        "created_at": iso(clock.now()),
+        "updated_at": iso(clock.now()),
+    }
+    dialect = session.get_bind().dialect.name
+    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert_fn(Conversation)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["conversation_id"])
+    )
+    row = _load(session, cid, lock=True)
+    if row.customer_id != customer:
+        raise ConversationCustomerMismatch(
+            f"conversation {cid!r} belongs to another customer", conversation_id=cid
+        )
+    if nick and row.customer_nick != nick:
+        row.customer_nick = nick
+    session.flush()
+    return row
+
+
+def is_paused(row: Conversation, clock: Clock) -> bool:
+    """Whether staff have taken the conversation over (the AI stays quiet until then)."""
+    return row.takeover_until is not None and row.takeover_until > clock.epoch()
+
+
+def record_message(
+    session: Session,
+    clock: Clock,
+    conversation_id: str,
+    *,
+    direction: Direction,
+    role: Role,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+    author: str | None = None,
+    event_ids: Sequence[str] = (),
+) -> ConversationMessage:
+    """Store one message and move the conversation's ``last_message_at``."""
+    now = iso(clock.now())
+    row = ConversationMessage(
+        conversation_id=conversation_id,
+        direction=direction.value,
+        role=role.value,
+        text=_clean_text(text),
+        attachments=attachments_to_json(attachments),
+        author=author[:200] if author else None,
+        event_ids=json.dumps(list(event_ids)) if event_ids else None,
+        created_at=now,
+    )
+    session.add(row)
+    session.execute(
+        update(Conversation)
+        .where(Conversation.conversation_id == conversation_id)
+        .values(last_message_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return row
+
+
+def take_over(
+    session: Session,
+    clock: Clock,
+    conversation_id: object,
+    *,
+    minutes: float,
+    by: str | None = None,
+) -> dict[str, Any]:
+    """Pause the AI in this conversation for ``minutes`` (人工接管)."""
+    if not isinstance(minutes, int | float) or not 0 < minutes <= MAX_TAKEOVER_MINUTES:
+        raise InvalidArgument(
+            f"takeover minutes must be between 0 and {MAX_TAKEOVER_MINUTES}, got {minutes!r}"
+        )
+    row = get_conversation_row(session, conversation_id)
+    until = clock.epoch() + float(minutes) * 60
+    # Never shorten a longer pause someone else set.
+    row.takeover_until = max(until, row.takeover_until or 0.0)
+    row.taken_over_by = (by or "staff")[:200]
+    row.updated_at = iso(clock.now())
+    session.flush()
+    _mirror_gateway_takeover(session, clock, row)
+    return conversation_to_dict(row, clock)
+
+
+def hand_back(session: Session, clock: Clock, conversation_id: object) -> dict[str, Any]:
+    """Give the conversation back to the AI: no pause, no open request for a human."""
+    row = get_conversation_row(session, conversation_id)
+    row.takeover_until = None
+    row.taken_over_by = None
+    row.needs_human = 0
+    row.needs_human_reason = None
+    row.updated_at = iso(clock.now())
+    session.flush()
+    _mirror_gateway_takeover(session, clock, row)
+    return conversation_to_dict(row, clock)
+
+
+def _mirror_gateway_takeover(session: Session, clock: Clock, row: Conversation) -> None:
+    """Keep the gateway's own pause (``gateway_takeovers``) in step with this conversation's."""
+    try:
+        from ai_cs.gateway.service import end_takeover, start_takeover
+    except ImportError:
+        return
+    if row.takeover_until is None:
+        end_takeover(session, account_id=row.account_id, conversation_id=row.conversation_id)
+        return
+    start_takeover(
+        session,
+        clock,
+        account_id=row.account_id,
+        conversation_id=row.conversation_id,
+        minutes=max(0.0, (row.takeover_until - clock.epoch()) / 60.0),
+        taken_by=row.taken_over_by,
+    )
+
+
+def mark_needs_human(
+    session: Session, clock: Clock, conversation_id: str, reason: str
+) -> dict[str, Any]:
+    """Flag the conversation for staff (转人工) and leave a system message saying why."""
+    row = _load(session, conversation_id, lock=True)
+    text = _clean_text(reason, limit=500) or "需要人工处理"
+    row.needs_human = 1
+    row.needs_human_reason = text
+    row.updated_at = iso(clock.now())
+    record_message(
+        session,
+        clock,
+        conversation_id,
+        direction=Direction.OUT,
+        role=Role.SYSTEM,
+        text=f"[转人工] {text}",
+    )
+    return conversation_to_dict(row, clock)
+
+
+def set_current_task(session: Session, conversation_id: str, task_id: str) -> None:
+    """Remember the task the conversation is about now."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.conversation_id == conversation_id)
+        .values(current_task_id=task_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def count_decline(session: Session, conversation_id: str) -> None:
+    """Count one declined request (the risk rules look at a customer's declines)."""
+    session.execute(
+        update(Conversation)
+        .where(Conversation.conversation_id == conversation_id)
+        .values(declines=Conversation.declines + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def customer_declines(session: Session, customer_id: str) -> int:
+    """Declined requests of a customer over all conversations."""
+    total = session.execute(
+        select(func.coalesce(func.sum(Conversation.declines), 0)).where(
+            Conversation.customer_id == customer_id
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def list_conversations(
+    session: Session,
+    clock: Clock,
+    *,
+    needs_human: bool | None = None,
+    customer_id: str | None = None,
+    acc_ids: Iterable[str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Conversations, most recent first, with optional filters; returns ``(page, total)``."""
+    stmt = select(Conversation)
+    if needs_human is not None:
+        stmt = stmt.where(Conversation.needs_human == (1 if needs_human else 0))
+    if customer_id is not None:
+        stmt = stmt.where(Conversation.customer_id == check_id("customer_id", customer_id))
+    if acc_ids is not None:
+        stmt = stmt.where(Conversation.account_id.in_(list(acc_ids)))
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = session.execute(
+        stmt.order_by(
+            func.coalesce(Conversation.last_message_at, Conversation.created_at).desc(),
+            Conversation.conversation_id,
+        )
+        .limit(max(1, min(limit, 500)))
+        .offset(max(0, offset))
+    ).scalars()
+    return [conversation_to_dict(r, clock) for r in rows], int(total)
+
+
+def list_messages(
+    session: Session, conversation_id: object, *, limit: int = 200, before_id: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The newest ``limit`` messages, oldest first; returns ``(page, total)``."""
+    cid = get_conversation_row(session, conversation_id).conversation_id
+    base = select(ConversationMessage).where(ConversationMessage.conversation_id == cid)
+    total = session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    stmt = base
+    if before_id is not None:
+        stmt = stmt.where(ConversationMessage.id < before_id)
+    rows = list(
+        session.execute(
+            stmt.order_by(ConversationMessage.id.desc()).limit(max(1, min(limit, 1000)))
+        ).scalars()
+    )
+    rows.reverse()
+    return [message_to_dict(r) for r in rows], int(total)
+
+
+def recent_customer_texts(session: Session, conversation_id: str, limit: int = 5) -> list[str]:
+    """The customer's last few texts, oldest first (what the risk rules read as the request)."""
+    rows = session.execute(
+        select(ConversationMessage.text)
+        .where(
+            ConversationMessage.conversation_id == conversation_id,
+            ConversationMessage.role == Role.CUSTOMER.value,
+        )
+        .order_by(ConversationMessage.id.desc())
+        .limit(limit)
+    ).scalars()
+    return [t for t in reversed(list(rows)) if t]
+
+
+def last_customer_pictures(session: Session, conversation_id: str) -> list[Attachment]:
+    """The pictures of the customer's most recent message that had any."""
+    rows = session.execute(
+        select(ConversationMessage.attachments)
+        .where(
+            ConversationMessage.conversation_id == conversation_id,
+            ConversationMessage.role == Role.CUSTOMER.value,
+            ConversationMessage.attachments != "[]",
+        )
+        .order_by(ConversationMessage.id.desc())
+        .limit(1)
+    ).scalars()
+    for value in rows:
+        return attachments_from_json(value)
+    return []
+
+
+# --- the agent's memory --------------------------------------------------------------------------
+def _starts_turn(message: ModelMessage) -> bool:
+    return isinstance(message, ModelRequest) and any(
+        isinstance(part, UserPromptPart) for part in message.parts
+    )
+
+
+def trim_memory(messages: Sequence[ModelMessage], turns: int = MEMORY_TURNS) -> list[ModelMessage]:
+    """The last ``turns`` customer turns, cut only where a turn starts.
+
+    Cutting elsewhere could leave a tool result without the call that asked for it, which
+    models refuse.
+    """
+    starts = [i for i, m in enumerate(messages) if _starts_turn(m)]
+    if len(starts) <= turns:
+        return list(messages[starts[0] :]) if starts else []
+    return list(messages[starts[-turns] :])
+
+
+def _dump(messages: Sequence[ModelMessage]) -> bytes:
+    return ModelMessagesTypeAdapter.dump_json(list(messages))
+
+
+def load_memory(session: Session, conversation_id: str) -> list[ModelMessage]:
+    """The stored message history of the conversation (empty when none or unreadable)."""
+    row = session.get(AgentMemory, conversation_id)
+    if row is None or not row.messages:
+        return []
+    try:
+        return list(ModelMessagesTypeAdapter.validate_json(row.messages))
+    except (ValidationError, ValueError):
+        # A history written by another pydantic-ai version: start afresh rather than fail.
+        log.warning("agent memory of %s is unreadable; starting afresh", conversation_id)
+        return []
+
+
+def save_memory(
+    session: Session, clock: Clock, conversation_id: str, messages: Sequence[ModelMessage]
+) -> int:
+    """Store the trimmed history; returns how many turns were kept."""
+    kept = trim_memory(messages)
+    data = _dump(kept)
+    while len(data) > MEMORY_MAX_BYTES and len(kept) > 1:
+        starts = [i for i, m in enumerate(kept) if _starts_turn(m)]
+        if len(starts) < 2:
+            kept = []
+        else:
+            kept = kept[starts[1] :]
+        data = _dump(kept)
+    turns = sum(1 for m in kept if _starts_turn(m))
+    text = data.decode()
+    row = session.get(AgentMemory, conversation_id)
+    if row is None:
+        session.add(
+            AgentMemory(
+                conversation_id=conversation_id,
+                messages=text,
+                turns=turns,
+                updated_at=iso(clock.now()),
+            )
+        )
+    else:
+        row.messages = text
+        row.turns = turns
+        row.updated_at = iso(clock.now())
+    session.flush()
+    return turns
+
+
+# --- messages to the customer from staff ---------------------------------------------------------
+def queue_outbound(
+    session: Session,
+    conversation_id: str,
+    message: OutboundMessage,
+    *,
+    clock: Clock | None = None,
+) -> bool:
+    """Put a message for the customer into the gateway's send outbox, if the gateway is there.
+
+    Same transaction as the caller's change; the gateway client drains the outbox and retries
+    each send with its ``command_id``. Without the gateway package the message is only stored
+    in the conversation (returns False).
+    """
+    try:
+        from ai_cs.gateway.service import queue_send
+    except ImportError:
+        return False
+    conv = _load(session, conversation_id)
+    queue_send(
+        session,
+        clock or SystemClock(),
+        account_id=conv.account_id,
+        conversation_id=conv.conversation_id,
+        to=conv.customer_id,
+        message={
+            "kind": message.kind,
+            "text": message.text,
+            "attachments": [
+                {"url": a.url, "width": a.width, "height": a.height} for a in message.attachments
+            ],
+        },
+    )
+    return True
+
+
+def send_staff_message(
+    session: Session,
+    clock: Clock,
+    conversation_id: object,
+    *,
+    text: str,
+    author: str,
+    attachments: Sequence[Attachment] = (),
+    pause_minutes: float,
+) -> tuple[dict[str, Any], bool]:
+    """Store a staff message, pause the AI and queue it for the gateway.
+
+    Returns the stored message and whether it went into the gateway outbox.
+    """
+    cleaned = _clean_text(text)
+    if not cleaned and not attachments:
+        raise InvalidArgument("a staff message needs text or a picture")
+    row = get_conversation_row(session, conversation_id)
+    message = record_message(
+        session,
+        clock,
+        row.conversation_id,
+        direction=Direction.OUT,
+        role=Role.STAFF,
+        text=cleaned,
+        attachments=attachments,
+        author=author,
+    )
+    if pause_minutes > 0:
+        take_over(session, clock, row.conversation_id, minutes=pause_minutes, by=author)
+    queued = queue_outbound(
+        session,
+        row.conversation_id,
+        OutboundMessage(
+            text=cleaned,
+            kind="image" if attachments and not cleaned else "text",
+            attachments=tuple(attachments),
+        ),
+        clock=clock,
+    )
+    return message_to_dict(message), queued

@@ -1,0 +1,1 @@
+"""The shop's picture library and the find-image workflow (查找图片)."""

@@ -1,0 +1,67 @@
+"""Fixtures for the agent's integration tests: a handler on a fresh database, pictures, a chat."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from agent_support import Chat, product_picture, save
+from pydantic_ai.models import override_allow_model_requests
+
+from ai_cs.conversations.handler import AgentHandler
+from ai_cs.imaging.ocr import StaticOcr
+from ai_cs.workflow import Workflow
+
+
+@pytest.fixture(autouse=True)
+def _no_real_models() -> Iterator[None]:
+    """No test here may reach a real model (pydantic-ai's testing switch)."""
+    with override_allow_model_requests(False):
+        yield
+
+
+@pytest.fixture
+def picture(tmp_path: Path) -> Path:
+    """A generated product picture on disk."""
+    return save(product_picture(), tmp_path / "pictures" / "bottle.png")
+
+
+@pytest.fixture
+def handler(fixed_workflow: Workflow) -> AgentHandler:
+    """The agent handler on a fresh database; no OCR model, local pictures allowed."""
+    return AgentHandler(fixed_workflow, ocr=StaticOcr(), allow_local_files=True)
+
+
+@pytest.fixture
+def chat(handler: AgentHandler) -> Chat:
+    """customer_123 in conversation conv_123."""
+    return Chat(handler)
+
+
+# --- a loopback HTTP server for pictures ----------------------------------------------------------
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        pass
+
+
+@pytest.fixture
+def picture_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """``(base_url, directory)`` of an HTTP server on 127.0.0.1 serving ``directory``."""
+    root = tmp_path / "served"
+    root.mkdir()
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", root
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
