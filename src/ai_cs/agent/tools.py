@@ -22,10 +22,10 @@ from pydantic_ai import RunContext
 from sqlalchemy.orm import Session
 
 from ai_cs.agent.deps import ShopDeps
-from ai_cs.agent.quotes import quote_json, reassess, requote
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.models import Conversation
 from ai_cs.core.pricing import COMPLEXITY_LABELS, OPERATION_LABELS, Complexity, PriceTable
+from ai_cs.core.quoting import quote_json, reassess, requote
 from ai_cs.core.risk import Decision
 from ai_cs.core.tasks import Operation, TaskStatus, sources_of
 from ai_cs.errors import (

@@ -9,6 +9,7 @@ transactions are already exclusive through ``BEGIN IMMEDIATE``).
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -19,6 +20,7 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso, note_stamp
+from ai_cs.core.quoting import quote_json, requote
 from ai_cs.core.tasks import (
     Actor,
     ChangeType,
@@ -304,8 +306,6 @@ def add_requirement_detail(
     actor: Actor = Actor.CUSTOMER,
 ) -> dict[str, Any]:
     """Set one structured requirement (size, colour, deadline …) in ``requirements`` JSON."""
-    import json
-
     tid = check_id("task_id", task_id)
     customer = check_id("customer_id", customer_id) if customer_id is not None else None
     name = check_id("key", key)
@@ -353,6 +353,11 @@ def modify_operation(
     if old_op == op.value:
         return task_to_dict(row)
     values: dict[str, Any] = {"operation": op.value, "updated_at": iso(clock.now())}
+    if new_price_fen is None and row.price_fen is not None:
+        # A quoted task keeps a quote that matches its operation (the quote follows the change).
+        requirements = json.loads(row.requirements) if row.requirements else {}
+        price = requote(requirements, op)
+        new_price_fen, new_quote = price.total_fen, quote_json(price)
     if new_price_fen is not None:
         values["price_fen"] = new_price_fen
     if new_quote is not None:

@@ -217,3 +217,22 @@ def test_db_upgrade_twice_is_a_no_op(tmp_path: Path) -> None:
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     assert "upgraded" in first.stdout
     assert "nothing to do" in second.stdout
+
+
+async def test_the_quote_follows_an_operation_change(workflow: Workflow) -> None:
+    from ai_cs.core.quoting import requote
+    from ai_cs.core.tasks import Operation
+
+    requirements = {"complexity": "simple", "width": 800, "height": 600, "text_found": False}
+    task = workflow.create_image_task(
+        "customer_123",
+        "https://xxx.com/a.jpg",
+        "enhance",
+        requirements=requirements,
+        price_fen=requote(requirements, Operation.ENHANCE).total_fen,
+    )
+    changed = await workflow.modify_operation(task["task_id"], "customer_123", "vectorize")
+    expected = requote(requirements, Operation.VECTORIZE).total_fen
+    assert changed["price_fen"] == expected != task["price_fen"]
+    assert changed["quote"]["operation"] == "vectorize"
+    assert changed["quote"]["total_fen"] == expected

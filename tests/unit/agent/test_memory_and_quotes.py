@@ -13,9 +13,9 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 
-from ai_cs.agent.quotes import features_from_requirements, quote_json, reassess, requote
 from ai_cs.conversations.service import trim_memory
 from ai_cs.core.pricing import Complexity, QuoteFeatures, quote
+from ai_cs.core.quoting import features_from_requirements, quote_json, reassess, requote
 from ai_cs.core.risk import Decision
 from ai_cs.core.tasks import Operation
 

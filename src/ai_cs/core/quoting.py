@@ -2,7 +2,8 @@
 
 The task's ``requirements`` JSON holds what the analysis measured (complexity, text, perspective,
 size); pricing and risk are pure functions of those facts and the operation, so a new quote never
-needs the picture again. Used by the agent's change-operation tool; staff paths can use it too.
+needs the picture again. Used whenever the operation of a quoted task changes (customer,
+agent or staff).
 """
 
 from __future__ import annotations

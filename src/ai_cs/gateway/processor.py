@@ -1,0 +1,817 @@
+"""Processing stored gateway events: per-conversation lanes, bursts, and event routing.
+
+Each conversation with unprocessed events gets one lane (an asyncio task); lanes run side by
+side, events inside a lane strictly in the order they arrived. A lane step is:
+
+1. one write transaction picks the next thing to do and counts an attempt on it: a *turn* (the
+   customer's consecutive messages, merged when they came within the burst window), or a
+   single payment / order-status / seller / system event;
+2. the work runs — a turn goes to the :class:`~ai_cs.conversations.contracts.MessageHandler`
+   (outside any transaction: the agent may take seconds); everything else is database work;
+3. one write transaction marks the events ``processed`` (compare-and-set on ``received``) and
+   queues the replies in the send outbox with deterministic command ids.
+
+Exactly once: an event is acked only after it is stored, and marked processed in the same
+transaction as its effects (payments, refunds, cancellations, confirmations) and its replies. If
+the process dies in between, the event is still ``received`` and runs again; the database
+effects were rolled back with it, and the replies' command ids are derived from the event ids, so
+a re-run queues nothing twice. The one effect outside that transaction is what the handler
+commits itself (the agent creating a task, storing the conversation): a crash after the handler
+returned and before the events were marked runs the turn again, so that narrow window can repeat
+the agent's own writes — never a reply, a payment, a refund or a confirmation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ai_cs.config import Settings
+from ai_cs.conversations.contracts import (
+    Attachment,
+    InboundMessage,
+    MessageHandler,
+    OutboundMessage,
+)
+from ai_cs.core.tasks import TaskStatus
+from ai_cs.db.models import ImageTask
+from ai_cs.errors import AicsError
+from ai_cs.gateway import service as gw
+from ai_cs.gateway.intents import ResultReply, classify_result_reply
+from ai_cs.gateway.models import FAILED
+from ai_cs.gateway.protocol import GatewayEvent, wire_message
+from ai_cs.tasks import service as tasks
+from ai_cs.workflow import Workflow
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS: Final = 3
+"""Tries of one event before it is given up as ``failed`` (and the customer told politely)."""
+HANDLER_TIMEOUT_SECONDS: Final = 120.0
+BURST_MAX_WAIT_FACTOR: Final = 5.0
+"""A customer who keeps typing gets an answer at the latest this many windows after the first."""
+PAYMENT_HOLD_SECONDS: Final = 600.0
+"""How long a payment waits for its task to appear (the picture may arrive after the payment)."""
+POLL_SECONDS: Final = 0.5
+RETRY_BASE_SECONDS: Final = 2.0
+RETRY_MAX_SECONDS: Final = 60.0
+
+REFUND_STATUSES: Final = frozenset({"refunded", "refund", "refund_success", "退款成功", "已退款"})
+CLOSE_STATUSES: Final = frozenset(
+    {"closed", "close", "cancelled", "canceled", "交易关闭", "已关闭"}
+)
+
+STATUS_NAMES: Final = {
+    "pending": "待付款",
+    "paid": "已付款",
+    "processing": "处理中",
+    "awaiting_confirm": "待确认",
+    "completed": "已完成",
+    "failed": "处理失败",
+    "with_designer": "设计师处理中",
+    "cancelled": "已取消",
+    "refunded": "已退款",
+}
+APOLOGY: Final = "抱歉，刚才系统有点忙，您的消息已转给客服，会尽快回复您。"
+
+
+def _yuan(fen: int | None) -> str:
+    if fen is None:
+        return "?"
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def retry_delay(attempts: int) -> float:
+    """Wait before the next try of an event after ``attempts`` failed tries."""
+    return float(min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS ** max(1, attempts)))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One customer turn: consecutive buyer messages of one conversation, merged."""
+
+    events: list[gw.InboxEvent]
+    paused_until: float | None
+    awaiting_task_id: str | None
+
+    @property
+    def first(self) -> gw.InboxEvent:
+        """The turn's first event (its id names the turn)."""
+        return self.events[0]
+
+    @property
+    def event_ids(self) -> list[str]:
+        """Every event id of the turn."""
+        return [e.event_id for e in self.events]
+
+    @property
+    def attempts(self) -> int:
+        """Tries so far (the highest among the turn's events)."""
+        return max(e.attempts for e in self.events)
+
+    def message(self) -> InboundMessage:
+        """The turn as one :class:`InboundMessage` for the handler."""
+        first = self.first.event
+        texts: list[str] = []
+        attachments: list[Attachment] = []
+        for item in self.events:
+            body = item.event.message
+            if body is None:
+                continue
+            if body.text.strip():
+                texts.append(body.text.strip())
+            attachments.extend(
+                Attachment(url=a.url, width=a.width, height=a.height) for a in body.attachments
+            )
+        return InboundMessage(
+            platform=first.platform or "",
+            account_id=first.account_id,
+            conversation_id=first.conversation_id,
+            customer_id=first.sender.id,
+            customer_nick=first.sender.nick,
+            text="\n".join(texts),
+            attachments=tuple(attachments),
+            event_ids=tuple(self.event_ids),
+            occurred_at=self.events[-1].event.occurred_at,
+        )
+
+
+@dataclass(frozen=True)
+class Single:
+    """One event that is not a customer's chat message."""
+
+    event: gw.InboxEvent
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Nothing to do for ``seconds`` (a burst still open, or a retry not yet due)."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Idle:
+    """The lane has nothing due."""
+
+
+@dataclass(frozen=True)
+class Again:
+    """Something was settled (e.g. an event given up); look again at once."""
+
+
+Step = Turn | Single | Wait | Idle | Again
+
+
+@dataclass
+class Reply:
+    """A message to queue: to whom, and under which deterministic command id."""
+
+    command_id: str
+    to: str
+    message: dict[str, Any]
+
+
+@dataclass
+class ProcessorStats:
+    """Counters for tests, benchmarks and logs."""
+
+    turns: int = 0
+    singles: int = 0
+    handler_errors: int = 0
+    given_up: int = 0
+
+
+def _outbound_to_wire(out: OutboundMessage) -> dict[str, Any]:
+    return wire_message(
+        out.text,
+        out.kind,
+        [{"url": a.url, "width": a.width, "height": a.height} for a in out.attachments],
+    )
+
+
+class EventProcessor:
+    """Runs the lanes over the stored inbox of one database."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        handler: MessageHandler,
+        *,
+        settings: Settings | None = None,
+        accounts: frozenset[str] | None = None,
+        burst_window_ms: int | None = None,
+        takeover_minutes: float | None = None,
+        intercept_result_replies: bool | None = None,
+        on_outbox: Callable[[], None] | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.db = workflow.db
+        self.clock = workflow.clock
+        self.settings = settings or workflow.settings
+        self.handler = handler
+        self.accounts = accounts
+        window_ms = (
+            self.settings.gateway_burst_window_ms if burst_window_ms is None else burst_window_ms
+        )
+        self.burst_window = max(0.0, window_ms / 1000.0)
+        self.takeover_minutes = (
+            self.settings.takeover_minutes if takeover_minutes is None else takeover_minutes
+        )
+        if intercept_result_replies is None:
+            intercept_result_replies = not getattr(handler, "handles_result_replies", False)
+        self.intercept_result_replies = intercept_result_replies
+        self.on_outbox = on_outbox
+        self.stats = ProcessorStats()
+        self._wake = asyncio.Event()
+        self._lanes: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    # ------------------------------------------------------------------ loop
+    def wake(self) -> None:
+        """New events were stored: look for work now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Start lanes for conversations with due events until ``stop`` is set."""
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    due = await asyncio.to_thread(self._lanes_due)
+                except SQLAlchemyError:
+                    log.warning("gateway: reading the inbox failed; retrying", exc_info=True)
+                    due = []
+                for key in due:
+                    if key not in self._lanes:
+                        task = asyncio.create_task(self._lane(key), name=f"lane:{key[1]}")
+                        task.add_done_callback(_log_lane_failure)
+                        self._lanes[key] = task
+                stopped = asyncio.create_task(stop.wait())
+                woken = asyncio.create_task(self._wake.wait())
+                _done, pending = await asyncio.wait(
+                    {stopped, woken}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                for p in pending:
+                    p.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+        finally:
+            lanes = list(self._lanes.values())
+            for lane in lanes:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+
+    def _lanes_due(self) -> list[tuple[str, str]]:
+        with self.db.read() as session:
+            return gw.lanes_due(session, self.clock.epoch(), accounts=self.accounts)
+
+    async def _lane(self, key: tuple[str, str]) -> None:
+        try:
+            while True:
+                try:
+                    step = await asyncio.to_thread(self.db.run_write, lambda s: self._next(s, key))
+                except SQLAlchemyError:
+                    log.warning("gateway lane %s: database error; retrying", key, exc_info=True)
+                    await asyncio.sleep(POLL_SECONDS)
+                    continue
+                if isinstance(step, Idle):
+                    return
+                if isinstance(step, Wait):
+                    await asyncio.sleep(min(step.seconds, POLL_SECONDS * 4))
+                elif isinstance(step, Turn):
+                    await self._run_turn(step)
+                elif isinstance(step, Single):
+                    await asyncio.to_thread(self._run_single, step.event)
+        finally:
+            self._lanes.pop(key, None)
+            # Events stored while this lane was finishing need a new lane.
+            self._wake.set()
+
+    # ------------------------------------------------------------------ choosing the next step
+    def _next(self, session: Session, key: tuple[str, str]) -> Step:
+        account_id, conversation_id = key
+        now = self.clock.epoch()
+        events = gw.lane_events(session, account_id, conversation_id)
+        # A payment waiting for its task does not hold up the conversation.
+        ready = [e for e in events if not (e.kind == "payment" and e.next_attempt_at > now)]
+        if not ready:
+            return Idle()
+        head = ready[0]
+        if head.next_attempt_at > now:
+            return Wait(head.next_attempt_at - now)
+        if head.attempts >= MAX_ATTEMPTS:
+            self._give_up(session, [head], "too many attempts")
+            return Again()
+        if not head.is_buyer_message:
+            gw.begin_attempt(session, [head.event_id])
+            return Single(head)
+        turn = [head]
+        for item in ready[1:]:
+            if not item.is_buyer_message or item.sender_id != head.sender_id:
+                break
+            if item.next_attempt_at > now:
+                break
+            turn.append(item)
+        newest = max(e.received_epoch for e in turn)
+        oldest = min(e.received_epoch for e in turn)
+        if self.burst_window > 0:
+            quiet_for = now - newest
+            open_for = now - oldest
+            limit = self.burst_window * BURST_MAX_WAIT_FACTOR
+            if quiet_for < self.burst_window and open_for < limit:
+                return Wait(min(self.burst_window - quiet_for, limit - open_for) + 0.005)
+        gw.begin_attempt(session, [e.event_id for e in turn])
+        paused = gw.paused_until(session, account_id, conversation_id, now)
+        awaiting = None
+        if self.intercept_result_replies and paused is None and head.sender_id:
+            awaiting = session.execute(
+                select(ImageTask.task_id)
+                .where(
+                    ImageTask.customer_id == head.sender_id,
+                    ImageTask.status == TaskStatus.AWAITING_CONFIRM.value,
+                )
+                .order_by(ImageTask.updated_at.desc(), ImageTask.task_id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return Turn(events=turn, paused_until=paused, awaiting_task_id=awaiting)
+
+    def _give_up(self, session: Session, events: list[gw.InboxEvent], why: str) -> None:
+        ids = [e.event_id for e in events]
+        gw.finish_events(session, self.clock, ids, outcome=f"gave_up: {why}", status=FAILED)
+        self.stats.given_up += len(ids)
+        first = events[0]
+        log.warning("gateway: gave up events %s (%s)", ids, why)
+        if first.is_buyer_message and first.sender_id:
+            self._queue(
+                session,
+                first,
+                [
+                    Reply(
+                        self._command_id("apology", first.event_id),
+                        first.sender_id,
+                        wire_message(APOLOGY),
+                    )
+                ],
+            )
+
+    # ------------------------------------------------------------------ turns
+    async def _run_turn(self, turn: Turn) -> None:
+        self.stats.turns += 1
+        message = turn.message()
+        if turn.paused_until is not None:
+            # A human has the conversation: the AI stays quiet; the words are kept for staff.
+            await self._finish(
+                turn.events,
+                "ai_paused_manual_takeover",
+                [],
+                before=lambda s: self._record_paused_turn(s, turn),
+            )
+            return
+        if turn.awaiting_task_id is not None:
+            verdict = classify_result_reply(message.text)
+            if verdict is not ResultReply.OTHER:
+                await asyncio.to_thread(
+                    self._result_reply, turn, turn.awaiting_task_id, verdict, message.text
+                )
+                return
+        try:
+            outbound = await asyncio.wait_for(
+                self.handler.handle(message), timeout=HANDLER_TIMEOUT_SECONDS
+            )
+        except (AicsError, TimeoutError, OSError, ValueError, RuntimeError, LookupError) as exc:
+            # The handler boundary: a failed turn is retried with backoff, then given up with a
+            # polite message; the lane goes on with the next events either way.
+            self.stats.handler_errors += 1
+            log.warning("gateway: handler failed on %s: %r", turn.event_ids, exc)
+            await asyncio.to_thread(
+                self._failed_attempt, turn.events, f"{type(exc).__name__}: {exc}"
+            )
+            return
+        to = turn.first.sender_id or ""
+        replies = [
+            Reply(self._command_id("reply", turn.first.event_id, str(i)), to, _outbound_to_wire(o))
+            for i, o in enumerate(outbound)
+        ]
+        await self._finish(turn.events, f"turn: {len(replies)} replies", replies)
+
+    def _result_reply(self, turn: Turn, task_id: str, verdict: ResultReply, text: str) -> None:
+        first = turn.first
+        customer = first.sender_id or ""
+
+        def run(session: Session) -> None:
+            if verdict is ResultReply.CONFIRM:
+                tasks.get_task(session, task_id, customer_id=customer)
+                tasks.transition(
+                    session,
+                    self.clock,
+                    task_id,
+                    TaskStatus.COMPLETED,
+                    expected=[TaskStatus.AWAITING_CONFIRM],
+                )
+                outcome = f"confirmed: {task_id}"
+                reply = f"感谢确认！订单 {task_id} 已完成，欢迎下次光临～"
+            else:
+                from ai_cs.processing.handoff import hand_to_designer
+
+                hand_to_designer(
+                    session,
+                    self.clock,
+                    task_id,
+                    f"客户要求修改：{text}",
+                    expected=frozenset({TaskStatus.AWAITING_CONFIRM}),
+                )
+                outcome = f"revision_to_designer: {task_id}"
+                reply = "收到您的修改意见，已转给设计师重新处理，改好后第一时间发给您，请稍候～"
+            moved = gw.finish_events(
+                session, self.clock, turn.event_ids, outcome=outcome, turn_id=first.event_id
+            )
+            if moved != len(turn.event_ids):
+                raise _AlreadyProcessed(turn.event_ids)
+            self._queue(
+                session,
+                first,
+                [Reply(self._command_id("result", first.event_id), customer, wire_message(reply))],
+            )
+
+        try:
+            self.db.run_write(run)
+        except _AlreadyProcessed:
+            log.info("gateway: turn %s was processed meanwhile", turn.event_ids)
+        except AicsError as exc:
+            # The task moved meanwhile (staff confirmed it, a refund): let the agent answer.
+            log.info("gateway: result reply on %s not applied: %s", task_id, exc.message)
+            self._failed_attempt(turn.events, exc.message, retry_now=True)
+        except SQLAlchemyError as exc:
+            self._failed_attempt(turn.events, f"database: {exc}")
+        else:
+            self._notify_outbox()
+
+    async def _finish(
+        self,
+        events: list[gw.InboxEvent],
+        outcome: str,
+        replies: list[Reply],
+        *,
+        before: Callable[[Session], None] | None = None,
+    ) -> None:
+        first = events[0]
+        event_ids = [e.event_id for e in events]
+
+        def run(session: Session) -> None:
+            if before is not None:
+                before(session)
+            moved = gw.finish_events(
+                session, self.clock, event_ids, outcome=outcome, turn_id=first.event_id
+            )
+            if moved != len(event_ids):
+                raise _AlreadyProcessed(event_ids)
+            self._queue(session, first, replies)
+
+        try:
+            await asyncio.to_thread(self.db.run_write, run)
+        except _AlreadyProcessed:
+            log.info("gateway: events %s were processed meanwhile; replies dropped", event_ids)
+            return
+        except (SQLAlchemyError, AicsError) as exc:
+            # Nothing of this step committed: the turn runs again (the same reply command ids).
+            log.warning("gateway: finishing %s failed: %r", event_ids, exc)
+            await asyncio.to_thread(self._failed_attempt, events, f"finish: {exc}")
+            return
+        if replies:
+            self._notify_outbox()
+
+    def _failed_attempt(
+        self, events: list[gw.InboxEvent], error: str, *, retry_now: bool = False
+    ) -> None:
+        attempts = max(e.attempts for e in events) + 1
+
+        def run(session: Session) -> None:
+            if attempts >= MAX_ATTEMPTS:
+                self._give_up(session, events, error)
+                return
+            delay = 0.0 if retry_now else retry_delay(attempts)
+            gw.defer_events(
+                session, [e.event_id for e in events], self.clock.epoch() + delay, error=error
+            )
+
+        self.db.run_write(run)
+        if attempts >= MAX_ATTEMPTS:
+            self._notify_outbox()
+
+    # ------------------------------------------------------------------ single events
+    def _run_single(self, item: gw.InboxEvent) -> None:
+        self.stats.singles += 1
+        try:
+            queued = self.db.run_write(lambda s: self._single(s, item))
+        except _AlreadyProcessed:
+            log.info("gateway: event %s was processed meanwhile", item.event_id)
+            return
+        except SQLAlchemyError as exc:
+            log.warning("gateway: event %s failed: %s", item.event_id, exc)
+            self._failed_attempt([item], f"database: {type(exc).__name__}")
+            return
+        except AicsError as exc:
+            log.warning("gateway: event %s failed: %s", item.event_id, exc.message)
+            self._failed_attempt([item], f"{exc.code}: {exc.message}")
+            return
+        if queued:
+            self._notify_outbox()
+
+    def _single(self, session: Session, item: gw.InboxEvent) -> bool:
+        ev = item.event
+        if ev.kind == "payment":
+            paid = self._payment(session, item)
+            if paid is None:
+                return False  # rescheduled; the deferral commits with this transaction
+            outcome, replies = paid
+        elif ev.kind == "order_status":
+            outcome, replies = self._order_status(session, item)
+        elif ev.kind == "message" and ev.sender.role == "seller":
+            outcome, replies = self._seller_message(session, item)
+        else:
+            outcome, replies = f"recorded: {ev.kind}/{ev.sender.role}", []
+        moved = gw.finish_events(
+            session, self.clock, [item.event_id], outcome=outcome, turn_id=item.event_id
+        )
+        if moved != 1:
+            raise _AlreadyProcessed([item.event_id])
+        self._queue(session, item, replies)
+        return bool(replies)
+
+    def _payment(self, session: Session, item: gw.InboxEvent) -> tuple[str, list[Reply]] | None:
+        ev = item.event
+        order = ev.order
+        customer = ev.sender.id
+        if order is None:
+            return "payment_without_order", []
+        seen = tasks.existing_payment(session, order.id)
+        has_pending = session.execute(
+            select(ImageTask.task_id)
+            .where(
+                ImageTask.customer_id == customer,
+                ImageTask.status == TaskStatus.PENDING.value,
+            )
+            .limit(1)
+        ).scalar_one_or_none()
+        now = self.clock.epoch()
+        waited = now - item.received_epoch
+        if seen is None and has_pending is None and waited < PAYMENT_HOLD_SECONDS:
+            # The payment came before the task it pays for (events can arrive out of order):
+            # wait for the task instead of recording an unmatched payment for good.
+            delay = min(30.0, max(1.0, waited / 2))
+            gw.defer_events(session, [item.event_id], now + delay, refund_attempt=True)
+            return None
+        try:
+            # A savepoint: a payment refused half-way leaves nothing of itself behind.
+            with session.begin_nested():
+                result = tasks.apply_payment(
+                    session,
+                    self.clock,
+                    self.workflow.queue,
+                    customer_id=customer,
+                    payment_id=order.id,
+                    amount_fen=order.amount_fen,
+                )
+        except AicsError as exc:
+            # The payment is not applied (a conflicting payment id, a bad amount): nothing in
+            # this transaction changed a task, so flag it for staff and tell the customer.
+            self._needs_human(session, ev, f"付款需核对：{order.id}（{exc.code}）")
+            text = "您的付款信息我们已记录，客服会尽快核对，请放心。"
+            return f"payment_error: {exc.code}", [self._reply(item, "pay", order.id, text)]
+        task = result.task or {}
+        task_id = task.get("task_id", "")
+        paid = _yuan(order.amount_fen)
+        if result.outcome == tasks.APPLIED:
+            text = f"已收到您的付款 {paid} 元，订单 {task_id} 开始处理啦，完成后第一时间发给您～"
+        elif result.outcome == tasks.AMOUNT_MISMATCH:
+            text = (
+                f"收到您的付款 {paid} 元，但和订单 {task_id} 的报价 "
+                f"{_yuan(task.get('price_fen'))} 元"
+                "不一致，已转人工核对，请稍候，给您添麻烦了。"
+            )
+        elif result.outcome == tasks.NOT_PENDING:
+            status = STATUS_NAMES.get(str(task.get("status")), str(task.get("status")))
+            text = (
+                f"收到您的付款 {paid} 元。订单 {task_id} 当前是「{status}」，"
+                "这笔付款已记录，客服会尽快和您核对。"
+            )
+        else:
+            text = (
+                f"收到您的付款 {paid} 元，但暂时没找到待付款的订单。"
+                "付款已记录，客服会尽快和您核对。"
+            )
+        outcome = f"payment: {result.outcome} {task_id}".strip()
+        if result.duplicate:
+            outcome += " (payment id seen before)"
+        elif result.outcome != tasks.APPLIED:
+            # For review: staff see the conversation flagged, with the reason, in the console.
+            self._needs_human(session, ev, f"付款需核对：{order.id} {paid} 元（{result.outcome}）")
+        return outcome, [self._reply(item, "pay", order.id, text)]
+
+    def _needs_human(self, session: Session, ev: GatewayEvent, reason: str) -> None:
+        conversations = _conversations_service()
+        if conversations is None or session.get(_conversation_model(), ev.conversation_id) is None:
+            return
+        conversations.mark_needs_human(session, self.clock, ev.conversation_id, reason)
+
+    def _order_status(self, session: Session, item: gw.InboxEvent) -> tuple[str, list[Reply]]:
+        ev = item.event
+        order = ev.order
+        if order is None:
+            return "order_status_without_order", []
+        status = (order.status or "").strip().lower()
+        payment = tasks.existing_payment(session, order.id)
+        if status in REFUND_STATUSES:
+            if payment is None or payment.task_id is None:
+                return f"refund_unmatched: order {order.id}", []
+            try:
+                tasks.transition(session, self.clock, payment.task_id, TaskStatus.REFUNDED)
+            except AicsError as exc:
+                return f"refund_not_applied: {payment.task_id} ({exc.code})", []
+            text = f"订单 {payment.task_id} 的退款已处理，处理已停止。如有需要随时找我～"
+            return f"refunded: {payment.task_id}", [self._reply(item, "refund", order.id, text)]
+        if status in CLOSE_STATUSES:
+            if payment is not None and payment.outcome == tasks.APPLIED:
+                return f"close_ignored_paid: {payment.task_id}", []
+            task_id = self._unpaid_task_for(session, ev)
+            if task_id is None:
+                return f"close_unmatched: order {order.id}", []
+            try:
+                tasks.transition(
+                    session,
+                    self.clock,
+                    task_id,
+                    TaskStatus.CANCELLED,
+                    expected=[TaskStatus.PENDING],
+                )
+            except AicsError as exc:
+                return f"close_not_applied: {task_id} ({exc.code})", []
+            return f"cancelled: {task_id}", []
+        return f"order_status_recorded: {status or 'unknown'}", []
+
+    def _unpaid_task_for(self, session: Session, ev: GatewayEvent) -> str | None:
+        """The pending task an unpaid order stands for: same price if known, else the newest."""
+        order = ev.order
+        stmt = (
+            select(ImageTask.task_id, ImageTask.price_fen)
+            .where(
+                ImageTask.customer_id == ev.sender.id,
+                ImageTask.status == TaskStatus.PENDING.value,
+            )
+            .order_by(ImageTask.created_at.desc(), ImageTask.task_id.desc())
+        )
+        rows = session.execute(stmt).all()
+        if not rows:
+            return None
+        if order is not None and order.amount_fen is not None:
+            for task_id, price in rows:
+                if price == order.amount_fen:
+                    return str(task_id)
+            return None
+        return str(rows[0][0])
+
+    def _seller_message(self, session: Session, item: gw.InboxEvent) -> tuple[str, list[Reply]]:
+        ev = item.event
+        body = ev.message
+        text = body.text if body else ""
+        if text and gw.sent_recently(session, ev.account_id, ev.conversation_id, text):
+            return "seller_echo_of_our_reply", []
+        by = ev.sender.nick or ev.sender.id
+        conversations = _conversations_service()
+        if conversations is not None:
+            conv = session.get(_conversation_model(), ev.conversation_id)
+            if conv is not None:
+                # The conversations domain owns the pause the agent and the console see; its
+                # take_over mirrors the pause into gateway_takeovers, which the lanes check.
+                conversations.record_message(
+                    session,
+                    self.clock,
+                    conv.conversation_id,
+                    direction=conversations.Direction.OUT,
+                    role=conversations.Role.STAFF,
+                    text=text,
+                    attachments=_attachments(ev),
+                    author=by,
+                    event_ids=[item.event_id],
+                )
+                state = conversations.take_over(
+                    session, self.clock, conv.conversation_id, minutes=self.takeover_minutes, by=by
+                )
+                return f"manual_takeover_until: {state.get('takeover_until')}", []
+        until = gw.start_takeover(
+            session,
+            self.clock,
+            account_id=ev.account_id,
+            conversation_id=ev.conversation_id,
+            minutes=self.takeover_minutes,
+            taken_by=by,
+        )
+        return f"manual_takeover_until: {until:.0f}", []
+
+    def _record_paused_turn(self, session: Session, turn: Turn) -> None:
+        """Keep what the customer wrote during a takeover where staff read the conversation."""
+        conversations = _conversations_service()
+        if conversations is None:
+            return
+        if session.get(_conversation_model(), turn.first.conversation_id) is None:
+            return
+        message = turn.message()
+        conversations.record_message(
+            session,
+            self.clock,
+            message.conversation_id,
+            direction=conversations.Direction.IN,
+            role=conversations.Role.CUSTOMER,
+            text=message.text,
+            attachments=message.attachments,
+            event_ids=message.event_ids,
+        )
+
+    # ------------------------------------------------------------------ helpers
+    def _command_id(self, purpose: str, *parts: str) -> str:
+        return f"{purpose}-{gw.short_digest(purpose, *parts)}"
+
+    def _reply(self, item: gw.InboxEvent, purpose: str, key: str, text: str) -> Reply:
+        ev = item.event
+        # Keyed by the order id, not the event id: the same payment announced twice under two
+        # event ids is answered once.
+        cid = self._command_id(purpose, ev.account_id, key)
+        return Reply(cid, ev.sender.id, wire_message(text))
+
+    def _queue(self, session: Session, item: gw.InboxEvent, replies: list[Reply]) -> None:
+        for reply in replies:
+            gw.queue_send(
+                session,
+                self.clock,
+                account_id=item.account_id,
+                conversation_id=item.conversation_id,
+                to=reply.to,
+                message=reply.message,
+                command_id=reply.command_id,
+            )
+
+    def _notify_outbox(self) -> None:
+        if self.on_outbox is not None:
+            self.on_outbox()
+
+    async def idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no lane runs and nothing is due (tests, the demo); False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if not self._lanes:
+                due = await asyncio.to_thread(self._lanes_due)
+                if not due and not self._lanes:
+                    return True
+                self.wake()
+            await asyncio.sleep(0.05)
+        return False
+
+
+def _log_lane_failure(task: asyncio.Task[None]) -> None:
+    """Log a lane that died of a bug.
+
+    Its event was counted as an attempt before it ran, so the next lane retries it and gives it
+    up after :data:`MAX_ATTEMPTS`.
+    """
+    if not task.cancelled() and task.exception() is not None:
+        log.error("gateway: %s failed", task.get_name(), exc_info=task.exception())
+
+
+def _conversations_service() -> Any | None:
+    """``ai_cs.conversations.service`` when the conversations domain is installed."""
+    try:
+        from ai_cs.conversations import service
+    except ImportError:
+        return None
+    return service
+
+
+def _conversation_model() -> Any:
+    from ai_cs.conversations.models import Conversation
+
+    return Conversation
+
+
+def _attachments(ev: GatewayEvent) -> tuple[Attachment, ...]:
+    if ev.message is None:
+        return ()
+    return tuple(
+        Attachment(url=a.url, width=a.width, height=a.height) for a in ev.message.attachments
+    )
+
+
+class _AlreadyProcessed(Exception):
+    """The compare-and-set found the events no longer ``received``: roll back."""
+
+    def __init__(self, event_ids: list[str]) -> None:
+        super().__init__(", ".join(event_ids))
+
+
+__all__ = ["MAX_ATTEMPTS", "EventProcessor", "ProcessorStats"]

@@ -1,0 +1,499 @@
+"""A marketplace gateway simulator: the development server and the test double of §7.
+
+:class:`GatewaySimulator` is a websocket *server* speaking the gateway protocol. It plays the
+marketplace side: customers write, send pictures (served by the same port over plain HTTP, so
+ai-cs fetches them from loopback), pay, get refunds; the shop's own staff can write too. Like
+a real gateway it redelivers every event until it is acked — on every new connection and after a
+timeout — and it answers each ``send`` with ``sent``. It records everything (acks, raw sends, the
+messages customers actually received, deduplicated by ``command_id`` as a marketplace would) so
+tests can assert on them, and it can misbehave on purpose: duplicate events, cut the connection,
+or withhold ``sent``.
+
+``aics gateway-sim`` runs it with a scripted set of customers (:func:`play_script`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import io
+import itertools
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from PIL import Image, ImageDraw, ImageFont
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACCOUNT: Final = "shop-1"
+DEFAULT_PLATFORM: Final = "xianyu"
+REDELIVER_AFTER_SECONDS: Final = 3.0
+PRICE_IN_REPLY: Final = re.compile(
+    r"(?:调整为|改为|新报价|报价|总价|价格)[^0-9，。！？,.\n]{0,12}?(\d+(?:\.\d{1,2})?)\s*元"
+)
+"""A price the shop quoted in a reply (``报价 60.00 元``, ``价格从 45 元调整为 60 元``)."""
+
+
+@dataclass(frozen=True)
+class Customer:
+    """A buyer in one conversation with one shop account."""
+
+    id: str
+    nick: str = "顾客"
+    conversation_id: str = ""
+    account_id: str = DEFAULT_ACCOUNT
+    platform: str = DEFAULT_PLATFORM
+
+    @property
+    def conversation(self) -> str:
+        """The conversation id (defaults to one per customer)."""
+        return self.conversation_id or f"conv-{self.id}"
+
+
+@dataclass
+class Delivered:
+    """A message a customer received (first copy of a command id)."""
+
+    command_id: str
+    account_id: str
+    conversation_id: str
+    to: str
+    message: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """The message text."""
+        return str(self.message.get("text", ""))
+
+
+@dataclass
+class SimRecord:
+    """Everything the simulator saw."""
+
+    acks: list[str] = field(default_factory=list)
+    sends: list[dict[str, Any]] = field(default_factory=list)
+    delivered: dict[str, Delivered] = field(default_factory=dict)
+    pushed: list[str] = field(default_factory=list)
+    frames_out: int = 0
+
+
+def demo_picture(text: str = "SALE 50%", size: tuple[int, int] = (800, 600)) -> bytes:
+    """A product picture with a text label (PNG): easy to cut out, and the OCR reads the text."""
+    width, height = size
+    img = Image.new("RGB", size, (236, 236, 230))
+    draw = ImageDraw.Draw(img)
+    box = (width * 0.225, height * 0.233, width * 0.775, height * 0.8)
+    draw.rounded_rectangle(box, radius=40, fill=(200, 30, 40))
+    font = ImageFont.load_default(size=max(12, width // 14))
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    draw.text(
+        ((width - (right - left)) / 2, (height - (bottom - top)) / 2 - top),
+        text,
+        font=font,
+        fill=(255, 255, 255),
+    )
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
+
+
+def blank_picture(size: tuple[int, int] = (400, 300)) -> bytes:
+    """A featureless grey picture: no engine can cut a subject out of it (a failing job)."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (128, 128, 128)).save(out, format="PNG")
+    return out.getvalue()
+
+
+class GatewaySimulator:
+    """A gateway server on loopback that plays the marketplace."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        redeliver_after: float = REDELIVER_AFTER_SECONDS,
+        answer_sent: bool = True,
+        on_delivered: Callable[[Delivered], None] | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.redeliver_after = redeliver_after
+        self.answer_sent = answer_sent
+        self.on_delivered = on_delivered
+        self.record = SimRecord()
+        self.connections = 0
+        self._events: dict[str, dict[str, Any]] = {}
+        self._unacked: dict[str, float] = {}  # event id → when it was last sent
+        self._pictures: dict[str, tuple[bytes, str]] = {}
+        self._live: list[ServerConnection] = []
+        self._frozen: list[ServerConnection] = []
+        self._server: Server | None = None
+        self._ids = itertools.count(1)
+        self._changed = asyncio.Condition()
+        self._redeliverer: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> GatewaySimulator:
+        """Listen (port 0 picks a free one)."""
+        self._server = await serve(
+            self._connection,
+            self.host,
+            self.port,
+            process_request=self._http,
+            ping_interval=None,
+            max_size=4 * 1024 * 1024,
+        )
+        sock = next(iter(self._server.sockets))
+        self.port = int(sock.getsockname()[1])
+        self._redeliverer = asyncio.create_task(self._redeliver_loop())
+        return self
+
+    async def stop(self) -> None:
+        """Close every connection and stop listening."""
+        if self._redeliverer is not None:
+            self._redeliverer.cancel()
+            await asyncio.gather(self._redeliverer, return_exceptions=True)
+        for ws in self._frozen:
+            ws.transport.abort()  # a hung connection never finishes a closing handshake
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> GatewaySimulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        """The websocket URL clients connect to."""
+        return f"ws://{self.host}:{self.port}/gateway"
+
+    @property
+    def http_base(self) -> str:
+        """Base URL of the picture server (same port)."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def live_connections(self) -> int:
+        """Connections open now."""
+        return len(self._live)
+
+    # ------------------------------------------------------------------ pictures over HTTP
+    def add_picture(self, name: str, data: bytes, content_type: str = "image/png") -> str:
+        """Serve ``data`` at ``/pictures/<name>``; returns its URL."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,80}", name):
+            raise ValueError(f"bad picture name {name!r}")
+        self._pictures[name] = (data, content_type)
+        return f"{self.http_base}/pictures/{name}"
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        if "upgrade" in request.headers.get("Connection", "").lower():
+            return None  # a websocket handshake: go on
+        name = request.path.split("?", 1)[0].removeprefix("/pictures/")
+        found = self._pictures.get(name)
+        if found is None:
+            return connection.respond(404, "no such picture\n")
+        body, content_type = found
+        headers = Headers(
+            [
+                ("Date", email.utils.formatdate(usegmt=True)),
+                ("Connection", "close"),
+                ("Content-Length", str(len(body))),
+                ("Content-Type", content_type),
+            ]
+        )
+        return Response(200, "OK", headers, body)
+
+    # ------------------------------------------------------------------ events in
+    def _event(self, kind: str, customer: Customer, role: str, **body: Any) -> dict[str, Any]:
+        event_id = f"ev-{next(self._ids):06d}"
+        return {
+            "event_id": event_id,
+            "kind": kind,
+            "platform": customer.platform,
+            "account_id": customer.account_id,
+            "conversation_id": customer.conversation,
+            "sender": {
+                "id": customer.id if role == "buyer" else f"staff-{customer.account_id}",
+                "nick": customer.nick if role == "buyer" else "店主",
+                "role": role,
+            },
+            "occurred_at": datetime.now(UTC).isoformat(),
+            **body,
+        }
+
+    async def push(self, event: dict[str, Any], *, duplicates: int = 1) -> str:
+        """Deliver an event (``duplicates`` copies at once) and keep it until acked."""
+        event_id = str(event["event_id"])
+        self._events[event_id] = event
+        self._unacked[event_id] = asyncio.get_running_loop().time()
+        self.record.pushed.append(event_id)
+        for _ in range(max(1, duplicates)):
+            await self._deliver(event)
+        return event_id
+
+    async def redeliver(self, event_id: str, *, copies: int = 1) -> None:
+        """Send a known event again, acked or not (as a gateway does when an ack got lost)."""
+        event = self._events[event_id]
+        for _ in range(max(1, copies)):
+            await self._deliver(event)
+
+    async def say(self, customer: Customer, text: str, *, duplicates: int = 1) -> str:
+        """The customer writes ``text``."""
+        body = {"message": {"kind": "text", "text": text, "attachments": []}}
+        return await self.push(
+            self._event("message", customer, "buyer", **body), duplicates=duplicates
+        )
+
+    async def send_picture(
+        self,
+        customer: Customer,
+        url: str,
+        *,
+        text: str = "",
+        width: int | None = None,
+        height: int | None = None,
+        duplicates: int = 1,
+    ) -> str:
+        """The customer sends a picture (with optional words)."""
+        body = {
+            "message": {
+                "kind": "image",
+                "text": text,
+                "attachments": [{"url": url, "width": width, "height": height}],
+            }
+        }
+        return await self.push(
+            self._event("message", customer, "buyer", **body), duplicates=duplicates
+        )
+
+    async def pay(
+        self,
+        customer: Customer,
+        order_id: str,
+        amount_fen: int | None,
+        *,
+        duplicates: int = 1,
+    ) -> str:
+        """The platform reports the customer's payment of ``order_id``."""
+        order = {"id": order_id, "amount_fen": amount_fen, "status": "paid"}
+        return await self.push(
+            self._event("payment", customer, "buyer", order=order), duplicates=duplicates
+        )
+
+    async def order_status(
+        self, customer: Customer, order_id: str, status: str, amount_fen: int | None = None
+    ) -> str:
+        """The platform reports an order change (``refunded``, ``closed`` …)."""
+        order = {"id": order_id, "amount_fen": amount_fen, "status": status}
+        return await self.push(self._event("order_status", customer, "buyer", order=order))
+
+    async def seller_says(self, customer: Customer, text: str) -> str:
+        """The shop's own staff write in the customer's conversation (manual takeover)."""
+        body = {"message": {"kind": "text", "text": text, "attachments": []}}
+        return await self.push(self._event("message", customer, "seller", **body))
+
+    async def _deliver(self, event: dict[str, Any]) -> None:
+        if not self._live:
+            return  # delivered when a client connects
+        ws = self._live[-1]
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(json.dumps({"type": "event", "event": event}, ensure_ascii=False))
+            self.record.frames_out += 1
+
+    async def _redeliver_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self.redeliver_after / 2))
+            now = loop.time()
+            for event_id, last in list(self._unacked.items()):
+                if now - last >= self.redeliver_after and self._live:
+                    self._unacked[event_id] = now
+                    await self._deliver(self._events[event_id])
+
+    # ------------------------------------------------------------------ connections
+    async def _connection(self, ws: ServerConnection) -> None:
+        self.connections += 1
+        self._live.append(ws)
+        try:
+            loop = asyncio.get_running_loop()
+            for event_id in list(self._unacked):
+                self._unacked[event_id] = loop.time()
+                await ws.send(
+                    json.dumps(
+                        {"type": "event", "event": self._events[event_id]}, ensure_ascii=False
+                    )
+                )
+                self.record.frames_out += 1
+            async for data in ws:
+                await self._frame(ws, data)
+        except ConnectionClosed:
+            pass
+        finally:
+            if ws in self._live:
+                self._live.remove(ws)
+
+    async def _frame(self, ws: ServerConnection, data: str | bytes) -> None:
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            log.warning("sim: a frame that is not JSON")
+            return
+        kind = obj.get("type")
+        if kind == "ack":
+            event_id = str(obj.get("event_id"))
+            self.record.acks.append(event_id)
+            self._unacked.pop(event_id, None)
+        elif kind == "send":
+            self.record.sends.append(obj)
+            command_id = str(obj.get("command_id"))
+            if command_id not in self.record.delivered:
+                item = Delivered(
+                    command_id=command_id,
+                    account_id=str(obj.get("account_id")),
+                    conversation_id=str(obj.get("conversation_id")),
+                    to=str(obj.get("to")),
+                    message=dict(obj.get("message") or {}),
+                )
+                self.record.delivered[command_id] = item
+                if self.on_delivered is not None:
+                    self.on_delivered(item)
+            if self.answer_sent:
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.send(json.dumps({"type": "sent", "command_id": command_id}))
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def disconnect(self, *, abrupt: bool = True) -> None:
+        """Cut every open connection (abruptly: no close handshake, like a network failure)."""
+        for ws in list(self._live):
+            if abrupt:
+                ws.transport.abort()
+            else:
+                await ws.close(1012, "gateway restarting")
+        self._live.clear()
+
+    def freeze(self) -> None:
+        """Stop reading from every open connection without closing it: a hung gateway.
+
+        Pings go unanswered, so a client with a liveness timeout drops the connection and
+        reconnects; new events go to the new connection.
+        """
+        for ws in list(self._live):
+            ws.transport.pause_reading()
+            self._frozen.append(ws)
+        self._live.clear()
+
+    # ------------------------------------------------------------------ what happened
+    @property
+    def unacked(self) -> set[str]:
+        """Event ids still waiting for an ack."""
+        return set(self._unacked)
+
+    def messages_to(self, customer: Customer) -> list[Delivered]:
+        """What the customer received, in order."""
+        return [
+            d
+            for d in self.record.delivered.values()
+            if d.conversation_id == customer.conversation and d.to == customer.id
+        ]
+
+    def quoted_fen(self, customer: Customer) -> int | None:
+        """The last price the shop told the customer (``… 60.00 元``), in fen."""
+        for item in reversed(self.messages_to(customer)):
+            found = PRICE_IN_REPLY.findall(item.text)
+            if found:
+                return round(float(found[-1]) * 100)
+        return None
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Wait until ``predicate()`` holds (checked on every frame and every 50 ms)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), timeout=min(0.05, remaining))
+        return True
+
+    async def wait_for_replies(self, customer: Customer, count: int, timeout: float = 10.0) -> bool:
+        """Wait until the customer received at least ``count`` messages."""
+        return await self.wait_for(lambda: len(self.messages_to(customer)) >= count, timeout)
+
+
+# --- scripted customers ---------------------------------------------------------------------------
+SCRIPTS: Final = ("shop", "burst", "chaos")
+
+
+async def play_script(
+    sim: GatewaySimulator,
+    script: str = "shop",
+    *,
+    customers: int = 3,
+    echo: Callable[[str], None] = print,
+    reply_timeout: float = 30.0,
+) -> None:
+    """Play scripted customers against whatever client connects to ``sim``.
+
+    ``shop``: each customer sends a picture with text, adds a note, changes the operation and
+    pays (the payment event delivered three times). ``burst``: three quick messages per customer
+    that should make one turn. ``chaos``: the shop script with duplicated events and a cut
+    connection in the middle.
+    """
+    if script not in SCRIPTS:
+        raise ValueError(f"unknown script {script!r}; choose one of {SCRIPTS}")
+    picture = sim.add_picture("product.png", demo_picture())
+    people = [Customer(id=f"buyer-{i + 1}", nick=f"顾客{i + 1}") for i in range(customers)]
+    dup = 3 if script == "chaos" else 1
+
+    async def expect(person: Customer, count: int) -> None:
+        if not await sim.wait_for_replies(person, count, timeout=reply_timeout):
+            echo(f"  {person.id}: no reply yet (have {len(sim.messages_to(person))})")
+
+    async def one(person: Customer, index: int) -> None:
+        if script == "burst":
+            for text in ("在吗", "想做个图", "能抠图吗"):
+                await sim.say(person, text, duplicates=dup)
+            await expect(person, 1)
+            return
+        await sim.send_picture(
+            person, picture, text="帮我抠图", width=800, height=600, duplicates=dup
+        )
+        await expect(person, 1)
+        await sim.say(person, "对了，要高清一点", duplicates=dup)
+        await expect(person, 2)
+        if script == "chaos" and index == 0:
+            echo("  -- cutting the connection --")
+            await sim.disconnect()
+        await sim.say(person, "改成要分层文件", duplicates=dup)
+        await expect(person, 3)
+        await sim.pay(person, f"order-{person.id}", sim.quoted_fen(person), duplicates=3)
+        await expect(person, 4)
+
+    await asyncio.gather(*(one(p, i) for i, p in enumerate(people)))
+    for person in people:
+        echo(f"{person.id}:")
+        for item in sim.messages_to(person):
+            echo(f"  ← {item.text}")
+    echo(
+        f"events pushed {len(sim.record.pushed)}, acks {len(sim.record.acks)}, "
+        f"unacked {len(sim.unacked)}, sends {len(sim.record.sends)}, "
+        f"messages delivered {len(sim.record.delivered)}"
+    )

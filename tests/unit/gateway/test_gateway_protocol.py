@@ -1,0 +1,155 @@
+"""The gateway protocol (CONTRACT §7), result-reply intents and reconnect backoff: no I/O."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ai_cs.gateway.client import backoff_delay
+from ai_cs.gateway.intents import ResultReply, classify_result_reply
+from ai_cs.gateway.protocol import (
+    Ignored,
+    ReceivedEvent,
+    SentReceipt,
+    ack_frame,
+    parse_frame,
+    send_frame,
+    wire_message,
+)
+from ai_cs.gateway.service import retry_delay
+
+EVENT = {
+    "event_id": "e-1",
+    "kind": "message",
+    "platform": "xianyu",
+    "account_id": "shop-1",
+    "conversation_id": "c-1",
+    "sender": {"id": "buyer-1", "nick": "小王", "role": "buyer"},
+    "message": {
+        "kind": "image",
+        "text": "帮我抠图",
+        "attachments": [{"url": "https://img.example/p.png", "width": 800, "height": 600}],
+    },
+    "occurred_at": "2026-02-27T18:00:00+08:00",
+}
+
+
+def frame(event: object) -> str:
+    return json.dumps({"type": "event", "event": event}, ensure_ascii=False)
+
+
+def test_an_event_frame_is_parsed_with_every_field_of_the_contract() -> None:
+    parsed = parse_frame(frame(EVENT))
+    assert isinstance(parsed, ReceivedEvent) and parsed.event is not None
+    ev = parsed.event
+    assert (ev.event_id, ev.kind, ev.platform, ev.account_id) == (
+        "e-1",
+        "message",
+        "xianyu",
+        "shop-1",
+    )
+    assert (ev.sender.id, ev.sender.nick, ev.sender.role) == ("buyer-1", "小王", "buyer")
+    assert ev.message is not None and ev.message.kind == "image"
+    assert ev.message.attachments[0].width == 800
+    assert parsed.raw == EVENT
+
+
+def test_a_payment_event_carries_the_order_in_fen() -> None:
+    payment = {**EVENT, "kind": "payment", "message": None}
+    payment["order"] = {"id": "o-1", "amount_fen": 6000, "status": "paid"}
+    parsed = parse_frame(frame(payment))
+    assert isinstance(parsed, ReceivedEvent) and parsed.event is not None
+    assert parsed.event.order is not None and parsed.event.order.amount_fen == 6000
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {**EVENT, "kind": "telepathy"},
+        {**EVENT, "sender": {"id": "", "role": "buyer"}},
+        {**EVENT, "sender": {"id": "x", "role": "admin"}},
+        {k: v for k, v in EVENT.items() if k != "conversation_id"},
+        {**EVENT, "order": {"id": "o", "amount_fen": -5}},
+    ],
+)
+def test_an_event_with_an_id_but_a_bad_body_is_kept_with_the_reason(broken: dict) -> None:
+    parsed = parse_frame(frame(broken))
+    assert isinstance(parsed, ReceivedEvent)
+    assert parsed.event is None and parsed.event_id == "e-1" and parsed.error
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "not json",
+        "[1, 2]",
+        json.dumps({"type": "hello"}),
+        json.dumps({"type": "event", "event": "x"}),
+        frame({**EVENT, "event_id": ""}),
+        frame({**EVENT, "event_id": 42}),
+        frame({**EVENT, "event_id": " padded "}),
+        json.dumps({"type": "sent"}),
+        b"\xff\xfe",
+    ],
+)
+def test_frames_without_anything_to_ack_are_ignored(data: str | bytes) -> None:
+    assert isinstance(parse_frame(data), Ignored)
+
+
+def test_sent_receipts_and_outgoing_frames_follow_the_contract() -> None:
+    assert parse_frame('{"type": "sent", "command_id": "cmd-1"}') == SentReceipt("cmd-1")
+    assert json.loads(ack_frame("e-1")) == {"type": "ack", "event_id": "e-1"}
+    sent = json.loads(
+        send_frame(
+            command_id="cmd-1",
+            account_id="shop-1",
+            conversation_id="c-1",
+            to="buyer-1",
+            message=wire_message("您好"),
+        )
+    )
+    assert sent == {
+        "type": "send",
+        "command_id": "cmd-1",
+        "account_id": "shop-1",
+        "conversation_id": "c-1",
+        "to": "buyer-1",
+        "message": {"kind": "text", "text": "您好", "attachments": []},
+    }
+    with pytest.raises(ValueError):
+        wire_message("x", kind="video")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("确认", ResultReply.CONFIRM),
+        ("收到了，很满意，谢谢", ResultReply.CONFIRM),
+        ("可以了", ResultReply.CONFIRM),
+        ("OK", ResultReply.CONFIRM),
+        ("不满意，边缘有白边", ResultReply.REVISE),
+        ("能重做一下吗", ResultReply.REVISE),
+        ("颜色再改深一点", ResultReply.REVISE),
+        ("收到了吗？", ResultReply.OTHER),
+        ("还没收到", ResultReply.OTHER),
+        ("什么时候好", ResultReply.OTHER),
+        ("look at the token", ResultReply.OTHER),
+        ("", ResultReply.OTHER),
+    ],
+)
+def test_result_replies_are_told_apart(text: str, expected: ResultReply) -> None:
+    assert classify_result_reply(text) is expected
+
+
+def test_reconnect_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    low = [backoff_delay(n, rng=lambda: 0.0) for n in range(10)]
+    high = [backoff_delay(n, rng=lambda: 1.0) for n in range(10)]
+    assert low[:4] == [0.25, 0.5, 1.0, 2.0]
+    assert high[:4] == [0.5, 1.0, 2.0, 4.0]
+    assert max(high) == 30.0 and low[-1] == 15.0  # capped, and never below half the cap
+    assert all(lo < hi for lo, hi in zip(low, high, strict=True))
+
+
+def test_unanswered_sends_are_retried_later_and_later_up_to_a_minute() -> None:
+    assert [retry_delay(n) for n in (1, 2, 3, 4, 5, 9)] == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
