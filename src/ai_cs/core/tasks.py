@@ -144,7 +144,7 @@ def check_id(name: str, value: object) -> str:
     text = value.strip()
     if not text:
         raise InvalidArgument(f"{name} must not be empty")
-    if len(text) > MAX_ID_CHARS or any(ord(ch) < 32 for ch in text):
+    if len(text) > MAX_ID_CHARS or any(ord(ch) < 32 or 0xD800 <= ord(ch) <= 0xDFFF for ch in text):
         raise InvalidArgument(f"{name} {value[:40]!r} is not a valid id")
     return text
 
@@ -153,7 +153,11 @@ def clean_requirement(value: object) -> str:
     """A requirement or note trimmed and checked, or a domain error saying what is wrong."""
     if not isinstance(value, str):
         raise InvalidArgument(f"requirement must be a string, got {type(value).__name__}")
-    text = "".join(ch for ch in value if ch in "\n\t" or ord(ch) >= 32).strip()
+    # Control characters and lone surrogates (invalid UTF-16 halves that no database can
+    # store) are dropped; what remains must still say something.
+    text = "".join(
+        ch for ch in value if ch in "\n\t" or (ord(ch) >= 32 and not 0xD800 <= ord(ch) <= 0xDFFF)
+    ).strip()
     if not text:
         raise EmptyRequirement("requirement is empty")
     if len(text) > MAX_REQUIREMENT_CHARS:
@@ -181,6 +185,22 @@ def check_can_modify_operation(task_id: str, status: TaskStatus) -> None:
             task_id=task_id,
             status=status.value,
         )
+
+
+def check_text(name: str, value: object, limit: int) -> str | None:
+    """Optional free text (names, URLs, paths), checked; ``None`` stays ``None``.
+
+    A string without NUL, control characters or lone surrogates, at most ``limit`` characters.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{name} must be a string, got {type(value).__name__}")
+    if len(value) > limit:
+        raise InvalidArgument(f"{name} is longer than {limit} characters")
+    if any((ord(ch) < 32 and ch not in "\n\t") or 0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        raise InvalidArgument(f"{name} contains control characters or invalid text")
+    return value
 
 
 def format_note_line(stamp_mm_dd_hh_mm: str, text: str) -> str:

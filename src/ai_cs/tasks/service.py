@@ -30,6 +30,7 @@ from ai_cs.core.tasks import (
     check_can_add_requirement,
     check_can_modify_operation,
     check_id,
+    check_text,
     check_transition,
     clean_requirement,
     format_note_line,
@@ -137,13 +138,7 @@ def next_task_id(session: Session, clock: Clock) -> str:
 
 
 def _optional_text(name: str, value: object, limit: int = 2000) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidArgument(f"{name} must be a string, got {type(value).__name__}")
-    if len(value) > limit:
-        raise InvalidArgument(f"{name} is longer than {limit} characters")
-    return value
+    return check_text(name, value, limit)
 
 
 def create_task(

@@ -1,0 +1,130 @@
+"""``create_app``: the Tianwang HTTP API (天网协作系统, port 6060) and the staff console.
+
+Nothing is built at import time. ``create_app(settings)`` opens the workflow (database, clock,
+job queue) unless one is handed in, and keeps ``db``, ``clock``, ``workflow``, ``settings`` and
+the ``rate_limiter`` on ``app.state`` for the dependencies. Routers written by other domains
+(dispatch callback, conversations, library) are included when their modules exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Final
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ai_cs.api.limits import BodySizeLimit
+from ai_cs.api.ratelimit import TokenBucketLimiter
+from ai_cs.config import Settings
+from ai_cs.web.errors import install_error_handlers
+from ai_cs.workflow import Workflow
+
+API_TITLE: Final = "ai-cs 天网协作 API"
+API_VERSION: Final = "1.0"
+
+OPTIONAL_ROUTERS: Final = (
+    "ai_cs.dispatch.callback",
+    "ai_cs.conversations.routes",
+    "ai_cs.library.routes",
+    "ai_cs.gateway.routes",
+    "ai_cs.observability",
+)
+"""Modules with an ``APIRouter`` named ``router``, included when importable."""
+
+
+class NoSniff:
+    """ASGI middleware: ``X-Content-Type-Options: nosniff`` on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the header to the response start unless the app set it."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
+
+
+def _module_missing(exc: ModuleNotFoundError, name: str) -> bool:
+    # The module itself (or its package) is absent; an import failing *inside* it is a bug.
+    missing = exc.name or ""
+    return name == missing or name.startswith(missing + ".")
+
+
+def include_optional_routers(app: FastAPI, modules: tuple[str, ...] = OPTIONAL_ROUTERS) -> None:
+    """Include ``router`` from each module that exists; returns nothing, logs nothing."""
+    included: list[str] = []
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not _module_missing(exc, name):
+                raise
+            continue
+        app.include_router(module.router)
+        included.append(name)
+    app.state.optional_routers = tuple(included)
+
+
+def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastAPI:
+    """The Tianwang API and staff console for ``settings``.
+
+    With ``workflow`` given (tests, ``aics serve`` sharing one with the worker) the app uses it and
+    leaves closing it to the caller; otherwise it opens its own and closes it on shutdown.
+    """
+    owned = workflow is None
+    wf = workflow if workflow is not None else Workflow(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                wf.close()
+
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        description="Staff and partner systems see and act on image tasks (天网协作系统). "
+        "Every `/api/v1` route needs `Authorization: Bearer <key>`; errors are "
+        '`{"error": {"code", "message"}}`.',
+        lifespan=lifespan,
+        # The interactive docs load scripts from a CDN; the schema itself is served.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.workflow = wf
+    app.state.db = wf.db
+    app.state.clock = wf.clock
+    per_minute = max(1, settings.rate_limit_per_minute)
+    # A fifth of a minute's allowance may come at once (the console's first page load, a
+    # partner system catching up); after that the steady rate applies.
+    app.state.rate_limiter = TokenBucketLimiter(per_minute / 60.0, max(1, per_minute // 5))
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_upload_bytes=settings.max_upload_bytes)
+    app.add_middleware(NoSniff)
+
+    from ai_cs.api.console import install as install_console
+    from ai_cs.api.routes import health, tasks
+
+    app.include_router(health.router)
+    app.include_router(tasks.router)
+    install_console(app)
+    include_optional_routers(app)
+    return app

@@ -1,0 +1,690 @@
+"""The staff console (客服工作台): server-rendered pages with a little vanilla JavaScript.
+
+Login takes a ``staff`` (or ``admin``) API key and keeps it in an HttpOnly, SameSite=Strict
+cookie scoped to ``/console``: scripts on the page never see it. Forms carry a CSRF token derived
+from the key (HMAC), so a request forged from another site fails even if a browser sent the
+cookie. Pages go out with a strict Content-Security-Policy (scripts and styles only from the
+console's own static files). The board refreshes itself by polling a server-rendered fragment.
+
+Every action calls the same services as the JSON API (:mod:`ai_cs.tasks.staff`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Final
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from ai_cs.api.deps import actor_name
+from ai_cs.api.files import media_type_of, stored_picture_response
+from ai_cs.api.ratelimit import Limiter
+from ai_cs.auth.service import Principal, Scope
+from ai_cs.core.tasks import Operation, TaskStatus
+from ai_cs.errors import AicsError, AuthError, Forbidden
+from ai_cs.tasks import service, staff
+from ai_cs.web.deps import authenticate_key
+from ai_cs.workflow import Workflow
+
+HERE: Final = Path(__file__).parent
+COOKIE: Final = "aics_console"
+COOKIE_PATH: Final = "/console"
+SESSION_SECONDS: Final = 12 * 3600
+BOARD_CARDS_PER_COLUMN: Final = 30
+POLL_SECONDS: Final = 3
+
+PAGE_CSP: Final = (
+    "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; "
+    "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+BOARD_COLUMNS: Final = (
+    TaskStatus.PENDING,
+    TaskStatus.PAID,
+    TaskStatus.PROCESSING,
+    TaskStatus.FAILED,
+    TaskStatus.WITH_DESIGNER,
+    TaskStatus.AWAITING_CONFIRM,
+    TaskStatus.COMPLETED,
+    TaskStatus.CANCELLED,
+    TaskStatus.REFUNDED,
+)
+
+STATUS_LABELS: Final = {
+    "pending": "待付款",
+    "paid": "已付款",
+    "processing": "处理中",
+    "awaiting_confirm": "待确认",
+    "completed": "已完成",
+    "failed": "处理失败",
+    "with_designer": "设计师处理中",
+    "cancelled": "已取消",
+    "refunded": "已退款",
+}
+OPERATION_LABELS: Final = {
+    "enhance": "画质增强",
+    "remove_bg": "去除背景",
+    "vectorize": "转矢量图",
+    "remove_bg_and_layer": "去背景并分层",
+}
+CHANGE_LABELS: Final = {
+    "add_note": "添加备注",
+    "modify_operation": "修改操作",
+    "add_requirement": "添加需求",
+}
+ACTOR_LABELS: Final = {"customer": "客户", "staff": "客服"}
+ACTION_LABELS: Final = {
+    "confirm": "确认完成",
+    "hand_to_designer": "转人工设计师",
+    "retry": "重新处理",
+    "cancel": "取消任务",
+    "refund": "标记退款",
+}
+ANALYSIS_LABELS: Final = {
+    "complexity": "复杂度",
+    "aspect_ratio": "比例",
+    "perspective": "透视",
+    "resolution": "分辨率",
+    "width": "宽",
+    "height": "高",
+    "megapixels": "百万像素",
+    "text_lines": "识别文字",
+    "text_found": "含文字",
+    "blurry": "模糊",
+    "red_seal": "红色印章",
+    "sharpness": "清晰度",
+}
+JOB_LABELS: Final = {"queued": "排队中", "running": "处理中", "done": "完成", "dead": "已放弃"}
+RISK_LABELS: Final = {"accept": "可接单", "review": "需人工审核", "decline": "建议拒单"}
+DISPATCH_LABELS: Final = {"pending": "待发送", "sent": "已派单", "failed": "发送失败"}
+
+OK_MESSAGES: Final = {
+    "note_added": "备注已添加",
+    "operation_changed": "操作类型已修改",
+    "confirm": "任务已确认完成",
+    "hand_to_designer": "已转给人工设计师",
+    "retry": "已重新加入处理队列",
+    "cancel": "任务已取消",
+    "refund": "已标记为退款",
+}
+ERROR_MESSAGES: Final = {
+    "requirements_locked_after_payment": "任务已付款，不能再添加需求",
+    "operation_locked_after_payment": "任务已付款，不能再修改操作类型",
+    "invalid_transition": "任务当前的状态不允许这个操作",
+    "concurrent_update": "任务刚被别人改过，请刷新后再试",
+    "empty_requirement": "内容不能为空",
+    "requirement_too_long": "内容太长了",
+    "unknown_operation": "没有这种操作类型",
+    "task_not_found": "找不到这个任务",
+    "conflict": "操作冲突，请刷新后再试",
+    "invalid_argument": "输入不正确",
+    "rate_limited": "操作太频繁，请稍后再试",
+    "csrf": "页面已过期，请刷新后再提交",
+    "unknown_action": "不支持的操作",
+}
+LOGIN_ERRORS: Final = {
+    "unauthorized": "密钥无效、已过期或已被吊销",
+    "forbidden": "这个密钥没有客服权限",
+    "expired": "登录已失效，请重新登录",
+}
+
+
+class ConsoleLoginRequired(Exception):
+    """The console needs a (valid, staff) login; answered with a redirect to the login page."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------------------------- helpers
+def csrf_token(key: str) -> str:
+    """The form token for a logged-in key: only someone holding the key can compute it."""
+    return hmac.new(key.encode(), b"aics-console-csrf", hashlib.sha256).hexdigest()[:40]
+
+
+def _yuan(fen: object) -> str:
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        return "—"
+    sign = "-" if fen < 0 else ""
+    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def _short_time(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        return "—"
+    try:
+        return datetime.fromisoformat(value).strftime("%m-%d %H:%M")
+    except ValueError:
+        return value[:16]
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _label(table: dict[str, str]) -> Callable[[object], str]:
+    return lambda value: table.get(str(value), str(value))
+
+
+def _build_templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        yuan=_yuan,
+        short_time=_short_time,
+        as_text=_as_text,
+        status_label=_label(STATUS_LABELS),
+        operation_label=_label(OPERATION_LABELS),
+        change_label=_label(CHANGE_LABELS),
+        actor_label=_label(ACTOR_LABELS),
+        action_label=_label(ACTION_LABELS),
+        risk_label=_label(RISK_LABELS),
+        analysis_label=_label(ANALYSIS_LABELS),
+        job_label=_label(JOB_LABELS),
+        dispatch_label=_label(DISPATCH_LABELS),
+    )
+    return Jinja2Templates(env=env)
+
+
+def page_headers() -> dict[str, str]:
+    """Security headers of every console page."""
+    return {
+        "Content-Security-Policy": PAGE_CSP,
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-store",
+    }
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """A console template with the login, CSRF token and flash messages filled in."""
+    templates: Jinja2Templates = request.app.state.console_templates
+    principal: Principal | None = getattr(request.state, "console_principal", None)
+    key = request.cookies.get(COOKIE)
+    err = request.query_params.get("err")
+    base = {
+        "principal": principal,
+        "csrf": csrf_token(key) if key and principal else "",
+        "poll_seconds": getattr(request.app.state, "console_poll_seconds", POLL_SECONDS),
+        "nav": getattr(request.app.state, "console_nav", ()),
+        "ok_message": OK_MESSAGES.get(request.query_params.get("ok", "")),
+        "error_message": ERROR_MESSAGES.get(err, "操作失败") if err else None,
+    }
+    response = templates.TemplateResponse(
+        request, name, {**base, **context}, status_code=status_code, headers=page_headers()
+    )
+    assert isinstance(response, HTMLResponse)
+    return response
+
+
+def workflow_of(request: Request) -> Workflow:
+    """The app's workflow."""
+    workflow: Workflow = request.app.state.workflow
+    return workflow
+
+
+def console_staff(request: Request) -> Principal:
+    """The logged-in staff member (cookie key), rate-limited like the API."""
+    key = request.cookies.get(COOKIE)
+    if not key:
+        raise ConsoleLoginRequired("login")
+    workflow = workflow_of(request)
+    try:
+        principal = authenticate_key(workflow.db, workflow.clock, key)
+        principal.require(Scope.STAFF)
+    except (AuthError, Forbidden):
+        raise ConsoleLoginRequired("expired") from None
+    limiter: Limiter = request.app.state.rate_limiter
+    limiter.check(principal.key_id)
+    request.state.console_principal = principal
+    return principal
+
+
+ConsoleStaff = Annotated[Principal, Depends(console_staff)]
+
+
+def csrf_ok(request: Request, csrf: str) -> bool:
+    """True when the form token belongs to the logged-in key."""
+    key = request.cookies.get(COOKIE, "")
+    return bool(key) and hmac.compare_digest(csrf_token(key), csrf or "")
+
+
+def back_to(path: str, **params: str) -> RedirectResponse:
+    """303 to a console page with flash parameters (``ok=…`` / ``err=…`` codes, not text)."""
+    query = f"?{urlencode(params)}" if params else ""
+    return RedirectResponse(f"{path}{query}", status_code=303)
+
+
+def safe_next(value: str | None) -> str:
+    """A console path to go to after login; never an absolute or protocol-relative URL."""
+    if (
+        value
+        and value.startswith("/console")
+        and not value.startswith("//")
+        and "\\" not in value
+        and all(ord(ch) >= 32 for ch in value)
+    ):
+        return value
+    return "/console/"
+
+
+def run_action(
+    request: Request, page: str, csrf: str, action: Callable[[Session], object], ok: str
+) -> Response:
+    """Check the form token, run ``action`` in one transaction, and go back to ``page``."""
+    if not csrf_ok(request, csrf):
+        return back_to(page, err="csrf")
+    try:
+        workflow_of(request).db.run_write(action)
+    except (AuthError, Forbidden):
+        raise
+    except AicsError as exc:
+        return back_to(page, err=exc.code)
+    return back_to(page, ok=ok)
+
+
+# ---------------------------------------------------------------------------------- pages
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+QueryText = Annotated[str | None, Query(max_length=100)]
+ShopFilter = Annotated[str | None, Query(max_length=128)]
+
+
+@router.get("/login")
+def login_page(request: Request, reason: str | None = None, next: str | None = None) -> Response:
+    """The login form."""
+    return render(
+        request,
+        "login.html",
+        {"login_error": LOGIN_ERRORS.get(reason or ""), "next": safe_next(next)},
+    )
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    key: Annotated[str, Form(max_length=300)],
+    next: Annotated[str, Form(max_length=300)] = "/console/",
+) -> Response:
+    """Check the key (staff scope) and keep it in the HttpOnly cookie."""
+    workflow = workflow_of(request)
+    try:
+        principal = authenticate_key(workflow.db, workflow.clock, key.strip())
+        principal.require(Scope.STAFF)
+    except (AuthError, Forbidden) as exc:
+        return render(
+            request,
+            "login.html",
+            {"login_error": LOGIN_ERRORS[exc.code], "next": safe_next(next)},
+            status_code=exc.http_status,
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        COOKIE,
+        key.strip(),
+        max_age=SESSION_SECONDS,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    """Forget the login (a forged logout can do no more than log the staff member out)."""
+    response = RedirectResponse("/console/login", status_code=303)
+    response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=request.url.scheme == "https")
+    return response
+
+
+def _board_columns(session: Session, query: str | None, acc_id: str | None) -> list[dict[str, Any]]:
+    columns = []
+    for status in BOARD_COLUMNS:
+        tasks, count = staff.find_tasks(
+            session, status=status.value, query=query, acc_id=acc_id, limit=BOARD_CARDS_PER_COLUMN
+        )
+        columns.append({"status": status.value, "tasks": tasks, "count": count})
+    return columns
+
+
+def _clean(value: str | None) -> str | None:
+    return (value.strip() or None) if value else None
+
+
+@router.get("")
+def console_root() -> Response:
+    """``/console`` → the board."""
+    return RedirectResponse("/console/", status_code=307)
+
+
+@router.get("/")
+def board(
+    request: Request, principal: ConsoleStaff, q: QueryText = None, acc_id: ShopFilter = None
+) -> Response:
+    """任务看板: one column per status, refreshed by polling."""
+    del principal
+    query, shop = _clean(q), _clean(acc_id)
+    try:
+        with workflow_of(request).db.read() as session:
+            columns = _board_columns(session, query, shop)
+    except AicsError as exc:
+        return back_to("/console/", err=exc.code)
+    return render(
+        request, "board.html", {"columns": columns, "q": query or "", "acc_id": shop or ""}
+    )
+
+
+@router.get("/board/fragment")
+def board_fragment(request: Request, q: QueryText = None, acc_id: ShopFilter = None) -> Response:
+    """The board's columns alone (polled by console.js); 401 when the login is gone."""
+    try:
+        console_staff(request)
+    except ConsoleLoginRequired:
+        return Response(status_code=401, headers={"Cache-Control": "no-store"})
+    with workflow_of(request).db.read() as session:
+        columns = _board_columns(session, _clean(q), _clean(acc_id))
+    return render(request, "_columns.html", {"columns": columns})
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    principal: ConsoleStaff,
+    q: QueryText = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Response:
+    """搜索: task id, customer, shop account or note text."""
+    del principal
+    status_value = status if status in STATUS_LABELS else None
+    query = _clean(q)
+    with workflow_of(request).db.read() as session:
+        tasks, count = staff.find_tasks(
+            session, query=query, status=status_value, limit=50, offset=offset
+        )
+    return render(
+        request,
+        "search.html",
+        {
+            "tasks": tasks,
+            "count": count,
+            "q": query or "",
+            "status": status_value or "",
+            "statuses": STATUS_LABELS,
+            "offset": offset,
+            "next_offset": offset + 50 if offset + 50 < count else None,
+        },
+    )
+
+
+def _event_key(event: dict[str, Any]) -> tuple[int, float, str]:
+    # Stored stamps are ISO text with the shop's offset; order by the instant when they parse.
+    try:
+        return 1, datetime.fromisoformat(str(event["at"])).timestamp(), ""
+    except (ValueError, OSError, OverflowError):
+        return 0, 0.0, str(event["at"])
+
+
+def timeline(
+    task: dict[str, Any],
+    history: list[dict[str, Any]],
+    actions: list[dict[str, Any]],
+    dispatch: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Every dated event of the task, newest first."""
+    events: list[dict[str, Any]] = []
+    for field, label in (
+        ("created_at", "创建任务"),
+        ("paid_at", "客户付款"),
+        ("started_at", "开始处理"),
+        ("completed_at", "完成"),
+    ):
+        if task.get(field):
+            events.append({"at": task[field], "kind": "status", "title": label, "text": ""})
+    for row in history:
+        change = row["change_type"]
+        if change == "modify_operation":
+            text = (
+                f"{OPERATION_LABELS.get(row['old_value'], row['old_value'])} → "
+                f"{OPERATION_LABELS.get(row['new_value'], row['new_value'])}"
+            )
+        else:
+            text = row["new_value"]
+        who = ACTOR_LABELS.get(row["changed_by"], row["changed_by"])
+        events.append(
+            {
+                "at": row["changed_at"],
+                "kind": "change",
+                "title": f"{CHANGE_LABELS.get(change, change)}（{who}）",
+                "text": text,
+            }
+        )
+    for row in actions:
+        events.append(
+            {
+                "at": row["created_at"],
+                "kind": "action",
+                "title": f"{ACTION_LABELS.get(row['action'], row['action'])}（{row['actor']}）",
+                "text": row["detail"] or "",
+            }
+        )
+    for row in dispatch:
+        events.append(
+            {
+                "at": row["created_at"],
+                "kind": "dispatch",
+                "title": f"派单请求：{DISPATCH_LABELS.get(row['status'], row['status'])}",
+                "text": row["reason"] or "",
+            }
+        )
+    events.sort(key=_event_key, reverse=True)
+    return events
+
+
+@router.get("/tasks/{task_id}")
+def task_page(request: Request, task_id: str, principal: ConsoleStaff) -> Response:
+    """任务详情: pictures side by side, analysis, quote, risk, timeline, note form, actions."""
+    del principal
+    try:
+        with workflow_of(request).db.read() as session:
+            task = staff.visible_task(session, task_id, None)
+            tid = task["task_id"]
+            history = service.get_history(session, tid)
+            actions = staff.staff_actions(session, tid)
+            dispatch = staff.dispatch_requests(session, tid)
+            jobs = staff.jobs_of(session, tid)
+    except AicsError:
+        return render(request, "not_found.html", {"task_id": task_id[:128]}, status_code=404)
+    result_type = media_type_of(Path(str(task["result_image"]))) if task.get("result_image") else ""
+    return render(
+        request,
+        "task.html",
+        {
+            "task": task,
+            "requirements": task["requirements"] if isinstance(task["requirements"], dict) else {},
+            "quote": task["quote"] if isinstance(task["quote"], dict) else None,
+            "risk": task["risk"] if isinstance(task["risk"], dict) else None,
+            "history": history,
+            "conversation_url": f"/console/conversations/{task['conversation_id']}"
+            if task.get("conversation_id") and request.app.state.console_conversations
+            else None,
+            "timeline": timeline(task, history, actions, dispatch),
+            "dispatch": dispatch,
+            "jobs": jobs,
+            "actions": staff.allowed_actions(task["status"]),
+            "editable": task["status"] == TaskStatus.PENDING.value,
+            "operations": [
+                (op.value, OPERATION_LABELS.get(op.value, op.value)) for op in Operation
+            ],
+            "result_is_image": result_type.startswith("image/")
+            and result_type != "image/vnd.adobe.photoshop",
+        },
+    )
+
+
+def _picture(request: Request, task_id: str, what: str) -> Response:
+    with workflow_of(request).db.read() as session:
+        task = staff.visible_task(session, task_id, None)
+    column = "original_image" if what == "original" else "result_image"
+    return stored_picture_response(
+        request.app.state.settings.data_dir, task[column], what=what, task_id=task["task_id"]
+    )
+
+
+@router.get("/tasks/{task_id}/original")
+def task_original(request: Request, task_id: str, principal: ConsoleStaff) -> Response:
+    """The customer's picture for the task page."""
+    del principal
+    return _picture(request, task_id, "original")
+
+
+@router.get("/tasks/{task_id}/result")
+def task_result(request: Request, task_id: str, principal: ConsoleStaff) -> Response:
+    """The result file for the task page."""
+    del principal
+    return _picture(request, task_id, "result")
+
+
+@router.post("/tasks/{task_id}/note")
+def task_note(
+    request: Request,
+    task_id: str,
+    principal: ConsoleStaff,
+    requirement: Annotated[str, Form(max_length=4000)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Staff adds a requirement (``changed_by = staff``)."""
+    del principal
+    clock = workflow_of(request).clock
+    return run_action(
+        request,
+        f"/console/tasks/{task_id}",
+        csrf,
+        lambda s: staff.add_note(s, clock, task_id, requirement),
+        "note_added",
+    )
+
+
+@router.post("/tasks/{task_id}/operation")
+def task_operation(
+    request: Request,
+    task_id: str,
+    principal: ConsoleStaff,
+    operation: Annotated[str, Form(max_length=64)],
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Staff changes the operation (before payment)."""
+    del principal
+    clock = workflow_of(request).clock
+    return run_action(
+        request,
+        f"/console/tasks/{task_id}",
+        csrf,
+        lambda s: staff.change_operation(s, clock, task_id, operation),
+        "operation_changed",
+    )
+
+
+@router.post("/tasks/{task_id}/actions/{action}")
+def task_action(
+    request: Request,
+    task_id: str,
+    action: str,
+    principal: ConsoleStaff,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """确认 / 转人工 / 重新处理 / 取消 / 退款 from the task page."""
+    workflow = workflow_of(request)
+    clock = workflow.clock
+    actor, key_id = actor_name(principal), principal.key_id
+    note = reason.strip() or None
+    actions: dict[str, Callable[[Session], object]] = {
+        "confirm": lambda s: staff.confirm(s, clock, task_id, actor=actor, key_id=key_id),
+        "hand_to_designer": lambda s: staff.hand_over(
+            s, clock, task_id, note or "客服手动转人工", actor=actor, key_id=key_id
+        ),
+        "retry": lambda s: staff.retry(
+            s, clock, workflow.queue, task_id, actor=actor, key_id=key_id
+        ),
+        "cancel": lambda s: staff.cancel(
+            s, clock, task_id, reason=note, actor=actor, key_id=key_id
+        ),
+        "refund": lambda s: staff.refund(
+            s, clock, task_id, reason=note, actor=actor, key_id=key_id
+        ),
+    }
+    page = f"/console/tasks/{task_id}"
+    run = actions.get(action)
+    if run is None:
+        return back_to(page, err="unknown_action")
+    return run_action(request, page, csrf, run, action)
+
+
+@router.get("/dispatch")
+def dispatch_page(request: Request, principal: ConsoleStaff) -> Response:
+    """派单状态: tasks with designers and every dispatch request's delivery state."""
+    del principal
+    with workflow_of(request).db.read() as session:
+        requests = staff.dispatch_board(session)
+        with_designer, count = staff.find_tasks(
+            session, status=TaskStatus.WITH_DESIGNER.value, limit=100
+        )
+    return render(
+        request,
+        "dispatch.html",
+        {"requests": requests, "with_designer": with_designer, "with_designer_count": count},
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Add the console's pages, static files and login redirect to ``app``."""
+    app.state.console_templates = _build_templates()
+    nav = [("/console/", "任务看板"), ("/console/dispatch", "派单状态")]
+    app.include_router(router)
+    try:
+        from ai_cs.api import console_conversations
+    except ModuleNotFoundError as exc:
+        # Only a missing conversations domain is expected; anything else is a bug to surface.
+        if not (exc.name or "").startswith("ai_cs.conversations"):
+            raise
+        app.state.console_conversations = False
+    else:
+        app.include_router(console_conversations.router)
+        nav.insert(1, ("/console/conversations", "客户会话"))
+        app.state.console_conversations = True
+    app.state.console_nav = tuple(nav)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+
+    @app.exception_handler(ConsoleLoginRequired)
+    async def _login_required(request: Request, exc: Exception) -> Response:
+        reason = exc.reason if isinstance(exc, ConsoleLoginRequired) else "login"
+        params = urlencode({"reason": reason, "next": safe_next(request.url.path)})
+        response = RedirectResponse(f"/console/login?{params}", status_code=303)
+        if reason == "expired":
+            response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        return response

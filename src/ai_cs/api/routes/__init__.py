@@ -1,0 +1,1 @@
+"""Routers of the Tianwang API, one module per domain."""

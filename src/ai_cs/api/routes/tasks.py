@@ -1,0 +1,285 @@
+"""``/api/v1/tasks``: staff and partner systems see tasks and act on them (天网协作).
+
+Reads and the workflow's own staff actions (add a requirement, change the operation, confirm,
+hand to a designer) are open to ``staff`` and ``partner`` keys; a partner key sees and acts only
+on its own shop accounts' tasks, and any other task is a 404 as if it did not exist. Retry,
+cancel and refund are staff decisions (``staff`` scope). Each request is one transaction,
+committed here at the edge; the rules live in :mod:`ai_cs.tasks.staff` and the services below it.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from ai_cs.api.deps import ReaderKey, SettingsDep, StaffKey, WorkflowDep, actor_name
+from ai_cs.api.files import media_type_of, stored_picture_response
+from ai_cs.api.schemas import (
+    ActionNote,
+    ChangeList,
+    HandToDesigner,
+    OperationChange,
+    RequirementCreate,
+    TaskDetail,
+    TaskList,
+    as_detail,
+)
+from ai_cs.tasks import service, staff
+from ai_cs.tasks.schemas import TaskRead
+
+router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
+
+
+class ErrorBody(BaseModel):
+    """``{"code", "message"}`` inside ``{"error": ...}``."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error of the API."""
+
+    error: ErrorBody
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422, 429)
+}
+
+TaskId = Annotated[str, PathParam(max_length=128, description="e.g. TASK_20260227_001")]
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Rows to skip.")]
+Text = Annotated[str | None, Query(max_length=128)]
+
+
+def task_detail(session: Session, task: dict[str, Any]) -> TaskDetail:
+    """A visible task with its result files, dispatch requests and staff actions."""
+    tid = task["task_id"]
+    results = []
+    if task.get("result_image"):
+        results.append(
+            {
+                "kind": "result",
+                "url": f"/api/v1/tasks/{tid}/result",
+                "media_type": media_type_of(PurePosixPath(str(task["result_image"]))),
+            }
+        )
+    return as_detail(
+        task,
+        original_url=f"/api/v1/tasks/{tid}/original" if task.get("original_image") else None,
+        results=results,
+        dispatch=staff.dispatch_requests(session, tid),
+        staff_actions=staff.staff_actions(session, tid),
+        allowed_actions=staff.allowed_actions(task.get("status")),
+    )
+
+
+@router.get("", response_model=TaskList, responses=ERRORS, summary="List tasks")
+def list_tasks(
+    workflow: WorkflowDep,
+    principal: ReaderKey,
+    status: Text = None,
+    customer_id: Text = None,
+    acc_id: Text = None,
+    q: Annotated[str | None, Query(max_length=100, description="Search text.")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict[str, Any]:
+    """Tasks newest first; ``count`` is the total matching the filters (not the page size)."""
+    with workflow.db.read() as session:
+        data, count = staff.find_tasks(
+            session,
+            status=status,
+            customer_id=customer_id,
+            acc_id=acc_id,
+            query=q,
+            acc_ids=principal.acc_ids,
+            limit=limit,
+            offset=offset,
+        )
+    return {"data": data, "count": count}
+
+
+@router.get("/{task_id}", response_model=TaskDetail, responses=ERRORS, summary="One task")
+def get_task(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) -> TaskDetail:
+    """The task with analysis (``requirements``), quote, risk, results and dispatch state."""
+    with workflow.db.read() as session:
+        task = staff.visible_task(session, task_id, principal.acc_ids)
+        return task_detail(session, task)
+
+
+@router.get(
+    "/{task_id}/history", response_model=ChangeList, responses=ERRORS, summary="Task history"
+)
+def get_history(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) -> dict[str, Any]:
+    """The task's requirement changes (需求变更), newest first."""
+    with workflow.db.read() as session:
+        tid = staff.visible_task(session, task_id, principal.acc_ids)["task_id"]
+        rows = service.get_history(session, tid)
+    return {"data": rows, "count": len(rows)}
+
+
+@router.get("/{task_id}/original", responses=ERRORS, summary="The customer's picture")
+def get_original(
+    task_id: TaskId, workflow: WorkflowDep, settings: SettingsDep, principal: ReaderKey
+) -> Response:
+    """The original picture: a file from the data directory, or a redirect to its URL."""
+    with workflow.db.read() as session:
+        task = staff.visible_task(session, task_id, principal.acc_ids)
+    return stored_picture_response(
+        settings.data_dir, task["original_image"], what="original", task_id=task["task_id"]
+    )
+
+
+@router.get("/{task_id}/result", responses=ERRORS, summary="The result file")
+def get_result(
+    task_id: TaskId, workflow: WorkflowDep, settings: SettingsDep, principal: ReaderKey
+) -> Response:
+    """The stored result (PNG, SVG, PSD …) with ``nosniff`` and a no-script CSP."""
+    with workflow.db.read() as session:
+        task = staff.visible_task(session, task_id, principal.acc_ids)
+    return stored_picture_response(
+        settings.data_dir, task["result_image"], what="result", task_id=task["task_id"]
+    )
+
+
+# ------------------------------------------------------------------------------ staff actions
+@router.post(
+    "/{task_id}/requirements",
+    response_model=TaskRead,
+    responses=ERRORS,
+    summary="Add a requirement as staff",
+)
+def add_requirement(
+    task_id: TaskId, body: RequirementCreate, workflow: WorkflowDep, principal: ReaderKey
+) -> dict[str, Any]:
+    """Append ``[MM-DD HH:MM] text`` to the notes, ``changed_by = staff`` (before payment)."""
+    return workflow.db.run_write(
+        lambda s: staff.add_note(
+            s, workflow.clock, task_id, body.requirement, acc_ids=principal.acc_ids
+        )
+    )
+
+
+@router.post(
+    "/{task_id}/operation",
+    response_model=TaskRead,
+    responses=ERRORS,
+    summary="Change the operation",
+)
+def change_operation(
+    task_id: TaskId, body: OperationChange, workflow: WorkflowDep, principal: ReaderKey
+) -> dict[str, Any]:
+    """Change the operation; 409 ``operation_locked_after_payment`` once the task is paid."""
+    return workflow.db.run_write(
+        lambda s: staff.change_operation(
+            s, workflow.clock, task_id, body.operation, acc_ids=principal.acc_ids
+        )
+    )
+
+
+@router.post(
+    "/{task_id}/confirm", response_model=TaskRead, responses=ERRORS, summary="Confirm the result"
+)
+def confirm(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) -> dict[str, Any]:
+    """``awaiting_confirm → completed`` on the customer's behalf."""
+    return workflow.db.run_write(
+        lambda s: staff.confirm(
+            s,
+            workflow.clock,
+            task_id,
+            acc_ids=principal.acc_ids,
+            actor=actor_name(principal),
+            key_id=principal.key_id,
+        )
+    )
+
+
+@router.post(
+    "/{task_id}/hand-to-designer",
+    response_model=TaskRead,
+    responses=ERRORS,
+    summary="Hand to a human designer",
+)
+def hand_to_designer(
+    task_id: TaskId, body: HandToDesigner, workflow: WorkflowDep, principal: ReaderKey
+) -> dict[str, Any]:
+    """``→ with_designer`` and a dispatch request in the outbox, in one transaction."""
+    return workflow.db.run_write(
+        lambda s: staff.hand_over(
+            s,
+            workflow.clock,
+            task_id,
+            body.reason,
+            acc_ids=principal.acc_ids,
+            actor=actor_name(principal),
+            key_id=principal.key_id,
+        )
+    )
+
+
+@router.post(
+    "/{task_id}/retry", response_model=TaskRead, responses=ERRORS, summary="Retry processing"
+)
+def retry(task_id: TaskId, workflow: WorkflowDep, principal: StaffKey) -> dict[str, Any]:
+    """``failed → processing`` with a new processing job enqueued in the same transaction."""
+    return workflow.db.run_write(
+        lambda s: staff.retry(
+            s,
+            workflow.clock,
+            workflow.queue,
+            task_id,
+            acc_ids=principal.acc_ids,
+            actor=actor_name(principal),
+            key_id=principal.key_id,
+        )
+    )
+
+
+@router.post("/{task_id}/cancel", response_model=TaskRead, responses=ERRORS, summary="Cancel")
+def cancel(
+    task_id: TaskId,
+    workflow: WorkflowDep,
+    principal: StaffKey,
+    body: Annotated[ActionNote | None, Body()] = None,
+) -> dict[str, Any]:
+    """``pending → cancelled`` (an unpaid task the shop will not do)."""
+    return workflow.db.run_write(
+        lambda s: staff.cancel(
+            s,
+            workflow.clock,
+            task_id,
+            acc_ids=principal.acc_ids,
+            actor=actor_name(principal),
+            key_id=principal.key_id,
+            reason=body.reason if body else None,
+        )
+    )
+
+
+@router.post("/{task_id}/refund", response_model=TaskRead, responses=ERRORS, summary="Refund")
+def refund(
+    task_id: TaskId,
+    workflow: WorkflowDep,
+    principal: StaffKey,
+    body: Annotated[ActionNote | None, Body()] = None,
+) -> dict[str, Any]:
+    """Paid, processing, failed, with a designer or awaiting confirmation ``→ refunded``."""
+    return workflow.db.run_write(
+        lambda s: staff.refund(
+            s,
+            workflow.clock,
+            task_id,
+            acc_ids=principal.acc_ids,
+            actor=actor_name(principal),
+            key_id=principal.key_id,
+            reason=body.reason if body else None,
+        )
+    )

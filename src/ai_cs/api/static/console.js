@@ -1,0 +1,70 @@
+// 客服工作台: live board (polls a server-rendered fragment) and confirmations for actions.
+// No inline script anywhere: the page's Content-Security-Policy allows only this file.
+"use strict";
+
+(function () {
+  function pollBoard() {
+    var board = document.getElementById("board");
+    var status = document.getElementById("live-status");
+    if (!board || !status) return;
+    var url = board.getAttribute("data-fragment");
+    var seconds = parseFloat(status.getAttribute("data-poll-seconds")) || 3;
+    var known = {};
+    board.querySelectorAll("[data-task-id]").forEach(function (el) {
+      known[el.getAttribute("data-task-id") + "|" + el.closest("[data-status]").getAttribute("data-status")] = true;
+    });
+    var last = board.innerHTML;
+
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (response.status === 401) {
+            window.location.assign("/console/login?reason=expired");
+            return null;
+          }
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          if (html === null) return;
+          status.textContent = "实时更新中 · " + new Date().toLocaleTimeString("zh-CN");
+          status.classList.remove("stale");
+          if (html === last) return;
+          last = html;
+          board.innerHTML = html;
+          board.querySelectorAll("[data-task-id]").forEach(function (el) {
+            var key = el.getAttribute("data-task-id") + "|" + el.closest("[data-status]").getAttribute("data-status");
+            if (!known[key]) el.classList.add("fresh");
+            known[key] = true;
+          });
+        })
+        .catch(function () {
+          status.textContent = "连接中断，正在重试…";
+          status.classList.add("stale");
+        })
+        .finally(function () {
+          window.setTimeout(tick, seconds * 1000);
+        });
+    }
+    window.setTimeout(tick, seconds * 1000);
+  }
+
+  function confirmActions() {
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+      });
+    });
+  }
+
+  function scrollMessages() {
+    var list = document.getElementById("messages");
+    if (list) list.scrollTop = list.scrollHeight;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    pollBoard();
+    confirmActions();
+    scrollMessages();
+  });
+})();
