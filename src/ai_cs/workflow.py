@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,6 +26,9 @@ from ai_cs.tasks import service
 from ai_cs.tasks.service import UNMATCHED, PaymentResult
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from ai_cs.imaging.report import PictureReport
 
 
 class Workflow:
@@ -156,6 +159,79 @@ class Workflow:
                 task_id=task_id,
             )
         )
+
+    def create_task_from_report(
+        self,
+        customer_id: str,
+        source: str,
+        report: PictureReport,
+        *,
+        customer_name: str | None = None,
+        acc_id: str | None = None,
+        acc_type: str | None = None,
+        conversation_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The pending task for an analysed picture: analysis, quote and risk stored with it."""
+        data = report.to_json()
+        requirements = report.analysis.to_requirements()
+        return self.image_analysis_result(
+            customer_id,
+            source,
+            requirements.pop("complexity"),
+            requirements.pop("aspect_ratio"),
+            requirements.pop("perspective"),
+            operation=report.operation.value,
+            customer_name=customer_name,
+            acc_id=acc_id,
+            acc_type=acc_type,
+            price_fen=report.quote.total_fen,
+            quote=data["quote"],
+            risk=data["risk"],
+            conversation_id=conversation_id,
+            stored_image=str(report.image.path),
+            image_sha256=report.image.sha256,
+            **requirements,
+        )
+
+    def analyze_picture(
+        self,
+        customer_id: str,
+        source: str,
+        *,
+        operation: str | None = None,
+        request_text: str = "",
+        customer_name: str | None = None,
+        acc_id: str | None = None,
+        acc_type: str | None = None,
+        conversation_id: str | None = None,
+    ) -> tuple[dict[str, Any] | None, PictureReport]:
+        """Intake, analysis, risk and quote for a picture; the pending task when it is accepted.
+
+        ``source`` is a URL (fetched safely) or a local path. A ``review`` or ``decline`` risk
+        decision creates no task (``None``): a human looks first, or the order is not taken.
+        """
+        from ai_cs.imaging.report import CustomerHistory, analyze_source
+
+        refunds = len(self.get_customer_tasks(customer_id, status=TaskStatus.REFUNDED.value))
+        report = analyze_source(
+            source,
+            self.settings,
+            operation=operation,
+            request_text=request_text,
+            history=CustomerHistory(refunds=refunds),
+        )
+        if report.risk.decision.value != "accept":
+            return None, report
+        task = self.create_task_from_report(
+            customer_id,
+            source,
+            report,
+            customer_name=customer_name,
+            acc_id=acc_id,
+            acc_type=acc_type,
+            conversation_id=conversation_id,
+        )
+        return task, report
 
     # ------------------------------------------------------------------ seed: payment
     def record_payment(

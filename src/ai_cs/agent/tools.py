@@ -438,25 +438,14 @@ def _quote_picture(deps: ShopDeps, operation: Operation | None, *, force_new: bo
             ),
         )
         return QuoteResult(ok=True, decision="review", reasons=reasons, **common)
-    data = report.to_json()
-    requirements = report.analysis.to_requirements()
-    task = deps.workflow.image_analysis_result(
+    task = deps.workflow.create_task_from_report(
         deps.customer_id,
         source,
-        requirements.pop("complexity"),
-        requirements.pop("aspect_ratio"),
-        requirements.pop("perspective"),
-        operation=report.operation.value,
+        report,
         customer_name=deps.customer_nick,
         acc_id=deps.account_id,
         acc_type=deps.platform,
-        price_fen=report.quote.total_fen,
-        quote=data["quote"],
-        risk=data["risk"],
         conversation_id=deps.conversation_id,
-        stored_image=str(report.image.path),
-        image_sha256=report.image.sha256,
-        **requirements,
     )
     _write(deps, lambda s: conversations.set_current_task(s, deps.conversation_id, task["task_id"]))
     return QuoteResult(
