@@ -348,6 +348,11 @@ def _is_frame(quad: NDArray[np.float64], width: int, height: int) -> bool:
     return bool(np.all(np.linalg.norm(quad - frame, axis=1) <= margin))
 
 
+SEAL_INNER_RADIUS = 0.7
+SEAL_MAX_INNER_FILL = 0.6
+"""Share of a stamp's inside (within 70 % of its radius) that may be red: text and a star."""
+
+
 def find_red_seal(rgb: NDArray[np.uint8]) -> bool:
     """Whether a red round stamp (公章) is present: a red blob that is round with a red rim."""
     small, _ = _scaled(rgb, WORK_SIDE)
@@ -377,7 +382,14 @@ def find_red_seal(rgb: NDArray[np.uint8]) -> bool:
         cv2.circle(ring, (round(cx), round(cy)), round(radius), 255, -1)
         cv2.circle(ring, (round(cx), round(cy)), round(radius * 0.8), 0, -1)
         ring_pixels = np.count_nonzero(ring)
-        if ring_pixels and np.count_nonzero(closed & ring) / ring_pixels >= 0.4:
+        if not ring_pixels or np.count_nonzero(closed & ring) / ring_pixels < 0.4:
+            continue
+        # A stamp is a rim around thin red text on paper; a solid red disc (a product, a
+        # ball, a logo dot) is red all through and is not one.
+        inner = np.zeros(mask.shape, np.uint8)
+        cv2.circle(inner, (round(cx), round(cy)), round(radius * SEAL_INNER_RADIUS), 255, -1)
+        inner_pixels = np.count_nonzero(inner)
+        if inner_pixels and np.count_nonzero(mask & inner) / inner_pixels <= SEAL_MAX_INNER_FILL:
             return True
     return False
 

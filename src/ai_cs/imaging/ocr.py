@@ -103,7 +103,41 @@ class RapidOcrEngine:
         engine = self._load()
         with self._call_lock:
             result = engine(bgr)
-        return _lines(result, scale, self.min_score)
+        return [
+            line
+            for line in _lines(result, scale, self.min_score)
+            if plausible_text(line, width, height)
+        ]
+
+
+MAX_CHAR_AREA_SHARE: Final = 0.12
+"""A glyph covering more than this share of the picture is a shape, not text (a title of a few
+large characters on a poster stays well below it)."""
+
+SHAPE_GLYPHS: Final = frozenset("一丨|｜0OoIl1-_—.,·。口○〇")
+"""Single characters the recogniser reads into plain shapes (a bar, a ring, an edge)."""
+
+
+def _polygon_area(points: list[tuple[float, float]]) -> float:
+    area = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        area += x1 * y2 - x2 * y1
+    return abs(area) / 2.0
+
+
+def plausible_text(line: OcrLine, width: int, height: int) -> bool:
+    """Whether a recognised line is text rather than a shape read as a glyph.
+
+    Flat pictures (a product on a plain background, a logo) make the recogniser report a lone
+    "一" or "0" over the whole shape; such lines would wrongly trigger the text surcharge.
+    """
+    chars = len("".join(line.text.split()))
+    if chars == 0:
+        return False
+    if chars == 1 and line.text.strip() in SHAPE_GLYPHS:
+        return False
+    share = _polygon_area(list(line.box)) / max(1.0, float(width * height)) / chars
+    return share <= MAX_CHAR_AREA_SHARE
 
 
 def _pad_to_aspect(rgb: NDArray[np.uint8], max_aspect: float) -> NDArray[np.uint8]:
