@@ -20,6 +20,7 @@ job back in the queue, or, when its attempts are spent, hands the task to a desi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -117,15 +118,34 @@ class ProcessingFlow:
         """Status, operation and original picture of a task."""
         with self.db.read() as session:
             row = session.execute(
-                select(ImageTask.status, ImageTask.operation, ImageTask.original_image).where(
-                    ImageTask.task_id == task_id
-                )
+                select(
+                    ImageTask.status,
+                    ImageTask.operation,
+                    ImageTask.original_image,
+                    ImageTask.requirements,
+                ).where(ImageTask.task_id == task_id)
             ).one_or_none()
         return None if row is None else dict(row._mapping)
 
+    def picture_source(self, task: dict[str, Any]) -> str | None:
+        """Where to read the picture: intake's stored copy first, else ``original_image``.
+
+        The marketplace's link may have expired by the time the job runs; the copy intake
+        stored when the task was analysed (``requirements.stored_image``) has not.
+        """
+        try:
+            requirements = json.loads(task.get("requirements") or "{}")
+        except ValueError:
+            requirements = {}
+        stored = requirements.get("stored_image") if isinstance(requirements, dict) else None
+        if isinstance(stored, str) and stored and Path(stored).is_file():
+            return stored
+        original = task.get("original_image")
+        return str(original) if original is not None else None
+
     def produce(self, task: dict[str, Any]) -> str:
         """Load the original, run the engine, store the result; returns the storage key."""
-        picture = load_original(task["original_image"], self.settings)
+        picture = load_original(self.picture_source(task), self.settings)
         data, extension = self.engine_runner(str(task["operation"]), picture)
         return self.storage.put(data, extension)
 

@@ -260,3 +260,22 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_result_is_stored_once(
     assert [p.relative_to(settings.data_dir).as_posix() for p in results] == [task["result_image"]]
     assert not list((settings.data_dir / "results").rglob(".tmp-*"))
     assert worker.run_once() is None
+
+
+def test_the_stored_copy_is_used_when_the_marketplace_link_is_gone(
+    database_url: str, settings: Settings, picture: Path
+) -> None:
+    wf = Workflow(database_url=database_url, settings=settings)
+    task = wf.image_analysis_result(
+        "c1",
+        "https://xxx.com/expired.jpg",
+        "simple",
+        "4:3",
+        "no",
+        operation="remove_bg",
+        stored_image=str(picture),
+    )
+    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    outcomes = Worker(wf.db, wf.clock, settings).run_until_idle()
+    assert [o.status for o in outcomes] == ["completed"]
+    assert wf.get_task(task["task_id"])["status"] == "awaiting_confirm"
