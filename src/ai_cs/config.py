@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ai_cs.core.pricing import PriceTable
+
 
 class Settings(BaseSettings):
     """Everything configurable about one ai-cs installation."""
@@ -72,6 +74,14 @@ class Settings(BaseSettings):
     )
     segmentation_model_path: str = Field(
         "", description="Optional segmentation ONNX model for remove_bg."
+    )
+
+    # --- prices ------------------------------------------------------------------------------
+    prices: PriceTable = Field(
+        default_factory=PriceTable,
+        description="Price table in fen as JSON (AICS_PRICES), e.g. "
+        '{"rush_fen": 1500, "base_fen": {"enhance": {"simple": 1200, ...}, ...}}; '
+        "missing fields keep the shop's list prices.",
     )
 
     # --- agent and gateway ---------------------------------------------------------------------

@@ -343,6 +343,7 @@ class Workflow:
                 customer_id=customer_id,
                 new_operation=new_operation,
                 actor=Actor(changed_by),
+                price_table=self.settings.prices,
             )
         )
 

@@ -521,7 +521,7 @@ def _change_operation(deps: ShopDeps, operation: Operation, task_id: str | None)
             return ChangeResult(
                 ok=False, error="needs_review", message=ERROR_MESSAGES["needs_review"], task=view
             )
-        price = requote(task["requirements"], operation)
+        price = requote(task["requirements"], operation, deps.settings.prices)
         updated = service.modify_operation(
             session,
             clock,

@@ -604,7 +604,9 @@ def task_operation(
         request,
         f"/console/tasks/{task_id}",
         csrf,
-        lambda s: staff.change_operation(s, clock, task_id, operation),
+        lambda s: staff.change_operation(
+            s, clock, task_id, operation, price_table=request.app.state.settings.prices
+        ),
         "operation_changed",
     )
 

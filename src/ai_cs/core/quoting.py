@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ai_cs.core.pricing import Complexity, Quote, QuoteFeatures, quote
+from ai_cs.core.pricing import Complexity, PriceTable, Quote, QuoteFeatures, quote
 from ai_cs.core.risk import RiskAssessment, RiskInput, assess_risk
 from ai_cs.core.tasks import Operation
 
@@ -52,9 +52,13 @@ def quote_json(price: Quote, *, operation_defaulted: bool = False) -> dict[str, 
     }
 
 
-def requote(requirements: Mapping[str, Any] | None, operation: Operation) -> Quote:
+def requote(
+    requirements: Mapping[str, Any] | None,
+    operation: Operation,
+    table: PriceTable | None = None,
+) -> Quote:
     """The price of ``operation`` for the picture a task's requirements describe."""
-    return quote(operation, features_from_requirements(requirements))
+    return quote(operation, features_from_requirements(requirements), table)
 
 
 def reassess(

@@ -117,7 +117,8 @@ def analyze_source(
             declines=history.declines,
         )
     )
-    price = quote(op, analysis.to_quote_features(rush=rush), price_table)
+    table = price_table if price_table is not None else settings.prices
+    price = quote(op, analysis.to_quote_features(rush=rush), table)
     return PictureReport(
         image=stored,
         analysis=analysis,

@@ -20,6 +20,7 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso, note_stamp
+from ai_cs.core.pricing import PriceTable
 from ai_cs.core.quoting import quote_json, requote
 from ai_cs.core.tasks import (
     Actor,
@@ -336,8 +337,9 @@ def modify_operation(
     actor: Actor = Actor.CUSTOMER,
     new_price_fen: int | None = None,
     new_quote: Mapping[str, Any] | None = None,
+    price_table: PriceTable | None = None,
 ) -> dict[str, Any]:
-    """Change the operation (only before payment); the quote follows when one is given."""
+    """Change the operation (only before payment); a quoted task is re-quoted for it."""
     tid = check_id("task_id", task_id)
     customer = check_id("customer_id", customer_id) if customer_id is not None else None
     op = parse_operation(new_operation)
@@ -351,7 +353,7 @@ def modify_operation(
     if new_price_fen is None and row.price_fen is not None:
         # A quoted task keeps a quote that matches its operation (the quote follows the change).
         requirements = json.loads(row.requirements) if row.requirements else {}
-        price = requote(requirements, op)
+        price = requote(requirements, op, price_table)
         new_price_fen, new_quote = price.total_fen, quote_json(price)
     if new_price_fen is not None:
         values["price_fen"] = new_price_fen

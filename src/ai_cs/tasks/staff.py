@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ai_cs.clock import Clock, iso
+from ai_cs.core.pricing import PriceTable
 from ai_cs.core.tasks import TRANSITIONS, Actor, TaskStatus, check_id, parse_status
 from ai_cs.db.models import Base, ImageTask, Job, OutboxMessage
 from ai_cs.errors import Conflict, InvalidArgument, TaskNotFound
@@ -364,6 +365,7 @@ def change_operation(
     operation: object,
     *,
     acc_ids: Sequence[str] | None = None,
+    price_table: PriceTable | None = None,
 ) -> dict[str, Any]:
     """Staff changes the operation (only before payment: ``operation_locked_after_payment``)."""
     tid = visible_task(session, task_id, acc_ids)["task_id"]
@@ -374,6 +376,7 @@ def change_operation(
         customer_id=None,
         new_operation=check_text("operation", operation),
         actor=Actor.STAFF,
+        price_table=price_table,
     )
 
 

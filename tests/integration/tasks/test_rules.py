@@ -236,3 +236,39 @@ async def test_the_quote_follows_an_operation_change(workflow: Workflow) -> None
     assert changed["price_fen"] == expected != task["price_fen"]
     assert changed["quote"]["operation"] == "vectorize"
     assert changed["quote"]["total_fen"] == expected
+
+
+async def test_configured_prices_are_used_for_requotes(database_url: str, tmp_path) -> None:
+    from ai_cs.config import Settings
+    from ai_cs.core.pricing import PriceTable
+
+    table = PriceTable.model_validate(
+        {
+            "base_fen": {
+                op: {"simple": 111, "normal": 222, "complex": 333}
+                for op in ("enhance", "remove_bg", "vectorize", "remove_bg_and_layer")
+            }
+        }
+    )
+    wf = Workflow(
+        database_url=database_url,
+        settings=Settings(data_dir=tmp_path, prices=table, _env_file=None),
+    )
+    task = wf.create_image_task(
+        "c",
+        "https://xxx.com/a.jpg",
+        "enhance",
+        requirements={"complexity": "normal"},
+        price_fen=222,
+    )
+    changed = await wf.modify_operation(task["task_id"], "c", "vectorize")
+    assert changed["price_fen"] == 222
+
+
+def test_prices_come_from_the_environment(monkeypatch) -> None:
+    from ai_cs.config import Settings
+
+    monkeypatch.setenv("AICS_PRICES", '{"rush_fen": 1500}')
+    prices = Settings(_env_file=None).prices
+    assert prices.rush_fen == 1500
+    assert prices.text_band_min_fen == 6000

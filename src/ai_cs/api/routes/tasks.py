@@ -180,7 +180,12 @@ def change_operation(
     """Change the operation; 409 ``operation_locked_after_payment`` once the task is paid."""
     return workflow.db.run_write(
         lambda s: staff.change_operation(
-            s, workflow.clock, task_id, body.operation, acc_ids=principal.acc_ids
+            s,
+            workflow.clock,
+            task_id,
+            body.operation,
+            acc_ids=principal.acc_ids,
+            price_table=workflow.settings.prices,
         )
     )
 
