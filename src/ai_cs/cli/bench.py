@@ -20,8 +20,15 @@ def register(app: typer.Typer) -> None:
         only: list[str] = typer.Option(
             [], "--only", help="Run only benchmark modules whose name contains this."
         ),
+        scale: bool = typer.Option(
+            False, "--scale", help="Run the scale-out load and fault suite (bench/scale.py)."
+        ),
     ) -> None:
         """Run the benchmarks and print value, baseline and ratio for each."""
+        if scale:
+            from ai_cs.bench.scale import main as scale_main
+
+            raise typer.Exit(scale_main(["--quick"] if quick else []))
         from ai_cs.bench import BENCH_MODULES
 
         table = Table(title="benchmarks")
