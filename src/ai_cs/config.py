@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         "", description="Optional segmentation ONNX model for remove_bg."
     )
 
+    log_format: str = Field(
+        "auto", description="'json' (one object per line), 'text', or 'auto' = json unless a tty."
+    )
+    log_level: str = Field("INFO", description="Root log level of long-running commands.")
+
     # --- prices ------------------------------------------------------------------------------
     prices: PriceTable = Field(
         default_factory=PriceTable,

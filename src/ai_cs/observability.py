@@ -171,8 +171,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+def configure_from_settings(log_format: str, level: str) -> None:
+    """Logging for a long-running command (``AICS_LOG_FORMAT``, ``AICS_LOG_LEVEL``)."""
+    json_logs = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
+    configure_logging(level.upper(), json_logs=json_logs)
+
+
 def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
-    """Send logs to stderr, as JSON lines by default (``AICS_LOG_JSON=0`` for plain text)."""
+    """Send every log record (uvicorn's too) to stderr, as JSON lines or plain text."""
     handler = logging.StreamHandler(sys.stderr)
     if json_logs:
         handler.setFormatter(JsonFormatter())

@@ -58,5 +58,5 @@ class Runtime:
 
             flow = ProcessingFlow(self.db, self.clock, self.settings)
             app = build_app(self.db.url, flow, max_attempts=self.settings.job_max_attempts)
-            return [run_worker(app, stop, concurrency=n)]
+            return [run_worker(app, stop, concurrency=n, recover=flow)]
         return [self.embedded_worker().run_forever(stop) for _ in range(n)]

@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from ai_cs.config import Settings
+from ai_cs.observability import configure_from_settings
 from ai_cs.runtime import Runtime, optional
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,8 @@ class _Server(uvicorn.Server):
 
 
 def _server(app: Any, host: str, port: int) -> _Server:
-    return _Server(uvicorn.Config(app, host=host, port=port, log_level="info", lifespan="on"))
+    # log_config=None: uvicorn's loggers go through the root handler that serve() configured.
+    return _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
 
 
 def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
@@ -43,6 +45,7 @@ def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[An
 
 async def serve(settings: Settings, *, dispatch: bool = True, worker: bool = True) -> None:
     """Run until SIGINT/SIGTERM."""
+    configure_from_settings(settings.log_format, settings.log_level)
     runtime = Runtime(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

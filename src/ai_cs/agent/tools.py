@@ -15,19 +15,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from pydantic_ai import RunContext
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ai_cs.agent.deps import ShopDeps
+from ai_cs.clock import Clock
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.models import Conversation
 from ai_cs.core.pricing import COMPLEXITY_LABELS, OPERATION_LABELS, Complexity, PriceTable
 from ai_cs.core.quoting import quote_json, reassess, requote
 from ai_cs.core.risk import Decision
 from ai_cs.core.tasks import Operation, TaskStatus, sources_of
+from ai_cs.db.models import TaskRequirementChange
 from ai_cs.errors import (
     AicsError,
     ConcurrentUpdate,
@@ -568,6 +572,24 @@ def change_operation(  # noqa: D417 (ctx is not shown to the model)
     return deps.once(("change", operation, task_id), lambda: _change_operation(deps, op, task_id))
 
 
+REPEATED_NOTE_WINDOW = timedelta(minutes=10)
+
+
+def _just_noted(session: Session, clock: Clock, task_id: str, note: str) -> bool:
+    """Whether the task's newest change is this very note from the customer, added just now."""
+    last = session.execute(
+        select(TaskRequirementChange)
+        .where(TaskRequirementChange.task_id == task_id)
+        .order_by(TaskRequirementChange.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if last is None or last.change_type != "add_note" or last.changed_by != "customer":
+        return False
+    if (last.new_value or "").strip() != note.strip() or not last.changed_at:
+        return False
+    return clock.now() - datetime.fromisoformat(last.changed_at) <= REPEATED_NOTE_WINDOW
+
+
 def _add_requirement(
     deps: ShopDeps, task_id: str | None, key: str | None, value: str
 ) -> RequirementResult:
@@ -580,6 +602,10 @@ def _add_requirement(
             return RequirementResult(
                 ok=False, error=code, message=ERROR_MESSAGES[code], task=task_view(task)
             )
+        if key is None and _just_noted(session, clock, task["task_id"], value):
+            # The same note again within minutes: a turn re-run after a crash (or the customer
+            # repeating themselves) must not store it twice.
+            return RequirementResult(ok=True, task=task_view(task), recorded=value.strip())
         if key is None:
             updated = service.add_requirement(
                 session,

@@ -30,6 +30,9 @@ def register(app: typer.Typer) -> None:
             settings = settings.model_copy(update={"queue_backend": backend})
         if concurrency:
             settings = settings.model_copy(update={"worker_concurrency": concurrency})
+        from ai_cs.observability import configure_from_settings
+
+        configure_from_settings(settings.log_format, settings.log_level)
         runtime = Runtime(settings)
         if once:
             if settings.queue_backend != "embedded":

@@ -16,13 +16,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import procrastinate
 from procrastinate import RetryStrategy
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from ai_cs.clock import Clock, iso
+from ai_cs.db.database import Database
 from ai_cs.errors import AicsError
 from ai_cs.jobs.queue import PROCESS_TASK, JobSpec
 from ai_cs.processing.worker import ProcessingFlow
@@ -82,7 +86,7 @@ def build_app(database_url: str, flow: ProcessingFlow, *, max_attempts: int) -> 
         retry=RetryStrategy(
             max_attempts=max(0, max_attempts - 1),
             wait=RETRY_WAIT_SECONDS,
-            retry_exceptions={RetryableAttemptFailed},
+            retry_exceptions={RetryableAttemptFailed, DBAPIError},
         ),
     )
     async def process_task(context: procrastinate.JobContext, /, task_id: str, **_: Any) -> str:
@@ -127,6 +131,42 @@ async def retry_stalled_jobs(app: procrastinate.App, seconds_since_heartbeat: fl
     return len(stalled)
 
 
+STUCK_AFTER_SECONDS = 60.0
+"""A task in ``processing`` this long without a waiting or running job has lost its job."""
+
+
+def requeue_stuck_tasks(
+    db: Database, clock: Clock, *, older_than: float = STUCK_AFTER_SECONDS
+) -> int:
+    """Defer a new job for every ``processing`` task that has none waiting or running.
+
+    The safety net behind "nothing lost": a job can end without settling its task when the
+    database went away during the attempt (the task's update failed, Procrastinate recorded the
+    job as failed). The task's ``retry_count`` keeps counting across the new job.
+    """
+    cutoff = iso(clock.now() - timedelta(seconds=older_than))
+    with db.read() as session:
+        stuck = list(
+            session.execute(
+                text(
+                    "SELECT t.task_id FROM image_tasks t WHERE t.status = 'processing' "
+                    "AND t.updated_at < :cutoff AND NOT EXISTS (SELECT 1 FROM procrastinate_jobs j "
+                    "WHERE j.lock = t.task_id AND j.status IN ('todo', 'doing'))"
+                ),
+                {"cutoff": cutoff},
+            ).scalars()
+        )
+    queue = ProcrastinateQueue()
+    for task_id in stuck:
+        log.warning("task %s is processing without a job; deferring a new one", task_id)
+        try:
+            with db.write() as session:
+                queue.enqueue(session, JobSpec(kind=PROCESS_TASK, task_id=task_id))
+        except IntegrityError:
+            pass  # a job appeared meanwhile (queueing lock): nothing to do
+    return len(stuck)
+
+
 async def run_worker(
     app: procrastinate.App,
     stop: asyncio.Event,
@@ -135,6 +175,7 @@ async def run_worker(
     heartbeat_interval: float = 2.0,
     stalled_after: float = 10.0,
     name: str | None = None,
+    recover: ProcessingFlow | None = None,
 ) -> None:
     """Run a Procrastinate worker and the stalled-job sweeper until ``stop`` is set."""
     async with app.open_async():
@@ -153,6 +194,8 @@ async def run_worker(
             while not stop.is_set():
                 try:
                     await retry_stalled_jobs(app, stalled_after)
+                    if recover is not None:
+                        await asyncio.to_thread(requeue_stuck_tasks, recover.db, recover.clock)
                 except Exception:  # noqa: BLE001 - the sweeper must outlive a passing DB error
                     log.exception("stalled-job sweep failed")
                 try:

@@ -11,11 +11,14 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ai_cs.errors import AicsError, AuthError
 
 log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -53,6 +56,19 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(retry_after, int) and not isinstance(retry_after, bool):
             headers["Retry-After"] = str(max(1, retry_after))
         return error_response(exc.http_status, exc.code, exc.message, headers or None)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+        # The database restarting or unreachable is not the client's fault and passes: 503
+        # with Retry-After lets a load balancer or client try again.
+        log.warning("database unavailable: %s", exc.__class__.__name__)
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database is unavailable; try again shortly",
+            {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -206,3 +206,19 @@ async def test_review_goes_to_staff(fixed_workflow: Workflow, tmp_path: Path) ->
     conv = conversation(fixed_workflow, "conv_123")
     assert conv.needs_human == 1 and "审核" in (conv.needs_human_reason or "")
     assert "人工" in reply
+
+
+async def test_the_same_note_twice_in_a_row_is_stored_once(
+    chat: Chat, fixed_workflow: Workflow, picture: Path
+) -> None:
+    # A turn re-run after a crash repeats the agent's tool calls; a note must not double.
+    await chat.say("帮我抠图", [picture])
+    tid = fixed_workflow.get_customer_tasks(CUSTOMER)[0]["task_id"]
+    await chat.say("对了，要高清一点")
+    await chat.say("对了，要高清一点")
+    await chat.say("另外，要白底")
+    history = fixed_workflow.get_task_requirement_history(tid)
+    assert [h["new_value"] for h in history if h["change_type"] == "add_note"] == [
+        "要白底",
+        "要高清一点",
+    ]

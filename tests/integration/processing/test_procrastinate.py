@@ -168,3 +168,19 @@ async def test_a_killed_procrastinate_worker_is_replaced(
     )
     results = list((settings.data_dir / "results").rglob("*.png"))
     assert len(results) == 1
+
+
+def test_a_processing_task_whose_job_died_gets_a_new_job(pg_url: str, settings: Settings) -> None:
+    from ai_cs.jobs.procrastinate_queue import requeue_stuck_tasks
+
+    wf = _wf(pg_url, settings)
+    tid = wf.create_image_task("c1", "https://xxx.com/a.jpg", "enhance")["task_id"]
+    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    assert requeue_stuck_tasks(wf.db, wf.clock, older_than=0) == 0  # its job is waiting
+    with wf.db.write() as s:
+        # What a database restart mid-attempt left behind: the job failed, the task unsettled.
+        s.execute(text("UPDATE procrastinate_jobs SET status = 'failed'"))
+    assert requeue_stuck_tasks(wf.db, wf.clock, older_than=3600) == 0  # too recent to judge
+    assert requeue_stuck_tasks(wf.db, wf.clock, older_than=0) == 1
+    assert _jobs(wf) == [("failed", tid), ("todo", tid)]
+    assert requeue_stuck_tasks(wf.db, wf.clock, older_than=0) == 0
