@@ -11,14 +11,19 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
+
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ai_cs.config import Settings
 from ai_cs.processing.worker import ProcessingFlow, Worker
 from ai_cs.workflow import Workflow
 
 log = logging.getLogger(__name__)
+
+STARTUP_WAIT_SECONDS = 120.0
 
 
 def optional(module: str) -> Any | None:
@@ -40,6 +45,29 @@ class Runtime:
         self.workflow = workflow or Workflow(settings=settings)
         self.db = self.workflow.db
         self.clock = self.workflow.clock
+
+    @classmethod
+    def start(cls, settings: Settings, *, wait_seconds: float = STARTUP_WAIT_SECONDS) -> Runtime:
+        """A runtime once the database answers, waiting up to ``wait_seconds`` for it.
+
+        A process (re)started while PostgreSQL restarts must not die of it: it waits with
+        backoff, as a supervisor would otherwise have to restart it in a loop.
+        """
+        deadline = time.monotonic() + wait_seconds
+        delay = 0.5
+        while True:
+            try:
+                return cls(settings)
+            except (OperationalError, InterfaceError) as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning(
+                    "database not reachable yet (%s); retrying in %.1f s",
+                    exc.__class__.__name__,
+                    delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def close(self) -> None:
         """Release database connections."""

@@ -46,7 +46,7 @@ def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[An
 async def serve(settings: Settings, *, dispatch: bool = True, worker: bool = True) -> None:
     """Run until SIGINT/SIGTERM."""
     configure_from_settings(settings.log_format, settings.log_level)
-    runtime = Runtime(settings)
+    runtime = await asyncio.to_thread(Runtime.start, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         from ai_cs.observability import configure_from_settings
 
         configure_from_settings(settings.log_format, settings.log_level)
-        runtime = Runtime(settings)
+        runtime = Runtime.start(settings)
         if once:
             if settings.queue_backend != "embedded":
                 raise typer.BadParameter("--once works with the embedded queue")
