@@ -12,8 +12,8 @@ import asyncio
 import importlib
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 STARTUP_WAIT_SECONDS = 120.0
 
+T = TypeVar("T")
+
 
 def optional(module: str) -> Any | None:
     """Import ``module`` if this installation has it (``None`` when it does not exist)."""
@@ -34,6 +36,31 @@ def optional(module: str) -> Any | None:
         if exc.name != module:
             raise
         return None
+
+
+def when_database_answers(
+    build: Callable[[], T], *, wait_seconds: float = STARTUP_WAIT_SECONDS
+) -> T:
+    """``build()`` retried with backoff while the database does not answer yet.
+
+    A process (re)started while PostgreSQL restarts must not die of it; it waits, as a
+    supervisor would otherwise have to restart it in a loop.
+    """
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.5
+    while True:
+        try:
+            return build()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning(
+                "database not reachable yet (%s); retrying in %.1f s",
+                exc.__class__.__name__,
+                delay,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 class Runtime:
@@ -48,26 +75,8 @@ class Runtime:
 
     @classmethod
     def start(cls, settings: Settings, *, wait_seconds: float = STARTUP_WAIT_SECONDS) -> Runtime:
-        """A runtime once the database answers, waiting up to ``wait_seconds`` for it.
-
-        A process (re)started while PostgreSQL restarts must not die of it: it waits with
-        backoff, as a supervisor would otherwise have to restart it in a loop.
-        """
-        deadline = time.monotonic() + wait_seconds
-        delay = 0.5
-        while True:
-            try:
-                return cls(settings)
-            except (OperationalError, InterfaceError) as exc:
-                if time.monotonic() + delay > deadline:
-                    raise
-                log.warning(
-                    "database not reachable yet (%s); retrying in %.1f s",
-                    exc.__class__.__name__,
-                    delay,
-                )
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        """A runtime once the database answers, waiting up to ``wait_seconds`` for it."""
+        return when_database_answers(lambda: cls(settings), wait_seconds=wait_seconds)
 
     def close(self) -> None:
         """Release database connections."""

@@ -24,7 +24,9 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         bind_host = host or settings.host
         bind_port = port if port is not None else settings.dispatch_port
-        app = create_dispatch_app(settings)
+        from ai_cs.runtime import when_database_answers
+
+        app = when_database_answers(lambda: create_dispatch_app(settings))
         console.print(
             f"dispatch service on http://{bind_host}:{bind_port}/ "
             "(designer keys: aics keys create --name NAME --scope designer)"

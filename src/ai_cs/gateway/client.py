@@ -392,7 +392,13 @@ async def run_gateway(
         log.info("gateway: AICS_GATEWAY_URL is empty; the gateway client stays off")
         return
     own = workflow is None
-    wf = workflow or Workflow(settings=settings)
+    if workflow is None:
+        from ai_cs.runtime import when_database_answers
+
+        workflow = await asyncio.to_thread(
+            when_database_answers, lambda: Workflow(settings=settings)
+        )
+    wf = workflow
     try:
         client = GatewayClient(
             wf, settings=settings, handler_factory=handler_factory, **client_options
