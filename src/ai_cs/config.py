@@ -6,6 +6,7 @@ Nothing is built at import time: call :func:`get_settings` (cached) or construct
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -25,7 +26,11 @@ class Settings(BaseSettings):
     )
 
     # --- storage -----------------------------------------------------------------------------
-    data_dir: Path = Field(Path("./data"), description="Where the SQLite file and pictures live.")
+    data_dir: Path = Field(
+        Path("./data"),
+        description="Where the SQLite file and pictures live; a relative path is taken from the "
+        "working directory at start and made absolute once, here.",
+    )
     database_url: str = Field(
         "",
         description="SQLAlchemy URL; empty means SQLite at DATA_DIR/ai_cs.db. "
@@ -102,6 +107,13 @@ class Settings(BaseSettings):
         800, description="Messages from one customer within this window make one agent turn."
     )
 
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        # Resolved once, when settings load: every later join (intake, worker, file routes,
+        # dispatch, delivery) sees the same absolute folder whatever the working directory is.
+        return Path(os.path.abspath(value.expanduser()))
+
     @field_validator("fetch_allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
@@ -119,7 +131,7 @@ class Settings(BaseSettings):
         """The database URL, defaulting to SQLite in the data directory."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{(self.data_dir / 'ai_cs.db').resolve()}"
+        return f"sqlite:///{self.data_dir / 'ai_cs.db'}"
 
 
 @lru_cache(maxsize=1)

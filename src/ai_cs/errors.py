@@ -157,3 +157,10 @@ class Conflict(AicsError):
 
     code = "conflict"
     http_status = 409
+
+
+class PortInUse(AicsError):
+    """A server cannot listen: another program already has the address."""
+
+    code = "port_in_use"
+    http_status = 500

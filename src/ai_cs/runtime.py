@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ai_cs.config import Settings
+from ai_cs.jobs.presence import announce_until
 from ai_cs.processing.worker import ProcessingFlow, Worker
 from ai_cs.workflow import Workflow
 
@@ -90,10 +92,47 @@ class Runtime:
     def worker_coroutines(self, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
         """The processing loops for the configured queue backend."""
         n = max(1, self.settings.worker_concurrency)
+        presence = announce_until(self.db, self.clock, self.settings.queue_backend, stop)
         if self.settings.queue_backend == "procrastinate":
             from ai_cs.jobs.procrastinate_queue import build_app, run_worker
 
             flow = ProcessingFlow(self.db, self.clock, self.settings)
             app = build_app(self.db.url, flow, max_attempts=self.settings.job_max_attempts)
-            return [run_worker(app, stop, concurrency=n, recover=flow)]
-        return [self.embedded_worker().run_forever(stop) for _ in range(n)]
+            return [run_worker(app, stop, concurrency=n, recover=flow), presence]
+        return [self.embedded_worker().run_forever(stop) for _ in range(n)] + [presence]
+
+
+class BackgroundWorker:
+    """The configured worker loops on a thread of their own (``aics chat`` without a server).
+
+    :meth:`start` returns at once; :meth:`stop` ends the loops at their next step and waits for
+    the thread. A job cut short by the stop keeps its lease and is taken back by the next worker,
+    as after any other stop.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="aics-worker", daemon=True)
+
+    def start(self) -> None:
+        """Start the loops and wait until they can be stopped."""
+        self._thread.start()
+        self._ready.wait(timeout=10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the loops and wait (at most ``timeout`` seconds) for the thread to end."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await asyncio.gather(*self.runtime.worker_coroutines(self._stop))
+
+        asyncio.run(main())

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
-from collections.abc import Coroutine, Iterator
+import socket
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import uvicorn
 
 from ai_cs.config import Settings
+from ai_cs.errors import PortInUse
 from ai_cs.observability import configure_from_settings
 from ai_cs.runtime import Runtime, optional
 
@@ -31,6 +34,41 @@ def _server(app: Any, host: str, port: int) -> _Server:
     return _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``, or :class:`~ai_cs.errors.PortInUse` with a hint.
+
+    Bound before anything else starts, so a second ``aics serve`` stops at once with one clear
+    line instead of half-starting and logging a bind error from inside uvicorn.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"port {port} on {host} is already in use — is aics serve already running? "
+                f"(stop it, or choose other ports with AICS_API_PORT / AICS_DISPATCH_PORT)",
+                port=port,
+            ) from exc
+        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}", port=port) from exc
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def quiet_startup_logs() -> None:
+    """Leave start-up chatter out: the banner says where everything runs.
+
+    Two uvicorn servers share the ``uvicorn.error`` logger, so each start-up line would be
+    printed twice; Alembic says which dialect it uses on every start. Warnings still show.
+    """
+    for name in ("uvicorn.error", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
     """Loops other domains provide, when installed: dispatch relay, gateway, delivery."""
     loops: list[Coroutine[Any, Any, None]] = []
@@ -43,40 +81,51 @@ def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[An
     return loops
 
 
-async def serve(settings: Settings, *, dispatch: bool = True, worker: bool = True) -> None:
-    """Run until SIGINT/SIGTERM."""
+async def serve(
+    settings: Settings,
+    *,
+    dispatch: bool = True,
+    worker: bool = True,
+    on_ready: Callable[[Runtime], None] | None = None,
+) -> None:
+    """Run until SIGINT/SIGTERM; ``on_ready`` is called once everything listens."""
+    from ai_cs.api.app import create_app
+    from ai_cs.dispatch.app import create_dispatch_app
+
     configure_from_settings(settings.log_format, settings.log_level)
-    runtime = await asyncio.to_thread(Runtime.start, settings)
+    quiet_startup_logs()
+    sockets = [listen(settings.host, settings.api_port)]
+    if dispatch:
+        sockets.append(listen(settings.host, settings.dispatch_port))
+    try:
+        runtime = await asyncio.to_thread(Runtime.start, settings)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    servers: list[_Server] = []
-    api = optional("ai_cs.api.app")
-    if api is not None:
-        servers.append(
-            _server(
-                api.create_app(settings, workflow=runtime.workflow),
-                settings.host,
-                settings.api_port,
-            )
-        )
-    else:
-        log.warning("the API package is not installed; not serving port %s", settings.api_port)
-    dispatch_mod = optional("ai_cs.dispatch.app")
-    if dispatch and dispatch_mod is not None:
-        servers.append(
-            _server(
-                dispatch_mod.create_dispatch_app(settings, db=runtime.db, clock=runtime.clock),
-                settings.host,
-                settings.dispatch_port,
-            )
-        )
+    servers = [
+        _server(create_app(settings, workflow=runtime.workflow), settings.host, settings.api_port)
+    ]
+    if dispatch:
+        app = create_dispatch_app(settings, db=runtime.db, clock=runtime.clock)
+        servers.append(_server(app, settings.host, settings.dispatch_port))
 
-    tasks = [asyncio.create_task(s.serve()) for s in servers]
+    tasks = [
+        asyncio.create_task(s.serve(sockets=[sock]))
+        for s, sock in zip(servers, sockets, strict=True)
+    ]
     loops = (runtime.worker_coroutines(stop) if worker else []) + background_loops(runtime, stop)
     tasks += [asyncio.create_task(c) for c in loops]
+    if on_ready is not None:
+        while not all(s.started for s in servers) and not any(t.done() for t in tasks):
+            await asyncio.sleep(0.05)
+        if all(s.started for s in servers):
+            on_ready(runtime)
 
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -88,4 +137,6 @@ async def serve(settings: Settings, *, dispatch: bool = True, worker: bool = Tru
         s.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
     stopper.cancel()
+    for sock in sockets:
+        sock.close()
     runtime.close()

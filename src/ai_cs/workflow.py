@@ -188,7 +188,7 @@ class Workflow:
             quote=data["quote"],
             risk=data["risk"],
             conversation_id=conversation_id,
-            stored_image=str(report.image.path),
+            stored_image=report.image.key,
             image_sha256=report.image.sha256,
             **requirements,
         )

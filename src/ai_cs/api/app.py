@@ -14,6 +14,8 @@ from contextlib import asynccontextmanager
 from typing import Final
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ai_cs.api.limits import BodySizeLimit
@@ -96,16 +98,17 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
             if owned:
                 wf.close()
 
-    app = FastAPI(
+    # Swagger UI at /docs from files shipped in the fastapi-offline wheel: no CDN at run time.
+    app = FastAPIOffline(
+        docs_url="/docs",
+        redoc_url=None,
+        static_url="/static-docs",
         title=API_TITLE,
         version=API_VERSION,
         description="Staff and partner systems see and act on image tasks (天网协作系统). "
         "Every `/api/v1` route needs `Authorization: Bearer <key>`; errors are "
         '`{"error": {"code", "message"}}`.',
         lifespan=lifespan,
-        # The interactive docs load scripts from a CDN; the schema itself is served.
-        docs_url=None,
-        redoc_url=None,
     )
     app.state.settings = settings
     app.state.workflow = wf
@@ -122,6 +125,11 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
 
     from ai_cs.api.console import install as install_console
     from ai_cs.api.routes import health, tasks
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        """The first page a person opens: the staff console."""
+        return RedirectResponse("/console/", status_code=307)
 
     app.include_router(health.router)
     app.include_router(tasks.router)

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from ai_cs.api.deps import actor_name
-from ai_cs.api.files import media_type_of, stored_picture_response
+from ai_cs.api.files import media_type_of, picture_references, stored_picture_response
 from ai_cs.api.ratelimit import Limiter
 from ai_cs.auth.service import Principal, Scope
 from ai_cs.core.tasks import Operation, TaskStatus
@@ -549,9 +549,11 @@ def task_page(request: Request, task_id: str, principal: ConsoleStaff) -> Respon
 def _picture(request: Request, task_id: str, what: str) -> Response:
     with workflow_of(request).db.read() as session:
         task = staff.visible_task(session, task_id, None)
-    column = "original_image" if what == "original" else "result_image"
     return stored_picture_response(
-        request.app.state.settings.data_dir, task[column], what=what, task_id=task["task_id"]
+        request.app.state.settings.data_dir,
+        *picture_references(task, what),
+        what=what,
+        task_id=task["task_id"],
     )
 
 

@@ -1,9 +1,9 @@
 """Serving stored pictures (originals and results) without trusting the stored reference.
 
-``original_image`` and ``result_image`` hold either an http(s) URL or a file under the data
-directory: a path relative to it (``results/ab/<sha256>.svg``), an absolute path, or a ``file:``
-URL. A local reference is served only when it resolves (symlinks followed) to a regular file
-inside the data directory; anything else is "not stored here", never a path traversal.
+``original_image``, ``result_image`` and the stored copy of the original hold a storage key
+(:mod:`ai_cs.datafiles`: ``images/…`` or ``results/…``) or an http(s) URL. Only keyed files are
+served — a reference naming any other file, even one inside the data directory such as the
+database, is "not stored here", never a path traversal.
 Files go out with ``nosniff`` and a Content-Security-Policy that forbids scripts, so an SVG
 with a ``<script>`` in it cannot run in the viewer's browser.
 """
@@ -11,12 +11,14 @@ with a ``<script>`` in it cannot run in the viewer's browser.
 from __future__ import annotations
 
 import mimetypes
+from collections.abc import Mapping
 from pathlib import Path, PurePath
-from typing import Final
-from urllib.parse import unquote, urlsplit
+from typing import Any, Final
+from urllib.parse import urlsplit
 
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from ai_cs import datafiles
 from ai_cs.errors import NotFound
 
 FILE_CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
@@ -45,38 +47,22 @@ def is_web_url(reference: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
-def local_file(data_dir: Path, reference: str | None) -> Path | None:
-    """The regular file ``reference`` names inside ``data_dir``, or ``None``."""
-    if not reference or "\x00" in reference:
-        return None
-    if reference.startswith("file:"):
-        parts = urlsplit(reference)
-        if parts.netloc not in ("", "localhost"):
-            return None
-        reference = unquote(parts.path)
-    elif urlsplit(reference).scheme and not Path(reference).is_absolute():
-        return None  # some other URL scheme; nothing stored locally
-    root = data_dir.resolve()
-    candidate = Path(reference)
-    if not candidate.is_absolute():
-        candidate = root / candidate
-    try:
-        resolved = candidate.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return None  # missing, unreadable, or a symlink loop
-    if not resolved.is_relative_to(root) or not resolved.is_file():
-        return None
-    return resolved
-
-
 def stored_picture_response(
-    data_dir: Path, reference: str | None, *, what: str, task_id: str
+    data_dir: Path, *references: str | None, what: str, task_id: str
 ) -> Response:
-    """The picture behind ``reference``: the file itself, or a redirect to its web URL."""
-    if reference and is_web_url(reference):
-        return RedirectResponse(reference, status_code=307, headers={"Cache-Control": "no-store"})
-    path = local_file(data_dir, reference)
+    """The first of ``references`` stored here, else a redirect to the first web URL among them.
+
+    Our stored copy comes first: the customer's link may have expired, and a staff browser
+    should not fetch a customer-supplied URL when we hold the picture.
+    """
+    path = next(
+        (p for p in (datafiles.stored_file(data_dir, r) for r in references) if p is not None),
+        None,
+    )
     if path is None:
+        url = next((r for r in references if r and is_web_url(r)), None)
+        if url is not None:
+            return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
         raise NotFound(f"task {task_id!r} has no stored {what}", task_id=task_id)
     media_type = media_type_of(path)
     disposition = "inline" if media_type in INLINE_TYPES else "attachment"
@@ -91,3 +77,10 @@ def stored_picture_response(
             "Cache-Control": "private, max-age=300",
         },
     )
+
+
+def picture_references(task: Mapping[str, Any], what: str) -> tuple[str | None, ...]:
+    """Where a task's ``original`` or ``result`` may be found, best first."""
+    if what == "result":
+        return (task.get("result_image"),)
+    return datafiles.original_references(task)

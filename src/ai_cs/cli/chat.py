@@ -1,19 +1,28 @@
 """``aics chat``: talk to the shop as a customer in the terminal (text, ``/image PATH``, ``/pay``).
 
 ``/pay`` stands in for the marketplace: it sends the platform's payment event for the customer's
-newest order waiting for payment, with the quoted amount (the agent itself can never pay).
-When standard input is not a terminal, every line is one message and every reply is printed,
-so conversations can be scripted: ``aics chat < conversation.txt``.
+newest order waiting for payment, with the quoted amount (the agent itself can never pay). The
+shop then answers as it would on the marketplace: a receipt, and when the work is done the result
+(a link when the API is running, and the file on this machine) or word that a designer has it.
+
+An order paid here is processed whether or not ``aics serve`` runs: when no worker is alive on the
+same database (``worker_presence``), the chat runs one itself for as long as it is open.
+
+When standard input is not a terminal, every line is one message and every reply is printed, so
+conversations can be scripted: ``aics chat < conversation.txt``. There, ``/pay`` waits (bounded)
+until the paid order has its result or a designer, so the next line sees the order as it is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 import typer
 
@@ -21,10 +30,20 @@ from ai_cs.cli.common import console, err_console
 from ai_cs.errors import AicsError
 
 if TYPE_CHECKING:
+    from ai_cs.config import Settings
     from ai_cs.conversations.handler import AgentHandler
+    from ai_cs.runtime import BackgroundWorker
     from ai_cs.workflow import Workflow
 
 HELP = "输入文字聊天；/image 图片路径 [文字] 发图片；/pay 模拟平台付款；/tasks 查看订单；/quit 退出"
+
+SETTLED: Final = frozenset(
+    {"awaiting_confirm", "with_designer", "failed", "completed", "cancelled", "refunded"}
+)
+"""Statuses after which a paid order needs nothing more from the worker."""
+
+SCRIPTED_WAIT_SECONDS: Final = 300.0
+"""How long a scripted ``/pay`` waits for the order to settle before the next line."""
 
 
 def _lines(interactive: bool) -> Iterator[str]:
@@ -46,10 +65,16 @@ def _say(text: str, interactive: bool, who: str = "客服") -> None:
         typer.echo(text)
 
 
-def _pay(workflow: Workflow, customer: str) -> str:
+def pay(workflow: Workflow, customer: str) -> tuple[str, str | None]:
+    """Pay the customer's newest pending order as the platform would; the shop's receipt.
+
+    Returns the receipt and the paid task id (``None`` when nothing was paid).
+    """
+    from ai_cs.core import wording
+
     pending = workflow.get_customer_tasks(customer, status="pending")
     if not pending:
-        return "[平台] 您没有待付款的订单"
+        return "您目前没有待付款的订单哦～把图片发给我就可以报价啦。", None
     task = pending[0]
     result = workflow.record_payment(
         customer,
@@ -57,21 +82,123 @@ def _pay(workflow: Workflow, customer: str) -> str:
         payment_id=f"cli-{uuid.uuid4().hex[:12]}",
         amount_fen=task["price_fen"],
     )
-    fen = task["price_fen"] or 0
-    status = result.task["status"] if result.task else "-"
-    return (
-        f"[平台] 已付款 {fen / 100:.2f} 元，订单 {task['task_id']}：{result.outcome}，状态 {status}"
+    paid = result.task or task
+    text = wording.payment_received(
+        result.outcome,
+        paid.get("task_id"),
+        task["price_fen"],
+        price_fen=paid.get("price_fen"),
+        status=paid.get("status"),
     )
+    return text, paid.get("task_id") if result.outcome == wording.PAYMENT_APPLIED else None
 
 
-def _tasks(workflow: Workflow, customer: str) -> str:
-    rows = workflow.get_customer_tasks(customer)
-    if not rows:
-        return "[订单] 无"
-    return "\n".join(
-        f"[订单] {t['task_id']} {t['operation']} {t['status']} {(t['price_fen'] or 0) / 100:.2f} 元"
-        for t in rows[:10]
+def _api_answers(settings: Settings) -> bool:
+    """Whether ``aics serve``'s API answers on this machine (then result links work)."""
+    import httpx
+
+    from ai_cs.gateway.delivery import public_base_url
+
+    try:
+        return httpx.get(f"{public_base_url(settings)}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def settled_message(workflow: Workflow, task: dict[str, Any]) -> str:
+    """What the shop tells the customer about a paid order that has settled."""
+    from ai_cs import datafiles
+    from ai_cs.core import wording
+
+    task_id = str(task["task_id"])
+    status = task["status"]
+    if status == "awaiting_confirm" and task.get("result_image"):
+        settings = workflow.settings
+        path = datafiles.stored_file(settings.data_dir, task["result_image"])
+        local = f"本机文件：{path}" if path is not None else ""
+        link = _result_link(workflow, task) if _api_answers(settings) else None
+        if link is None:
+            return wording.result_ready(task_id, str(path) if path else task["result_image"])
+        from ai_cs.gateway.delivery import LINK_DAYS
+
+        return wording.result_ready(task_id, link, link_days=LINK_DAYS) + f"\n{local}"
+    if status in ("with_designer", "failed"):
+        return wording.with_designer(task_id)
+    return f"订单 {task_id}：{wording.STATUS_NAMES.get(status, status)}"
+
+
+def _result_link(workflow: Workflow, task: dict[str, Any]) -> str | None:
+    """A customer download link for the result (the same kind the marketplace gets)."""
+    from ai_cs.gateway.delivery import Deliverable, record_link
+
+    item = Deliverable(
+        task_id=str(task["task_id"]),
+        result_image=str(task["result_image"]),
+        customer_id=str(task["customer_id"]),
+        account_id=str(task.get("acc_id") or ""),
+        conversation_id=str(task.get("conversation_id") or ""),
     )
+    with workflow.db.write() as session:
+        recorded = record_link(session, workflow.clock, workflow.settings, item)
+    return recorded[1] if recorded is not None else None
+
+
+class OrderWatch:
+    """Paid orders this chat waits on, announced once each when they settle."""
+
+    def __init__(self, workflow: Workflow, say: Callable[[str], None]) -> None:
+        self.workflow = workflow
+        self.say = say
+        self._waiting: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, task_id: str) -> None:
+        """Watch ``task_id`` until it settles."""
+        with self._lock:
+            self._waiting.add(task_id)
+
+    def poll(self) -> None:
+        """Announce every watched order that has settled since the last poll."""
+        with self._lock:
+            waiting = sorted(self._waiting)
+        for task_id in waiting:
+            task = self.workflow.get_task(task_id)
+            if task["status"] in SETTLED:
+                with self._lock:
+                    self._waiting.discard(task_id)
+                self.say(settled_message(self.workflow, task))
+
+    def wait(self, timeout: float) -> bool:
+        """Poll until nothing is waiting or ``timeout`` passes; whether everything settled."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            with self._lock:
+                if not self._waiting:
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.3)
+
+    def follow(self, stop: threading.Event) -> None:
+        """Poll every half second until ``stop`` (the interactive chat's thread)."""
+        while not stop.wait(0.5):
+            try:
+                self.poll()
+            except AicsError as exc:
+                err_console.print(f"[red]{exc.code}[/red]: {exc.message}")
+
+
+def start_worker_unless_running(workflow: Workflow) -> BackgroundWorker | None:
+    """A worker on a thread of this process, unless a live one already serves this database."""
+    from ai_cs.jobs.presence import live_workers
+    from ai_cs.runtime import BackgroundWorker, Runtime
+
+    if live_workers(workflow.db, workflow.clock) > 0:
+        return None
+    worker = BackgroundWorker(Runtime(workflow.settings, workflow=workflow))
+    worker.start()
+    return worker
 
 
 async def _turn(
@@ -91,6 +218,22 @@ async def _turn(
     return [reply.text for reply in await handler.handle(message)]
 
 
+def _tasks(workflow: Workflow, customer: str) -> str:
+    from ai_cs.core.money import yuan
+    from ai_cs.core.pricing import OPERATION_LABELS
+    from ai_cs.core.wording import STATUS_NAMES
+
+    rows = workflow.get_customer_tasks(customer)
+    if not rows:
+        return "您目前还没有订单～"
+    return "\n".join(
+        f"订单 {t['task_id']}：{OPERATION_LABELS.get(t['operation'], t['operation'])}，"
+        f"{STATUS_NAMES.get(t['status'], t['status'])}，"
+        f"{yuan(t['price_fen'] or 0)} 元"
+        for t in rows[:10]
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``chat`` command."""
 
@@ -104,6 +247,9 @@ def register(app: typer.Typer) -> None:
         account: str = typer.Option("cli_shop", "--account", help="Shop account (acc_id)."),
         nick: str = typer.Option("", "--nick", help="Customer nickname."),
         no_ocr: bool = typer.Option(False, "--no-ocr", help="Skip reading text in pictures."),
+        no_worker: bool = typer.Option(
+            False, "--no-worker", help="Never run a worker here (paid orders wait for one)."
+        ),
     ) -> None:
         """Chat with the shop's agent as a customer (scriptable through standard input)."""
         from ai_cs.conversations.handler import AgentHandler
@@ -122,8 +268,12 @@ def register(app: typer.Typer) -> None:
         handler = AgentHandler(
             workflow, ocr=StaticOcr() if no_ocr else None, allow_local_files=True
         )
+        worker = None if no_worker else start_worker_unless_running(workflow)
+        watch = OrderWatch(workflow, lambda text: _say(text, interactive))
+        following = threading.Event()
         if interactive:
             console.print(HELP, style="dim")
+            threading.Thread(target=watch.follow, args=(following,), daemon=True).start()
         try:
             with asyncio.Runner() as runner:
                 for raw in _lines(interactive):
@@ -137,7 +287,12 @@ def register(app: typer.Typer) -> None:
                         continue
                     try:
                         if line == "/pay":
-                            _say(_pay(workflow, customer), interactive, "平台")
+                            receipt, paid = pay(workflow, customer)
+                            _say(receipt, interactive)
+                            if paid is not None:
+                                watch.add(paid)
+                                if not interactive and not watch.wait(SCRIPTED_WAIT_SECONDS):
+                                    _say(f"订单 {paid} 还在处理中，完成后会通知您～", False)
                             continue
                         if line == "/tasks":
                             _say(_tasks(workflow, customer), interactive, "订单")
@@ -156,4 +311,7 @@ def register(app: typer.Typer) -> None:
                     except AicsError as exc:
                         err_console.print(f"[red]{exc.code}[/red]: {exc.message}")
         finally:
+            following.set()
+            if worker is not None:
+                worker.stop()
             workflow.close()

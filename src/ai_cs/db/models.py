@@ -142,3 +142,20 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[str | None] = mapped_column(Text)
+
+
+class WorkerPresence(Base):
+    """Processing workers alive right now: each writes ``seen_epoch`` every few seconds.
+
+    ``aics chat`` reads it to decide whether it must run a worker itself (see
+    :mod:`ai_cs.jobs.presence`).
+    """
+
+    __tablename__ = "worker_presence"
+
+    worker_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    queue: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[str] = mapped_column(Text)
+    seen_epoch: Mapped[float] = mapped_column(Float)

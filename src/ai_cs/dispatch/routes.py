@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -21,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
+from ai_cs import datafiles
 from ai_cs.auth.service import Principal, Scope
 from ai_cs.config import Settings
 from ai_cs.dispatch import service
@@ -331,10 +331,9 @@ def _read_original(settings: Settings, original: str) -> bytes:
         from ai_cs.imaging.fetch import fetch_image
 
         return fetch_image(original, settings, max_bytes=MAX_ORIGINAL_BYTES).data
-    root = settings.data_dir.resolve()
-    path = Path(original).expanduser().resolve()
-    # Only files inside the data directory: a job must not become a way to read any file.
-    if not path.is_relative_to(root) or not path.is_file():
+    # Only keyed files of the data directory: a job must not become a way to read any file.
+    path = datafiles.stored_file(settings.data_dir, original)
+    if path is None:
         raise OriginalUnavailable("the original picture is not in the shop's data folder")
     try:
         with path.open("rb") as fh:

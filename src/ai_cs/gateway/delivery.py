@@ -33,8 +33,10 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ai_cs import datafiles
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
+from ai_cs.core import wording
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import Database
 from ai_cs.db.models import ImageTask
@@ -105,13 +107,10 @@ def result_path(settings: Settings, key: str) -> Path:
     same place (a designer's result stored by the dispatch callback); either way it must name a
     file under ``DATA_DIR/results``.
     """
-    storage = LocalStorage(settings.data_dir)
-    if not key.startswith("results/"):
-        try:
-            key = Path(key).resolve().relative_to(settings.data_dir.resolve()).as_posix()
-        except (ValueError, OSError) as exc:
-            raise NotFound(f"no stored result {key!r}") from exc
-    return storage.path(key)
+    stored = datafiles.key_of(key)
+    if stored is None:
+        raise NotFound(f"no stored result {key!r}")
+    return LocalStorage(settings.data_dir).path(stored)
 
 
 # --- previews -------------------------------------------------------------------------------------
@@ -217,17 +216,18 @@ def undelivered(session: Session, *, limit: int = 50) -> list[Deliverable]:
     return [Deliverable(*(str(v) for v in row)) for row in rows]
 
 
-def announce(
+def record_link(
     session: Session,
     clock: Clock,
     settings: Settings,
     item: Deliverable,
     *,
-    preview_size: tuple[int, int] | None,
-) -> str | None:
-    """Record the delivery and queue its messages; returns the link token.
+    has_preview: bool = False,
+) -> tuple[str, str] | None:
+    """Record the delivery of one result; returns its link token and the customer's URL.
 
-    ``None`` when the result was already announced (by another loop, or before a restart).
+    ``None`` when that result was already delivered (by another loop, or before a restart):
+    each result is announced once.
     """
     token = new_token()
     now = clock.now()
@@ -241,7 +241,7 @@ def announce(
             customer_id=item.customer_id,
             account_id=item.account_id,
             conversation_id=item.conversation_id,
-            has_preview=1 if preview_size else 0,
+            has_preview=1 if has_preview else 0,
             created_at=iso(now),
             expires_at=iso(expires),
             expires_epoch=clock.epoch() + LINK_DAYS * 86400.0,
@@ -251,8 +251,25 @@ def announce(
     ).scalar_one_or_none()
     if row_id is None:
         return None
-    base = public_base_url(settings)
-    link = f"{base}/r/{token}"
+    return token, f"{public_base_url(settings)}/r/{token}"
+
+
+def announce(
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    item: Deliverable,
+    *,
+    preview_size: tuple[int, int] | None,
+) -> str | None:
+    """Record the delivery and queue its messages; returns the link token.
+
+    ``None`` when the result was already announced (by another loop, or before a restart).
+    """
+    recorded = record_link(session, clock, settings, item, has_preview=preview_size is not None)
+    if recorded is None:
+        return None
+    token, link = recorded
     ids = gw.short_digest(item.task_id, item.result_image)
     if preview_size is not None:
         width, height = preview_size
@@ -275,11 +292,7 @@ def announce(
         account_id=item.account_id,
         conversation_id=item.conversation_id,
         to=item.customer_id,
-        message=wire_message(
-            f"您的订单 {item.task_id} 已处理完成✅\n"
-            f"下载结果：{link}（{LINK_DAYS} 天内有效）\n"
-            "满意请回复「确认」；需要修改请回复「重做」并说明要求，我们马上安排～"
-        ),
+        message=wire_message(wording.result_ready(item.task_id, link, link_days=LINK_DAYS)),
         command_id=f"deliver-{ids}-link",
     )
     return token

@@ -40,6 +40,8 @@ from ai_cs.conversations.contracts import (
     MessageHandler,
     OutboundMessage,
 )
+from ai_cs.core import wording
+from ai_cs.core.money import yuan_fixed
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError
@@ -68,24 +70,7 @@ CLOSE_STATUSES: Final = frozenset(
     {"closed", "close", "cancelled", "canceled", "交易关闭", "已关闭"}
 )
 
-STATUS_NAMES: Final = {
-    "pending": "待付款",
-    "paid": "已付款",
-    "processing": "处理中",
-    "awaiting_confirm": "待确认",
-    "completed": "已完成",
-    "failed": "处理失败",
-    "with_designer": "设计师处理中",
-    "cancelled": "已取消",
-    "refunded": "已退款",
-}
 APOLOGY: Final = "抱歉，刚才系统有点忙，您的消息已转给客服，会尽快回复您。"
-
-
-def _yuan(fen: int | None) -> str:
-    if fen is None:
-        return "?"
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def retry_delay(attempts: int) -> float:
@@ -586,31 +571,19 @@ class EventProcessor:
             return f"payment_error: {exc.code}", [self._reply(item, "pay", order.id, text)]
         task = result.task or {}
         task_id = task.get("task_id", "")
-        paid = _yuan(order.amount_fen)
-        if result.outcome == tasks.APPLIED:
-            text = f"已收到您的付款 {paid} 元，订单 {task_id} 开始处理啦，完成后第一时间发给您～"
-        elif result.outcome == tasks.AMOUNT_MISMATCH:
-            text = (
-                f"收到您的付款 {paid} 元，但和订单 {task_id} 的报价 "
-                f"{_yuan(task.get('price_fen'))} 元"
-                "不一致，已转人工核对，请稍候，给您添麻烦了。"
-            )
-        elif result.outcome == tasks.NOT_PENDING:
-            status = STATUS_NAMES.get(str(task.get("status")), str(task.get("status")))
-            text = (
-                f"收到您的付款 {paid} 元。订单 {task_id} 当前是「{status}」，"
-                "这笔付款已记录，客服会尽快和您核对。"
-            )
-        else:
-            text = (
-                f"收到您的付款 {paid} 元，但暂时没找到待付款的订单。"
-                "付款已记录，客服会尽快和您核对。"
-            )
+        text = wording.payment_received(
+            result.outcome,
+            task_id,
+            order.amount_fen,
+            price_fen=task.get("price_fen"),
+            status=str(task.get("status") or ""),
+        )
         outcome = f"payment: {result.outcome} {task_id}".strip()
         if result.duplicate:
             outcome += " (payment id seen before)"
         elif result.outcome != tasks.APPLIED:
             # For review: staff see the conversation flagged, with the reason, in the console.
+            paid = "?" if order.amount_fen is None else yuan_fixed(order.amount_fen)
             self._needs_human(session, ev, f"付款需核对：{order.id} {paid} 元（{result.outcome}）")
         return outcome, [self._reply(item, "pay", order.id, text)]
 

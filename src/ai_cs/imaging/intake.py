@@ -16,18 +16,17 @@ Rules, each refusal an :class:`~ai_cs.errors.ImageRejected` subclass with a stab
   (PNG, BMP, lossless WebP), because a lossless original must stay lossless; **JPEG quality 95
   with 4:4:4 chroma** otherwise, because the original was already lossy and PNG would make a
   photo five to ten times larger for no visible gain.
-* Stored content-addressed: ``data_dir/images/<sha256[:2]>/<sha256>.<ext>`` where the hash is that
-  of the stored bytes, so the same picture is stored once.
+* Stored content-addressed under the storage key ``images/<sha256[:2]>/<sha256>.<ext>``
+  (:mod:`ai_cs.datafiles`), where the hash is that of the stored bytes, so the same picture is
+  stored once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 import struct
-import tempfile
 import threading
 import warnings
 import zlib
@@ -38,6 +37,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps
 from pydantic import BaseModel, PrivateAttr
 
+from ai_cs import datafiles
 from ai_cs.config import Settings
 from ai_cs.errors import ImageRejected
 
@@ -119,7 +119,8 @@ class FetchFailed(ImageRejected):
 class StoredImage(BaseModel):
     """An accepted picture as stored (``IntakeResult``)."""
 
-    path: Path
+    key: str  # the storage key (``images/ab/<sha256>.jpg``): what the database keeps
+    path: Path  # the same file, absolute, for this process
     sha256: str
     width: int
     height: int
@@ -351,24 +352,6 @@ def _encode(img: Image.Image, as_png: bool) -> bytes:
     return out.getvalue()
 
 
-def _store(data: bytes, ext: str, settings: Settings) -> tuple[Path, str]:
-    digest = hashlib.sha256(data).hexdigest()
-    folder = settings.data_dir / "images" / digest[:2]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.{ext}"
-    if not path.exists():
-        # Write beside the target and rename, so a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=f".{ext}")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    return path, digest
-
-
 # --- entry points -------------------------------------------------------------------------------
 def is_url(source: str) -> bool:
     """Whether ``source`` is written as a URL (``scheme:...``) rather than a local path."""
@@ -428,10 +411,11 @@ def accept_bytes(data: bytes, settings: Settings, *, source: str = "bytes") -> S
     as_png = has_alpha or _is_lossless(data, fmt)
     encoded = _encode(img, as_png)
     ext, mime = ("png", "image/png") if as_png else ("jpg", "image/jpeg")
-    path, digest = _store(encoded, ext, settings)
+    key = datafiles.put(settings.data_dir, "images", encoded, ext)
     stored = StoredImage(
-        path=path,
-        sha256=digest,
+        key=key,
+        path=datafiles.path_of(settings.data_dir, key),
+        sha256=hashlib.sha256(encoded).hexdigest(),
         width=img.width,
         height=img.height,
         format="png" if as_png else "jpeg",

@@ -46,6 +46,7 @@ class PictureReport(BaseModel):
         return {
             "source": self.image.source,
             "sha256": self.image.sha256,
+            "stored_key": self.image.key,
             "stored_path": str(self.image.path),
             "format": self.image.format,
             "mime": self.image.mime,

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ai_cs import datafiles
 from ai_cs.clock import Clock, iso
 from ai_cs.core.tasks import TaskStatus, sources_of
 from ai_cs.db.models import ImageTask, OutboxMessage
@@ -29,7 +30,7 @@ def dispatch_payload(task: dict[str, Any], reason: str) -> dict[str, Any]:
     """What a designer needs: the picture, the operation, notes, analysis, quote and why."""
     return {
         "task_id": task["task_id"],
-        "original_image": task["original_image"],
+        "original_image": datafiles.best_original(task) or task["original_image"],
         "operation": task["operation"],
         "customer_notes": task["customer_notes"],
         "analysis": task["requirements"],

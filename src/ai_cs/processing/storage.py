@@ -8,16 +8,11 @@ three methods for a multi-machine deployment.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from ai_cs import datafiles
 from ai_cs.errors import NotFound
-
-_KEY = re.compile(r"^results/[0-9a-f]{2}/[0-9a-f]{64}\.(png|jpg|svg|psd|webp)$")
 
 
 class ResultStorage(Protocol):
@@ -37,42 +32,23 @@ class ResultStorage(Protocol):
 
 
 class LocalStorage:
-    """Content-addressed files under ``root`` (normally the data directory)."""
+    """Content-addressed files under ``root`` (normally the data directory), by storage key."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def put(self, data: bytes, extension: str) -> str:
-        """Store atomically; an existing identical file is reused."""
-        ext = extension.lstrip(".").lower()
-        digest = hashlib.sha256(data).hexdigest()
-        key = f"results/{digest[:2]}/{digest}.{ext}"
-        if not _KEY.match(key):
-            raise ValueError(f"unsupported result extension {extension!r}")
-        target = self.root / key
-        if target.exists():
-            return key
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return key
+        """Store atomically and durably; an existing identical file is reused."""
+        return datafiles.put(self.root, "results", data, extension, durable=True)
 
     def path(self, key: str) -> Path:
-        """The file for ``key``; keys are validated so no path can escape the root."""
-        if not isinstance(key, str) or not _KEY.match(key):
+        """The file for ``key``; only result keys are accepted, so nothing can escape the root."""
+        if not isinstance(key, str) or not key.startswith("results/"):
             raise NotFound(f"no stored result {key!r}")
-        target = self.root / key
-        if not target.is_file():
+        path = datafiles.stored_file(self.root, key)
+        if path is None or datafiles.key_of(key) != key:
             raise NotFound(f"no stored result {key!r}")
-        return target
+        return path
 
     def get(self, key: str) -> bytes:
         """The stored bytes."""

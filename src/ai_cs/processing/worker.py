@@ -20,7 +20,6 @@ job back in the queue, or, when its attempts are spent, hands the task to a desi
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import socket
@@ -28,12 +27,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ai_cs import datafiles
 from ai_cs.clock import Clock
 from ai_cs.config import Settings
 from ai_cs.core.tasks import TaskStatus
@@ -74,22 +73,20 @@ def default_engine_runner(settings: Settings) -> EngineRunner:
 
 
 def load_original(original_image: str | None, settings: Settings) -> bytes:
-    """The original picture's bytes: a URL through safe intake, or a file inside the data dir."""
+    """The original picture's bytes: a stored file by its key, or a URL through safe intake."""
     from ai_cs.imaging.intake import is_url, load_source, read_local
 
     if not original_image:
         raise ImageRejected("the task has no original picture")
+    stored = datafiles.stored_file(settings.data_dir, original_image)
+    if stored is not None:
+        return bytes(read_local(stored))
     if is_url(original_image):
         data, _ = load_source(original_image, settings)
         return bytes(data)
-    path = Path(original_image)
-    if not path.is_absolute():
-        path = settings.data_dir / path
-    root = settings.data_dir.resolve()
-    resolved = path.resolve()
-    if root != resolved and root not in resolved.parents:
-        raise ImageRejected(f"original picture {original_image!r} is outside the data directory")
-    return bytes(read_local(resolved))
+    raise ImageRejected(
+        f"original picture {original_image!r} is not a file stored in the data directory"
+    )
 
 
 class ProcessingFlow:
@@ -133,13 +130,9 @@ class ProcessingFlow:
         The marketplace's link may have expired by the time the job runs; the copy intake
         stored when the task was analysed (``requirements.stored_image``) has not.
         """
-        try:
-            requirements = json.loads(task.get("requirements") or "{}")
-        except ValueError:
-            requirements = {}
-        stored = requirements.get("stored_image") if isinstance(requirements, dict) else None
-        if isinstance(stored, str) and stored and Path(stored).is_file():
-            return stored
+        for reference in datafiles.original_references(task):
+            if reference and datafiles.stored_file(self.settings.data_dir, reference):
+                return reference
         original = task.get("original_image")
         return str(original) if original is not None else None
 

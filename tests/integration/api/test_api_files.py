@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from api_helpers import assert_error, bearer
 from PIL import Image
 
+from ai_cs import datafiles
 from ai_cs.config import Settings
 
 MakeTask = Callable[..., dict[str, Any]]
@@ -33,18 +35,16 @@ def _png(color: str = "red") -> bytes:
     return out.getvalue()
 
 
-def _store(settings: Settings, relative: str, data: bytes) -> Path:
-    path = settings.data_dir / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
+def _store(settings: Settings, kind: str, data: bytes, ext: str) -> str:
+    """Store as intake and the worker do; returns the storage key."""
+    return datafiles.put(settings.data_dir, kind, data, ext)
 
 
 def test_svg_result_is_served_with_a_no_script_policy(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, settings: Settings
 ) -> None:
-    _store(settings, "results/ab/" + "a" * 64 + ".svg", EVIL_SVG)
-    task = make_task("awaiting_confirm", result_image="results/ab/" + "a" * 64 + ".svg")
+    key = _store(settings, "results", EVIL_SVG, "svg")
+    task = make_task("awaiting_confirm", result_image=key)
     response = client.get(f"/api/v1/tasks/{task['task_id']}/result", headers=staff)
     assert response.status_code == 200
     assert response.content == EVIL_SVG
@@ -67,14 +67,13 @@ def test_png_result_and_psd_download(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, settings: Settings
 ) -> None:
     png = _png()
-    _store(settings, "results/cd/result.png", png)
-    task = make_task("awaiting_confirm", result_image="results/cd/result.png")
+    task = make_task("awaiting_confirm", result_image=_store(settings, "results", png, "png"))
     response = client.get(f"/api/v1/tasks/{task['task_id']}/result", headers=staff)
     assert response.status_code == 200 and response.content == png
     assert response.headers["content-type"] == "image/png"
     assert response.headers["x-content-type-options"] == "nosniff"
-    _store(settings, "results/ef/layers.psd", b"8BPS" + b"\x00" * 40)
-    layered = make_task("awaiting_confirm", result_image="results/ef/layers.psd")
+    psd_key = _store(settings, "results", b"8BPS" + b"\x00" * 40, "psd")
+    layered = make_task("awaiting_confirm", result_image=psd_key)
     psd = client.get(f"/api/v1/tasks/{layered['task_id']}/result", headers=staff)
     assert psd.status_code == 200
     assert psd.headers["content-disposition"].startswith("attachment")
@@ -85,7 +84,7 @@ def test_missing_result_is_404(
 ) -> None:
     none_yet = make_task("processing")
     assert_error(client.get(f"/api/v1/tasks/{none_yet['task_id']}/result", headers=staff), 404)
-    gone = make_task("awaiting_confirm", result_image="results/00/gone.png")
+    gone = make_task("awaiting_confirm", result_image=f"results/00/{'0' * 64}.png")
     assert_error(client.get(f"/api/v1/tasks/{gone['task_id']}/result", headers=staff), 404)
 
 
@@ -93,11 +92,14 @@ def test_original_from_the_data_dir_and_from_a_url(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, settings: Settings
 ) -> None:
     png = _png("blue")
-    stored = _store(settings, "images/12/original.png", png)
-    relative = make_task(original_image="images/12/original.png")
+    key = _store(settings, "images", png, "png")
+    stored = settings.data_dir / key
+    relative = make_task(original_image=key)
     absolute = make_task(original_image=str(stored.resolve()))
     file_url = make_task(original_image=stored.resolve().as_uri())
-    for task in (relative, absolute, file_url):
+    # Rows from before storage keys: the relative path the old default (./data) wrote.
+    legacy = make_task(original_image=f"data/{key}")
+    for task in (relative, absolute, file_url, legacy):
         response = client.get(f"/api/v1/tasks/{task['task_id']}/original", headers=staff)
         assert response.status_code == 200, task["original_image"]
         assert response.content == png
@@ -106,6 +108,28 @@ def test_original_from_the_data_dir_and_from_a_url(
     redirect = client.get(f"/api/v1/tasks/{remote['task_id']}/original", headers=staff)
     assert redirect.status_code == 307
     assert redirect.headers["location"] == "https://img.example.com/a.jpg"
+    # Our stored copy wins over the customer's link: no staff browser is sent to it.
+    copied = make_task(
+        original_image="https://img.example.com/a.jpg",
+        requirements=json.dumps({"stored_image": key}),
+    )
+    response = client.get(f"/api/v1/tasks/{copied['task_id']}/original", headers=staff)
+    assert response.status_code == 200 and response.content == png
+
+
+def test_files_in_the_data_dir_that_are_not_pictures_are_never_served(
+    client: httpx.Client, staff: dict[str, str], make_task: MakeTask, settings: Settings
+) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "dispatch_callback.secret").write_text("s3cret")
+    for name in ("ai_cs.db", "dispatch_callback.secret", "dispatch_client.key"):
+        for reference in (name, str(settings.data_dir / name)):
+            original = make_task(original_image=reference)
+            result = make_task("awaiting_confirm", result_image=reference)
+            for task, what in ((original, "original"), (result, "result")):
+                response = client.get(f"/api/v1/tasks/{task['task_id']}/{what}", headers=staff)
+                assert_error(response, 404)
+                assert b"s3cret" not in response.content and b"SQLite" not in response.content
 
 
 def test_originals_outside_the_data_dir_are_never_served(

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from starlette.types import Message, Receive, Scope, Send
 
 from ai_cs.clock import Clock
+from ai_cs import datafiles
 from ai_cs.config import Settings
 from ai_cs.dispatch.app import DispatchOptions
 from ai_cs.dispatch.callback import CALLBACK_PATH
@@ -159,13 +160,9 @@ SVG_LOGO = (
 )
 
 
-def store_original(settings: Settings, data: bytes, name: str = "original.png") -> Path:
-    """Put a customer's picture into the data directory, where intake keeps originals."""
-    folder = settings.data_dir / "images" / "te"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(data)
-    return path
+def store_original(settings: Settings, data: bytes) -> Path:
+    """Put a customer's picture into the data directory under its key, as intake does."""
+    return settings.data_dir / datafiles.put(settings.data_dir, "images", data, "png")
 
 
 def paid_task(

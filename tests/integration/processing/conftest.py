@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from ai_cs import datafiles
 from ai_cs.config import Settings
 
 
@@ -23,6 +24,9 @@ def product_picture(path: Path, size: tuple[int, int] = (480, 360)) -> Path:
 
 
 @pytest.fixture
-def picture(settings: Settings) -> Path:
-    """A product picture inside the data directory (where the worker may read it)."""
-    return product_picture(settings.data_dir / "images" / "product.png")
+def picture(settings: Settings, tmp_path: Path) -> Path:
+    """A product picture stored in the data directory under its key, as intake stores it."""
+    data = product_picture(tmp_path / "upload" / "product.png").read_bytes()
+    return datafiles.path_of(
+        settings.data_dir, datafiles.put(settings.data_dir, "images", data, "png")
+    )

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from ai_cs.api.deps import ReaderKey, SettingsDep, StaffKey, WorkflowDep, actor_name
-from ai_cs.api.files import media_type_of, stored_picture_response
+from ai_cs.api.files import media_type_of, picture_references, stored_picture_response
 from ai_cs.api.schemas import (
     ActionNote,
     ChangeList,
@@ -134,7 +134,10 @@ def get_original(
     with workflow.db.read() as session:
         task = staff.visible_task(session, task_id, principal.acc_ids)
     return stored_picture_response(
-        settings.data_dir, task["original_image"], what="original", task_id=task["task_id"]
+        settings.data_dir,
+        *picture_references(task, "original"),
+        what="original",
+        task_id=task["task_id"],
     )
 
 
@@ -146,7 +149,10 @@ def get_result(
     with workflow.db.read() as session:
         task = staff.visible_task(session, task_id, principal.acc_ids)
     return stored_picture_response(
-        settings.data_dir, task["result_image"], what="result", task_id=task["task_id"]
+        settings.data_dir,
+        *picture_references(task, "result"),
+        what="result",
+        task_id=task["task_id"],
     )
 
 
