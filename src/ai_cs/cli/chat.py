@@ -250,6 +250,12 @@ def register(app: typer.Typer) -> None:
         no_worker: bool = typer.Option(
             False, "--no-worker", help="Never run a worker here (paid orders wait for one)."
         ),
+        wait: float = typer.Option(
+            SCRIPTED_WAIT_SECONDS,
+            "--wait",
+            min=0,
+            help="Scripted chats: seconds /pay waits for the result before the next line.",
+        ),
     ) -> None:
         """Chat with the shop's agent as a customer (scriptable through standard input)."""
         from ai_cs.conversations.handler import AgentHandler
@@ -291,7 +297,7 @@ def register(app: typer.Typer) -> None:
                             _say(receipt, interactive)
                             if paid is not None:
                                 watch.add(paid)
-                                if not interactive and not watch.wait(SCRIPTED_WAIT_SECONDS):
+                                if not interactive and not watch.wait(wait):
                                     _say(f"订单 {paid} 还在处理中，完成后会通知您～", False)
                             continue
                         if line == "/tasks":

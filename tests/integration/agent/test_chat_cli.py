@@ -10,7 +10,9 @@ from typer.testing import CliRunner
 
 from ai_cs.cli import build_app
 from ai_cs.config import Settings, get_settings
+from ai_cs.core.money import yuan
 from ai_cs.core.tasks import Operation, TaskStatus
+from ai_cs.jobs import presence
 from ai_cs.workflow import Workflow
 
 
@@ -48,20 +50,45 @@ def test_scripted_chat_quotes_changes_pays_and_reports_progress(
     )
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 7  # six replies and the platform's payment line
     assert "欢迎光临" in lines[0]
     assert "订单号 TASK_" in lines[2]
     assert "要高清一点" in lines[3]
     assert "抠图并分层" in lines[4]
-    assert lines[5].startswith("[平台] 已付款") and "applied" in lines[5]
-    assert "处理中" in lines[6]
+    # The shop's own receipt, then (no server runs: the chat ran a worker) the result.
+    assert lines[5].startswith("已收到您的付款") and "开始处理" in lines[5]
+    assert "[平台]" not in result.output and "applied" not in result.output
+    assert "已处理完成" in lines[6] and lines[7].startswith("下载结果：")
+    assert "确认" in lines[8]
+    assert "处理好" in lines[9]  # 进度怎么样了
+    assert len(lines) == 10
 
     wf = Workflow(database_url=database_url, settings=settings)
     try:
         task = wf.get_customer_tasks("cli_c1")[0]
     finally:
         wf.close()
-    assert task["status"] == TaskStatus.PROCESSING
+    assert task["status"] == TaskStatus.AWAITING_CONFIRM
     assert task["operation"] == Operation.REMOVE_BG_AND_LAYER
     assert task["customer_notes"].endswith("要高清一点")
-    assert f"{task['price_fen'] / 100:.2f} 元" in lines[5]
+    assert f"付款 {yuan(task['price_fen'])} 元" in lines[5]
+    result_file = Path(lines[7].removeprefix("下载结果："))
+    assert result_file == settings.data_dir / task["result_image"]
+    assert result_file.read_bytes()[:4] == b"8BPS"  # a layered PSD
+
+
+def test_a_chat_leaves_paid_orders_to_a_live_worker(
+    runner: CliRunner, picture: Path, database_url: str, settings: Settings
+) -> None:
+    wf = Workflow(database_url=database_url, settings=settings)
+    try:
+        presence.beat(wf.db, wf.clock, "elsewhere:1:abc", "embedded")  # aics serve, say
+        result = runner.invoke(
+            build_app(),
+            ["chat", "--customer", "cli_c2", "--no-ocr", "--wait", "1"],
+            input=f"/image {picture} 抠图\n/pay\n",
+        )
+        assert result.exit_code == 0, result.output
+        assert "还在处理中" in result.output
+        assert wf.get_customer_tasks("cli_c2")[0]["status"] == TaskStatus.PROCESSING
+    finally:
+        wf.close()
