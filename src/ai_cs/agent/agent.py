@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Final
 
 import httpx
+import pydantic_ai
 from pydantic_ai import Agent, UsageLimits, models
 from pydantic_ai.exceptions import AgentRunError, FallbackExceptionGroup, UserError
 from pydantic_ai.messages import ModelMessage
@@ -26,6 +27,10 @@ from ai_cs.agent.tools import SHOP_TOOLS
 from ai_cs.config import Settings
 
 log = logging.getLogger(__name__)
+
+# pydantic-ai shows a first-run banner on a terminal; in `aics chat` that terminal is the
+# customer's conversation, where nothing but the shop's replies belongs.
+pydantic_ai.BANNER_ENABLED = False
 
 LLM_TIMEOUT_SECONDS: Final = 60.0
 MAX_MODEL_REQUESTS: Final = 12

@@ -65,6 +65,16 @@ def _say(text: str, interactive: bool, who: str = "客服") -> None:
         typer.echo(text)
 
 
+def _announce(text: str, interactive: bool) -> None:
+    """A message the shop sends on its own (a result is ready) while the customer may be typing."""
+    if not interactive:
+        typer.echo(text)
+        return
+    # Over the waiting prompt, then the prompt again, as a chat app shows an incoming message.
+    console.print(f"\r[bold cyan]客服：[/bold cyan]{text}", highlight=False, soft_wrap=True)
+    console.print("[bold green]你：[/bold green]", end="")
+
+
 def pay(workflow: Workflow, customer: str) -> tuple[str, str | None]:
     """Pay the customer's newest pending order as the platform would; the shop's receipt.
 
@@ -146,9 +156,15 @@ def _result_link(workflow: Workflow, task: dict[str, Any]) -> str | None:
 class OrderWatch:
     """Paid orders this chat waits on, announced once each when they settle."""
 
-    def __init__(self, workflow: Workflow, say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        workflow: Workflow,
+        say: Callable[[str], None],
+        on_wait: Callable[[], None] = lambda: None,
+    ) -> None:
         self.workflow = workflow
         self.say = say
+        self.on_wait = on_wait  # called on every poll while an order waits
         self._waiting: set[str] = set()
         self._lock = threading.Lock()
 
@@ -161,6 +177,8 @@ class OrderWatch:
         """Announce every watched order that has settled since the last poll."""
         with self._lock:
             waiting = sorted(self._waiting)
+        if waiting:
+            self.on_wait()
         for task_id in waiting:
             task = self.workflow.get_task(task_id)
             if task["status"] in SETTLED:
@@ -189,16 +207,38 @@ class OrderWatch:
                 err_console.print(f"[red]{exc.code}[/red]: {exc.message}")
 
 
-def start_worker_unless_running(workflow: Workflow) -> BackgroundWorker | None:
-    """A worker on a thread of this process, unless a live one already serves this database."""
-    from ai_cs.jobs.presence import live_workers
-    from ai_cs.runtime import BackgroundWorker, Runtime
+class WorkerOnDemand:
+    """Runs a worker in this process whenever no live one serves the database.
 
-    if live_workers(workflow.db, workflow.clock) > 0:
-        return None
-    worker = BackgroundWorker(Runtime(workflow.settings, workflow=workflow))
-    worker.start()
-    return worker
+    Checked at start and again while paid orders wait, so a server that stops (or a chat that
+    was killed and left a fresh heartbeat behind) never leaves a paid order without a worker.
+    """
+
+    def __init__(self, workflow: Workflow, *, enabled: bool = True) -> None:
+        self.workflow = workflow
+        self.enabled = enabled
+        self.worker: BackgroundWorker | None = None
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        """Start the in-process worker unless one runs here already or elsewhere."""
+        from ai_cs.jobs.presence import live_workers
+        from ai_cs.runtime import BackgroundWorker, Runtime
+
+        with self._lock:
+            if not self.enabled or self.worker is not None:
+                return
+            if live_workers(self.workflow.db, self.workflow.clock) > 0:
+                return
+            self.worker = BackgroundWorker(Runtime(self.workflow.settings, workflow=self.workflow))
+            self.worker.start()
+
+    def stop(self) -> None:
+        """Stop the in-process worker, if one was started."""
+        with self._lock:
+            if self.worker is not None:
+                self.worker.stop()
+                self.worker = None
 
 
 async def _turn(
@@ -274,8 +314,9 @@ def register(app: typer.Typer) -> None:
         handler = AgentHandler(
             workflow, ocr=StaticOcr() if no_ocr else None, allow_local_files=True
         )
-        worker = None if no_worker else start_worker_unless_running(workflow)
-        watch = OrderWatch(workflow, lambda text: _say(text, interactive))
+        worker = WorkerOnDemand(workflow, enabled=not no_worker)
+        worker.ensure()
+        watch = OrderWatch(workflow, lambda text: _announce(text, interactive), worker.ensure)
         following = threading.Event()
         if interactive:
             console.print(HELP, style="dim")
@@ -318,6 +359,5 @@ def register(app: typer.Typer) -> None:
                         err_console.print(f"[red]{exc.code}[/red]: {exc.message}")
         finally:
             following.set()
-            if worker is not None:
-                worker.stop()
+            worker.stop()
             workflow.close()
