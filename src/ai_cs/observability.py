@@ -187,3 +187,5 @@ def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic names its dialect on every start of every process; only its warnings matter.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

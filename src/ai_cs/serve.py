@@ -60,13 +60,12 @@ def listen(host: str, port: int) -> socket.socket:
 
 
 def quiet_startup_logs() -> None:
-    """Leave start-up chatter out: the banner says where everything runs.
+    """Leave uvicorn's start-up chatter out: the banner says where everything runs.
 
     Two uvicorn servers share the ``uvicorn.error`` logger, so each start-up line would be
-    printed twice; Alembic says which dialect it uses on every start. Warnings still show.
+    printed twice. Its warnings and errors still show.
     """
-    for name in ("uvicorn.error", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
 
 def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:

@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from PIL import Image, ImageDraw
 
+from ai_cs import datafiles
 from ai_cs.config import Settings
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.tasks.service import transition
@@ -30,10 +31,7 @@ def _picture(settings: Settings, name: str) -> str:
     draw.rectangle((40, 30, 200, 130), fill="orange", outline="black", width=4)
     out = io.BytesIO()
     image.save(out, "PNG")
-    path = settings.data_dir / "images" / "ab" / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(out.getvalue())
-    return f"images/ab/{name}"
+    return datafiles.put(settings.data_dir, "images", out.getvalue() + name.encode(), "png")
 
 
 def _natural_width(page: Any, selector: str) -> int:

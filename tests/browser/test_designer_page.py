@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 from PIL import Image, ImageDraw
 
+from ai_cs import datafiles
 from ai_cs.auth.service import create_key
 from ai_cs.config import Settings
 from ai_cs.dispatch import service
@@ -75,9 +76,9 @@ def shop(sqlite_url: str, settings: Settings) -> Iterator[dict[str, Any]]:
         pytest.skip("Chromium is not installed (apt-get install -y chromium)")
     workflow = Workflow(database_url=sqlite_url, settings=settings)
     clock = workflow.clock
-    original = settings.data_dir / "images" / "br" / "original.png"
-    original.parent.mkdir(parents=True, exist_ok=True)
-    original.write_bytes(picture(alpha=False))
+    original = settings.data_dir / datafiles.put(
+        settings.data_dir, "images", picture(alpha=False), "png"
+    )
     with workflow.db.write() as session:
         designer_key = create_key(session, clock, name="设计师小王", scope="designer")
         other_key = create_key(session, clock, name="设计师小李", scope="designer")

@@ -46,6 +46,7 @@ import numpy as np
 import psycopg
 from PIL import Image
 
+from ai_cs import datafiles
 from ai_cs.bench import BenchResult
 from ai_cs.bench.scale_tally import (
     PAYMENT_ACK_MARK,
@@ -792,12 +793,11 @@ class ScaleRun:
         for name in names:
             fleet.start(name, ["worker"], env=env)
         data = workdir / "data"
-        (data / "scale").mkdir(parents=True, exist_ok=True)
-        paths = []
-        for i in range(self.config.throughput_tasks):
-            path = data / "scale" / f"{batch}-{i}.png"
-            path.write_bytes(photo_like((1000, 1000), seed=i))
-            paths.append(path)
+        # Stored as intake stores pictures (by storage key): the worker reads nothing else.
+        paths = [
+            data / datafiles.put(data, "images", photo_like((1000, 1000), seed=i), "png")
+            for i in range(self.config.throughput_tasks)
+        ]
         # The batch appears at once, when every worker of this round is heart-beating (a worker
         # still importing OpenCV would make the 2-worker round look slower than it is).
         ready_by = time.monotonic() + 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ai_cs import datafiles
 from ai_cs.clock import FixedClock
 from ai_cs.config import Settings
 from ai_cs.db.models import Job, OutboxMessage
@@ -116,9 +118,9 @@ def test_a_quality_check_failure_goes_to_a_human(
     from PIL import Image
 
     rng = np.random.default_rng(3)
-    busy = settings.data_dir / "images" / "busy.png"
-    busy.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(busy)
+    noise = io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(noise, "PNG")
+    busy = settings.data_dir / datafiles.put(settings.data_dir, "images", noise.getvalue(), "png")
     wf = Workflow(database_url=database_url, settings=settings, clock=clock)
     tid = _paid_task(wf, busy)
     worker = Worker(wf.db, clock, settings)
