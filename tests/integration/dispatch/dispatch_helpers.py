@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from PIL import Image, ImageDraw
 from starlette.types import Message, Receive, Scope, Send
 
-from ai_cs.clock import Clock
 from ai_cs import datafiles
+from ai_cs.clock import Clock
 from ai_cs.config import Settings
 from ai_cs.dispatch.app import DispatchOptions
 from ai_cs.dispatch.callback import CALLBACK_PATH
