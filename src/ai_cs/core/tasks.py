@@ -86,6 +86,13 @@ TRANSITIONS: Final[frozenset[tuple[TaskStatus, TaskStatus]]] = frozenset(
 )
 """Every allowed ``(previous, current)`` status pair."""
 
+STAMPS: Final[dict[TaskStatus, str]] = {
+    S.PAID: "paid_at",
+    S.PROCESSING: "started_at",
+    S.COMPLETED: "completed_at",
+}
+"""The time column a transition into a status sets, whoever makes it (付款/开始处理/完成时间)."""
+
 TERMINAL: Final[frozenset[TaskStatus]] = frozenset({S.COMPLETED, S.CANCELLED, S.REFUNDED})
 
 EDITABLE: Final[frozenset[TaskStatus]] = frozenset({S.PENDING})

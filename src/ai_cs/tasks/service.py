@@ -23,6 +23,7 @@ from ai_cs.clock import Clock, iso, note_stamp
 from ai_cs.core.pricing import PriceTable
 from ai_cs.core.quoting import quote_json, requote
 from ai_cs.core.tasks import (
+    STAMPS,
     Actor,
     ChangeType,
     Operation,
@@ -396,7 +397,12 @@ def transition(
     if expected is not None:
         allowed &= set(expected)
     now = clock.now()
-    values: dict[str, Any] = {"status": target.value, "updated_at": iso(now), **fields}
+    values: dict[str, Any] = {"status": target.value, "updated_at": iso(now)}
+    # The transition stamps its own time (paid_at, started_at, completed_at), so no path that
+    # makes it — customer, staff, gateway, worker — can forget the stamp.
+    if target in STAMPS:
+        values[STAMPS[target]] = iso(now)
+    values.update(fields)
     done = session.execute(
         update(TASKS)
         .where(TASKS.c.task_id == task_id, TASKS.c.status.in_([s.value for s in allowed]))
@@ -518,17 +524,9 @@ def apply_payment(
         return PaymentResult(task=task_to_dict(row), outcome=AMOUNT_MISMATCH, duplicate=False)
 
     record(APPLIED)
-    now = iso(clock.now())
-    transition(
-        session, clock, row.task_id, TaskStatus.PAID, expected=[TaskStatus.PENDING], paid_at=now
-    )
+    transition(session, clock, row.task_id, TaskStatus.PAID, expected=[TaskStatus.PENDING])
     task = transition(
-        session,
-        clock,
-        row.task_id,
-        TaskStatus.PROCESSING,
-        expected=[TaskStatus.PAID],
-        started_at=now,
+        session, clock, row.task_id, TaskStatus.PROCESSING, expected=[TaskStatus.PAID]
     )
     queue.enqueue(
         session, JobSpec(kind=PROCESS_TASK, task_id=row.task_id, payload={"payment_id": pid})

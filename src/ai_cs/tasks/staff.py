@@ -400,7 +400,6 @@ def confirm(
         acc_ids=acc_ids,
         actor=actor,
         key_id=key_id,
-        completed_at=iso(clock.now()),
     )
 
 
@@ -459,7 +458,6 @@ def retry(
         acc_ids=acc_ids,
         actor=actor,
         key_id=key_id,
-        started_at=iso(clock.now()),
         retry_count=func.coalesce(ImageTask.retry_count, 0) + 1,
     )
     try:

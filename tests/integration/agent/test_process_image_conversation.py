@@ -115,7 +115,10 @@ async def test_remove_background_then_note_change_pay_progress_confirm(
 
     # 8. 确认收货 completes the order.
     reply = await chat.say("确认收货，很满意")
-    assert wf.get_task(tid)["status"] == TaskStatus.COMPLETED
+    done = wf.get_task(tid)
+    assert done["status"] == TaskStatus.COMPLETED
+    assert done["completed_at"].startswith("2026-02-27T18:00:00")  # the customer confirmed
+    assert done["paid_at"] and done["started_at"]
     assert "已完成" in reply
     assert payment_count(wf) == 1
     stored = messages(wf, "conv_123")

@@ -222,6 +222,8 @@ async def test_the_customer_confirms_in_chat_or_asks_for_a_revision(
             stop.set()
             await loop
     assert wf.get_task(pleased)["status"] == "completed"
+    assert wf.get_task(pleased)["completed_at"]  # stamped by the transition, on this path too
+    assert wf.get_task(redo)["completed_at"] is None
     assert "感谢确认" in sim.messages_to(happy)[-1].text
     assert wf.get_task(redo)["status"] == "with_designer"
     assert "重做" in wf.get_task(redo)["designer_reason"]
