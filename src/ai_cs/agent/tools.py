@@ -27,7 +27,7 @@ from ai_cs.agent.deps import ShopDeps
 from ai_cs.clock import Clock
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.models import Conversation
-from ai_cs.core.pricing import COMPLEXITY_LABELS, OPERATION_LABELS, Complexity, PriceTable
+from ai_cs.core.pricing import COMPLEXITY_LABELS, OPERATION_LABELS, Complexity
 from ai_cs.core.quoting import quote_json, reassess, requote
 from ai_cs.core.risk import Decision
 from ai_cs.core.tasks import Operation, TaskStatus, sources_of
@@ -739,14 +739,17 @@ def confirm_receipt(  # noqa: D417 (ctx is not shown to the model)
     return deps.once(("confirm", task_id), attempt)
 
 
-def show_price_list(operation: OperationName | None = None) -> PriceListResult:
+def show_price_list(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], operation: OperationName | None = None
+) -> PriceListResult:
     """The shop's list prices by job and picture complexity (the exact quote needs the picture).
 
     Args:
         operation: Only this job's prices; leave it out for all jobs.
 
     """
-    table = PriceTable()
+    # The configured table (AICS_PRICES): the same one every quote is computed from.
+    table = ctx.deps.settings.prices
     ops = [Operation(operation)] if operation else list(Operation)
     return PriceListResult(
         prices=[

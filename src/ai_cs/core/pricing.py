@@ -30,7 +30,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ai_cs.core.tasks import Operation, parse_operation
 
@@ -102,6 +102,24 @@ class PriceTable(BaseModel):
     text_area_low: float = Field(0.05, ge=0.0, le=1.0)
     text_area_high: float = Field(0.45, ge=0.0, le=1.0)
     round_to_fen: int = Field(100, ge=1, description="Text targets are whole yuan.")
+
+    @field_validator("base_fen", mode="before")
+    @classmethod
+    def _over_list_prices(cls, value: object) -> object:
+        # A shop that sets only some prices (AICS_PRICES) keeps the list price for the rest.
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, dict[str, object]] = {
+            op.value: {level.value: fen for level, fen in levels.items()}
+            for op, levels in _default_base().items()
+        }
+        for op, levels in value.items():
+            key = str(getattr(op, "value", op))
+            if isinstance(levels, dict) and key in merged:
+                merged[key].update({str(getattr(k, "value", k)): v for k, v in levels.items()})
+            else:
+                merged[key] = levels
+        return merged
 
     @model_validator(mode="after")
     def _complete(self) -> PriceTable:

@@ -174,9 +174,25 @@ def test_custom_table_changes_prices_without_code():
     assert quote("enhance", QuoteFeatures(rush=True), table).total_fen == 1500 + 2000
 
 
-def test_incomplete_or_inconsistent_tables_are_refused():
+def test_a_partial_table_keeps_the_list_prices_and_bad_tables_are_refused():
+    partial = PriceTable(base_fen={Operation.ENHANCE: {Complexity.SIMPLE: 100}})
+    listed = PriceTable()
+    assert partial.base_fen[Operation.ENHANCE][Complexity.SIMPLE] == 100
+    assert partial.base_fen[Operation.ENHANCE][Complexity.NORMAL] == (
+        listed.base_fen[Operation.ENHANCE][Complexity.NORMAL]
+    )
+    assert partial.base_fen[Operation.VECTORIZE] == listed.base_fen[Operation.VECTORIZE]
+    from_json = PriceTable.model_validate_json('{"base_fen": {"remove_bg": {"complex": 5000}}}')
+    assert from_json.base_fen[Operation.REMOVE_BG][Complexity.COMPLEX] == 5000
+    assert from_json.base_fen[Operation.REMOVE_BG][Complexity.SIMPLE] == (
+        listed.base_fen[Operation.REMOVE_BG][Complexity.SIMPLE]
+    )
     with pytest.raises(ValidationError):
-        PriceTable(base_fen={Operation.ENHANCE: {Complexity.SIMPLE: 100}})
+        PriceTable(base_fen={Operation.ENHANCE: {Complexity.SIMPLE: -100}})
+    with pytest.raises(ValidationError):
+        PriceTable.model_validate({"base_fen": {"teleport": {"simple": 100}}})
+    with pytest.raises(ValidationError):
+        PriceTable.model_validate({"base_fen": {"enhance": {"trivial": 100}}})
     with pytest.raises(ValidationError):
         PriceTable(text_band_min_fen=9000, text_band_max_fen=8000)
     with pytest.raises(ValidationError):
