@@ -40,5 +40,6 @@ BENCH_MODULES = (
     "ai_cs.bench.chat",
     "ai_cs.bench.gateway",
     "ai_cs.bench.api",
+    "ai_cs.bench.startup",
 )
 """Modules each exposing ``run(quick: bool) -> list[BenchResult]``; missing ones are skipped."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 
 import typer
-from rich.table import Table
 
 from ai_cs.cli.common import console, print_json
 
@@ -29,6 +28,8 @@ def register(app: typer.Typer) -> None:
             from ai_cs.bench.scale import main as scale_main
 
             raise typer.Exit(scale_main(["--quick"] if quick else []))
+        from rich.table import Table
+
         from ai_cs.bench import BENCH_MODULES
 
         table = Table(title="benchmarks")

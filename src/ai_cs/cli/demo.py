@@ -20,21 +20,19 @@ The exit code is 0 only when every check passed.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
-import io
-import logging
-import socket
-import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import typer
 
 from ai_cs.cli.common import console
+
+if TYPE_CHECKING:
+    # asyncio and the rest are imported where they are used: `aics --help` imports this module.
+    import asyncio
+    import socket
+    from collections.abc import Awaitable, Callable
 
 STEP_TIMEOUT: Final = 25.0
 TOTAL_TIMEOUT: Final = 55.0
@@ -68,6 +66,8 @@ class Checks:
 
 
 def _free_socket() -> socket.socket:
+    import socket
+
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -76,6 +76,8 @@ def _free_socket() -> socket.socket:
 
 def _cutout_png() -> bytes:
     """What the designer uploads for the failed cut-out: a subject on transparency."""
+    import io
+
     from PIL import Image, ImageDraw
 
     img = Image.new("RGBA", (400, 300), (0, 0, 0, 0))
@@ -87,6 +89,8 @@ def _cutout_png() -> bytes:
 
 async def _until(predicate: Callable[[], Any], timeout: float = STEP_TIMEOUT) -> Any:
     """Poll ``predicate`` (run in a thread: it may read the database) until it is truthy."""
+    import asyncio
+
     deadline = time.monotonic() + timeout
     while True:
         value = await asyncio.to_thread(predicate)
@@ -97,6 +101,10 @@ async def _until(predicate: Callable[[], Any], timeout: float = STEP_TIMEOUT) ->
 
 async def run_demo(checks: Checks) -> None:
     """Set everything up in a temporary directory, play the scenario, tear everything down."""
+    import asyncio
+    import contextlib
+    import tempfile
+
     import httpx
     import uvicorn
 
@@ -215,6 +223,9 @@ async def _stop_later(sim: Any, stop: asyncio.Event) -> None:
 
 
 async def _scenario(checks: Checks, wf: Any, sim: Any, designer: Any, http: Any) -> None:
+    import asyncio
+    import functools
+
     from ai_cs.gateway.sim import Customer, blank_picture, demo_picture
 
     alice = Customer(id="buyer-alice", nick="小李")
@@ -396,6 +407,9 @@ def register(app: typer.Typer) -> None:
         verbose: bool = typer.Option(False, "--verbose", help="Show the parts' log lines."),
     ) -> None:
         """End-to-end scenario on a fresh temporary database, offline (exit 0 = all passed)."""
+        import asyncio
+        import logging
+
         logging.basicConfig(
             level=logging.INFO if verbose else logging.CRITICAL,
             format="%(asctime)s %(name)s %(levelname)s %(message)s",

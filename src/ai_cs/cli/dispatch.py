@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ai_cs.cli.common import console
+from ai_cs.cli.common import bound_socket, console
 
 
 def register(app: typer.Typer) -> None:
@@ -20,15 +20,18 @@ def register(app: typer.Typer) -> None:
 
         from ai_cs.config import get_settings
         from ai_cs.dispatch.app import create_dispatch_app
+        from ai_cs.runtime import when_database_answers
 
         settings = get_settings()
         bind_host = host or settings.host
         bind_port = port if port is not None else settings.dispatch_port
-        from ai_cs.runtime import when_database_answers
-
+        # The port first: a second copy must say so at once, not after waiting for the database.
+        sock = bound_socket(bind_host, bind_port, in_use_hint="is aics serve already running?")
+        bind_port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
         app = when_database_answers(lambda: create_dispatch_app(settings))
         console.print(
             f"dispatch service on http://{bind_host}:{bind_port}/ "
             "(designer keys: aics keys create --name NAME --scope designer)"
         )
-        uvicorn.run(app, host=bind_host, port=bind_port, log_level="info")
+        config = uvicorn.Config(app, host=bind_host, port=bind_port, log_level="info")
+        uvicorn.Server(config).run(sockets=[sock])

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import importlib
-import logging
-import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ai_cs.cli.common import console, fail
+
+if TYPE_CHECKING:
+    import asyncio
 
 HANDLERS = ("auto", "agent", "basic", "echo")
 
 
 def _handler_factory(name: str) -> Any:
     """The handler factory named on the command line (or ``module:callable``)."""
+    import importlib
+
     from ai_cs.gateway import handlers
 
     if name == "auto":
@@ -41,6 +41,10 @@ def _handler_factory(name: str) -> Any:
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
+    import asyncio
+    import contextlib
+    import signal
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -66,6 +70,9 @@ def register(app: typer.Typer) -> None:
         deliver: bool = typer.Option(True, help="Also announce finished results to customers."),
     ) -> None:
         """Run the marketplace gateway client alone until Ctrl-C."""
+        import asyncio
+        import logging
+
         from ai_cs.config import get_settings
         from ai_cs.gateway.client import run_gateway
 
@@ -107,6 +114,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """A marketplace gateway for development: scripted customers on a websocket server."""
+        import asyncio
+
         from ai_cs.gateway.sim import SCRIPTS, GatewaySimulator, play_script
 
         if script not in (*SCRIPTS, "none"):
@@ -139,5 +148,7 @@ def register(app: typer.Typer) -> None:
 
 
 async def _wait_connected(sim: Any, stop: asyncio.Event) -> None:
+    import asyncio
+
     while not stop.is_set() and sim.live_connections == 0:
         await asyncio.sleep(0.1)

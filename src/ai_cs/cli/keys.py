@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from ai_cs.cli.common import console, fail_domain
-from ai_cs.clock import SystemClock
-from ai_cs.db.database import Database
+from ai_cs.cli.common import console, database_url, existing_database_url, fail_domain
 from ai_cs.errors import AicsError
+
+if TYPE_CHECKING:
+    from ai_cs.clock import SystemClock
+    from ai_cs.db.database import Database
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``keys`` command group."""
     keys_app = typer.Typer(help="API keys (stored hashed; shown once).", no_args_is_help=True)
 
-    def _db() -> tuple[Database, SystemClock]:
+    def _db(*, must_exist: bool = False) -> tuple[Database, SystemClock]:
+        """The migrated database; ``must_exist`` for commands that cannot start a new one."""
+        from ai_cs.clock import SystemClock
         from ai_cs.config import get_settings
+        from ai_cs.db.database import Database
         from ai_cs.db.migrate import upgrade
 
         settings = get_settings()
-        db = Database(settings.resolved_database_url)
+        db = Database(existing_database_url() if must_exist else database_url())
         upgrade(db)
         return db, SystemClock(settings.tz)
 
@@ -50,9 +55,11 @@ def register(app: typer.Typer) -> None:
     @keys_app.command("list")
     def list_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         """List keys (never their secrets)."""
+        from rich.table import Table
+
         from ai_cs.auth.service import list_keys
 
-        db, _ = _db()
+        db, _ = _db(must_exist=True)
         with db.read() as session:
             rows = list_keys(session)
         if as_json:
@@ -91,7 +98,7 @@ def register(app: typer.Typer) -> None:
         """Revoke a key by its id."""
         from ai_cs.auth.service import revoke_key
 
-        db, clock = _db()
+        db, clock = _db(must_exist=True)
         try:
             with db.write() as session:
                 revoke_key(session, clock, key_id)

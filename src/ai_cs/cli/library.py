@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from ai_cs.cli.common import console, fail, fail_domain, print_json
+from ai_cs.cli.common import console, existing_database_url, fail, fail_domain, print_json
 from ai_cs.errors import AicsError
 
 
@@ -65,12 +64,14 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     ) -> None:
         """Find library pictures by words or by a picture (resized or recompressed copies too)."""
+        from rich.table import Table
+
         from ai_cs.library import service
         from ai_cs.workflow import Workflow
 
         if image is None and not words.strip():
             fail("give words to search for or --image PATH")
-        workflow = Workflow()
+        workflow = Workflow(database_url=existing_database_url())
         try:
             with workflow.db.read() as session:
                 if image is not None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from ai_cs.cli.common import console, fail_domain, print_json
+from ai_cs.cli.common import console, existing_database_url, fail_domain, print_json
 from ai_cs.errors import AicsError
 
 
 def _workflow() -> Any:
+    """The workflow on the configured database, which must exist: these commands only read."""
     from ai_cs.workflow import Workflow
 
-    return Workflow()
+    return Workflow(database_url=existing_database_url())
 
 
 def register(app: typer.Typer) -> None:
@@ -29,6 +29,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     ) -> None:
         """List tasks, newest first."""
+        from rich.table import Table
+
         try:
             rows, count = _workflow().list_tasks(status=status, customer_id=customer, limit=limit)
         except AicsError as exc:
@@ -57,6 +59,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     ) -> None:
         """Show one task."""
+        from rich.table import Table
+
         try:
             task = _workflow().get_task(task_id)
         except AicsError as exc:
@@ -77,6 +81,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
     ) -> None:
         """Show a task's requirement changes, newest first."""
+        from rich.table import Table
+
         try:
             rows = _workflow().get_task_requirement_history(task_id)
         except AicsError as exc:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
-
 import typer
 
 from ai_cs.cli.common import console
@@ -22,6 +19,9 @@ def register(app: typer.Typer) -> None:
         concurrency: int = typer.Option(0, help="Jobs at once (default: AICS_WORKER_CONCURRENCY)."),
     ) -> None:
         """Take paid tasks from the queue and run their engines (作图)."""
+        import asyncio
+        import signal
+
         from ai_cs.config import get_settings
         from ai_cs.runtime import Runtime
 

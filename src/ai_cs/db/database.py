@@ -7,6 +7,9 @@ PostgreSQL (psycopg 3) uses one pool for both.
 
 Services take a :class:`~sqlalchemy.orm.Session` and never commit; the edge opens
 ``db.write()`` / ``db.read()`` and commits or rolls back.
+
+A URL ai-cs cannot use is refused when the :class:`Database` is made (:func:`check_url`), with
+the schemes that work, instead of an SQLAlchemy plugin error at the first connection.
 """
 
 from __future__ import annotations
@@ -17,14 +20,61 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from ai_cs.errors import AicsError
 
 T = TypeVar("T")
 
 DEFAULT_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
+"""libpq waits forever for an unanswered SYN by default; a dead host must fail (or be retried)."""
+
+SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://user@host:port/db"
+
+
+class DatabaseUrlInvalid(AicsError):
+    """The database URL names a scheme or driver ai-cs does not install (or is no URL)."""
+
+    code = "database_url_invalid"
+    http_status = 500
+
+
+def check_url(url: str) -> URL:
+    """``url`` parsed, or :class:`DatabaseUrlInvalid` naming its scheme and the ones that work.
+
+    ai-cs installs the standard-library SQLite driver and psycopg 3, so only those two are
+    accepted; anything else would fail later with an SQLAlchemy plugin or import error.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        shown = f" {url!r}" if "@" not in url else " it"  # never echo a password
+        raise DatabaseUrlInvalid(
+            f"cannot read{shown} as a database URL; use {SUPPORTED_URLS}"
+        ) from None
+    backend, _, driver = parsed.drivername.partition("+")
+    scheme = parsed.drivername
+    if backend in ("postgres", "postgresql"):
+        try:
+            driver = driver or parsed.get_driver_name()
+        except NoSuchModuleError:
+            driver = ""
+        if backend == "postgresql" and driver == "psycopg":
+            return parsed
+        fixed = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
+        raise DatabaseUrlInvalid(
+            f"database URL scheme {scheme!r} is not supported; PostgreSQL URLs start with "
+            f"postgresql+psycopg:// (psycopg 3), e.g. {fixed}"
+        )
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        return parsed
+    raise DatabaseUrlInvalid(
+        f"database URL scheme {scheme!r} is not supported; use {SUPPORTED_URLS}"
+    )
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, begin: str) -> Engine:
@@ -59,9 +109,9 @@ class Database:
     """Every open instance, so test teardown and shutdown can dispose of forgotten ones."""
 
     def __init__(self, url: str, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
+        parsed = check_url(url)
         Database.live.add(self)
         self.url = url
-        parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
@@ -71,7 +121,16 @@ class Database:
             self.writer = _sqlite_engine(url, busy_timeout_ms, "BEGIN IMMEDIATE")
             self.reader = _sqlite_engine(url, busy_timeout_ms, "BEGIN")
         else:
-            self.writer = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            connect_args: dict[str, Any] = {}
+            if "connect_timeout" not in parsed.query:
+                connect_args["connect_timeout"] = PG_CONNECT_TIMEOUT_S
+            self.writer = create_engine(
+                url,
+                pool_pre_ping=True,
+                pool_size=10,
+                max_overflow=20,
+                connect_args=connect_args,
+            )
             self.reader = self.writer
         # A Database dropped without dispose() still closes its pooled connections.
         weakref.finalize(self, self.writer.dispose)
