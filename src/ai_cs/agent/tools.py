@@ -46,7 +46,9 @@ from ai_cs.tasks import service
 
 log = logging.getLogger(__name__)
 
-OperationName = Literal["enhance", "remove_bg", "vectorize", "remove_bg_and_layer"]
+OperationName = Literal[
+    "enhance", "remove_bg", "vectorize", "remove_bg_and_layer", "id_photo", "resize_compress"
+]
 StatusName = Literal[
     "pending", "paid", "processing", "awaiting_confirm", "completed", "failed", "with_designer"
 ]

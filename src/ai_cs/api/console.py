@@ -31,6 +31,7 @@ from ai_cs.api.deps import actor_name
 from ai_cs.api.files import media_type_of, picture_references, stored_picture_response
 from ai_cs.api.ratelimit import Limiter
 from ai_cs.auth.service import Principal, Scope
+from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.errors import AicsError, AuthError, Forbidden
 from ai_cs.tasks import service, staff
@@ -73,12 +74,7 @@ STATUS_LABELS: Final = {
     "cancelled": "已取消",
     "refunded": "已退款",
 }
-OPERATION_LABELS: Final = {
-    "enhance": "画质增强",
-    "remove_bg": "去除背景",
-    "vectorize": "转矢量图",
-    "remove_bg_and_layer": "去背景并分层",
-}
+OPERATION_LABELS: Final = {op.value: spec.staff_label for op, spec in OPERATIONS.items()}
 CHANGE_LABELS: Final = {
     "add_note": "添加备注",
     "modify_operation": "修改操作",

@@ -32,6 +32,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.tasks import Operation, parse_operation
 
 
@@ -44,37 +45,16 @@ class Complexity(StrEnum):
 
 
 def _default_base() -> dict[Operation, dict[Complexity, int]]:
-    # Shop prices in fen: the layered cut-out is the most work, enhancing the least.
+    # The shop's list prices in fen, one row per operation (core/operations.py).
     return {
-        Operation.ENHANCE: {
-            Complexity.SIMPLE: 1000,
-            Complexity.NORMAL: 1500,
-            Complexity.COMPLEX: 2500,
-        },
-        Operation.REMOVE_BG: {
-            Complexity.SIMPLE: 1500,
-            Complexity.NORMAL: 2500,
-            Complexity.COMPLEX: 4000,
-        },
-        Operation.VECTORIZE: {
-            Complexity.SIMPLE: 2000,
-            Complexity.NORMAL: 3500,
-            Complexity.COMPLEX: 6000,
-        },
-        Operation.REMOVE_BG_AND_LAYER: {
-            Complexity.SIMPLE: 3000,
-            Complexity.NORMAL: 5000,
-            Complexity.COMPLEX: 8000,
-        },
+        op: dict(zip(Complexity, spec.prices_fen, strict=True)) for op, spec in OPERATIONS.items()
     }
 
 
 OPERATION_LABELS: Final[dict[Operation, str]] = {
-    Operation.ENHANCE: "画质增强",
-    Operation.REMOVE_BG: "抠图去背景",
-    Operation.VECTORIZE: "转矢量图",
-    Operation.REMOVE_BG_AND_LAYER: "抠图并分层",
+    op: spec.customer_label for op, spec in OPERATIONS.items()
 }
+"""The job's name as the buyer reads it (from the operations registry)."""
 
 COMPLEXITY_LABELS: Final[dict[Complexity, str]] = {
     Complexity.SIMPLE: "简单",

@@ -43,6 +43,8 @@ class Operation(StrEnum):
     REMOVE_BG = "remove_bg"
     VECTORIZE = "vectorize"
     REMOVE_BG_AND_LAYER = "remove_bg_and_layer"
+    ID_PHOTO = "id_photo"  # 证件照: background colour and a standard size
+    RESIZE_COMPRESS = "resize_compress"  # 改尺寸/压缩: exact pixels and a file-size range
 
 
 class ChangeType(StrEnum):

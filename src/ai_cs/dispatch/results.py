@@ -29,6 +29,7 @@ from typing import Final
 
 from PIL import Image, UnidentifiedImageError
 
+from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.tasks import Operation, parse_operation
 from ai_cs.errors import ImageRejected
 
@@ -54,10 +55,7 @@ KIND_FILES: Final[dict[str, tuple[str, str]]] = {
     "psd": (".psd", "image/vnd.adobe.photoshop"),
 }
 ACCEPTED_KINDS: Final[dict[Operation, frozenset[str]]] = {
-    Operation.ENHANCE: frozenset({"png", "jpeg", "webp"}),
-    Operation.REMOVE_BG: frozenset({"png", "webp"}),
-    Operation.VECTORIZE: frozenset({"svg"}),
-    Operation.REMOVE_BG_AND_LAYER: frozenset({"psd"}),
+    op: spec.result_kinds for op, spec in OPERATIONS.items()
 }
 _KIND_LABELS: Final = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP", "svg": "SVG", "psd": "PSD"}
 

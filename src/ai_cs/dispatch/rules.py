@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+from ai_cs.core.operations import OPERATIONS
 from ai_cs.errors import Conflict, InvalidArgument
 
 
@@ -44,10 +45,7 @@ CALLBACK_LEASE_SECONDS: Final = 60.0
 """How long a sender holds a callback before another sender may try it (crash recovery)."""
 
 OPERATION_LABELS: Final[dict[str, str]] = {
-    "enhance": "高清修复",
-    "remove_bg": "抠图去背景",
-    "vectorize": "转矢量图 (SVG)",
-    "remove_bg_and_layer": "抠图并分层 (PSD)",
+    op.value: spec.designer_label for op, spec in OPERATIONS.items()
 }
 """How designers see each operation."""
 

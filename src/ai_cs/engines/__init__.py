@@ -90,15 +90,27 @@ def get_engine(operation: Operation | str, settings_like: object = None) -> Engi
 
         return VectorizeEngine()
 
+    if op is Operation.RESIZE_COMPRESS:
+        from ai_cs.engines.resize_compress import ResizeCompressEngine
+
+        return ResizeCompressEngine()
+
     from ai_cs.engines.remove_bg import GrabCutEngine, OnnxSegmentationEngine
 
     model = segmentation_model_path(settings_like)
     segmenter = OnnxSegmentationEngine(model) if model else GrabCutEngine()
     if op is Operation.REMOVE_BG:
         return segmenter
-    from ai_cs.engines.layered import LayeredEngine
+    if op is Operation.ID_PHOTO:
+        from ai_cs.engines.id_photo import IdPhotoEngine
 
-    return LayeredEngine(segmenter)
+        return IdPhotoEngine(segmenter)
+    if op is Operation.REMOVE_BG_AND_LAYER:
+        from ai_cs.engines.layered import LayeredEngine
+
+        return LayeredEngine(segmenter)
+    # Only reachable when an operation was added to the registry without an engine here.
+    raise ProcessingFailed(f"no engine for operation {op.value!r}", operation=op.value)
 
 
 def run_engine(

@@ -17,6 +17,7 @@ from typing import Final, Literal, Protocol, runtime_checkable
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ai_cs.core.requirements import Requirements
 from ai_cs.core.tasks import Operation
 from ai_cs.errors import InvalidArgument, ProcessingFailed
 
@@ -124,6 +125,8 @@ class EngineOptions:
     """Time limit for steps that can run away (the vectorizer's trace)."""
     output_format: Literal["png", "jpg"] | None = None
     """Enhance output format; ``None`` = PNG when the picture has transparency, else JPEG."""
+    requirements: Requirements = field(default_factory=Requirements)
+    """What the customer asked the deliverable to be (background, size, file size, format)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,7 +227,7 @@ def grabcut_mask(
     noisy = np.clip(rgb_small.astype(np.float32) + dither, 0, 255).astype(np.uint8)
     bgr = cv2.cvtColor(noisy, cv2.COLOR_RGB2BGR)
     seed = mask.copy()
-    foreground = _grabcut(bgr, mask, iterations)
+    foreground = grabcut_foreground(bgr, mask, iterations)
     reaching = extend_through_band(foreground, ring)
     zone = np.zeros(mask.shape, bool)
     _fill_frame(zone, ring, True)
@@ -237,10 +237,11 @@ def grabcut_mask(
     # it inside the border seeds as background; run again with the seeds on that stretch of
     # the border changed to probable subject, so the edge there is decided by colour.
     seed[reaching & zone] = cv2.GC_PR_FGD
-    return extend_through_band(_grabcut(bgr, seed, iterations), band), band
+    return extend_through_band(grabcut_foreground(bgr, seed, iterations), band), band
 
 
-def _grabcut(bgr: np.ndarray, mask: np.ndarray, iterations: int) -> np.ndarray:
+def grabcut_foreground(bgr: np.ndarray, mask: np.ndarray, iterations: int) -> np.ndarray:
+    """GrabCut from a seed mask (``GC_*`` values, changed in place); the boolean foreground."""
     background_model = np.zeros((1, 65), np.float64)
     foreground_model = np.zeros((1, 65), np.float64)
     cv2.setRNGSeed(GRABCUT_SEED)
