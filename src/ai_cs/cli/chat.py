@@ -15,11 +15,9 @@ until the paid order has its result or a designer, so the next line sees the ord
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -80,6 +78,8 @@ def pay(workflow: Workflow, customer: str) -> tuple[str, str | None]:
 
     Returns the receipt and the paid task id (``None`` when nothing was paid).
     """
+    import uuid
+
     from ai_cs.core import wording
 
     pending = workflow.get_customer_tasks(customer, status="pending")
@@ -298,6 +298,8 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Chat with the shop's agent as a customer (scriptable through standard input)."""
+        import asyncio
+
         from ai_cs.conversations.handler import AgentHandler
         from ai_cs.imaging.ocr import StaticOcr
         from ai_cs.workflow import Workflow

@@ -117,10 +117,6 @@ def test_version_prints_the_package_version() -> None:
     assert not modules & set(TYPER_LOADS_PYDANTIC)
 
 
-@pytest.mark.xfail(
-    reason="cli/chat.py imports asyncio at module level (issue 12: move it into the command)",
-    strict=False,
-)
 def test_help_does_not_load_asyncio() -> None:
     _, modules, _ = _modules_after(["--help"])
 
