@@ -1,10 +1,11 @@
 """``aics process PATH --operation OP --out DIR``: run one processing engine on one picture.
 
-Writes the deliverable into DIR (PNG with alpha for ``remove_bg``, SVG for ``vectorize``, a
-layered PSD for ``remove_bg_and_layer``, JPEG/PNG for ``enhance``), then prints its path and the
-quality report. Exit codes: 0 written; 2 refused (unknown operation or preset, unreadable picture,
-engine failure or failed quality check — nothing is written) with one line on standard error
-and no traceback; 1 when the result cannot be written.
+Writes the deliverable into DIR (PNG with alpha for ``remove_bg``, SVG for ``vectorize``, a layered
+PSD for ``remove_bg_and_layer``, JPEG/PNG for ``enhance``, ``id_photo`` and ``resize_compress``),
+then prints its path and the quality report. ``--require KEY=VALUE`` gives the order's requirements
+(CONTRACT §1); the quality check verifies the result against them. Exit codes: 0 written; 2 refused
+(unknown operation or preset, unreadable picture, engine failure or failed quality check — nothing
+is written) with one line on standard error and no traceback; 1 when the result cannot be written.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--operation",
                 "-o",
-                help="enhance | remove_bg | vectorize | remove_bg_and_layer",
+                help="enhance | remove_bg | vectorize | remove_bg_and_layer | id_photo | "
+                "resize_compress",
             ),
         ],
         out: Annotated[Path, typer.Option("--out", help="Directory the result is written to.")],
@@ -88,8 +90,19 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[
             bool, typer.Option("--json", help="Print one JSON object instead of a table.")
         ] = False,
+        require: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--require",
+                "-r",
+                help="What the result must be, as the order stores it (repeatable): "
+                "background=white|transparent|blue|red|#rrggbb, size=WxH, max_kb=N, min_kb=N, "
+                "format=png|jpg|svg|pdf|eps|psd, fit=crop|pad|stretch.",
+            ),
+        ] = None,
     ) -> None:
         """Run one engine on one picture and write the checked result into --out."""
+        from ai_cs.core.requirements import Requirements
         from ai_cs.core.tasks import parse_operation
         from ai_cs.engines import EngineOptions, run_engine
         from ai_cs.engines.vectorize import PRESETS
@@ -102,6 +115,10 @@ def register(app: typer.Typer) -> None:
             raise _refuse(
                 "unknown_preset", f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}"
             )
+        try:
+            requirements = Requirements.parse_pairs(require or [])
+        except AicsError as exc:
+            raise _refuse(exc.code, exc.message) from None
         if not path.is_file():
             raise _refuse("image_unreadable", f"{str(path)!r} is not a file")
         settings_like: object
@@ -111,7 +128,7 @@ def register(app: typer.Typer) -> None:
             from ai_cs.config import get_settings
 
             settings_like = get_settings()
-        options = EngineOptions(preset=preset, timeout_s=timeout)
+        options = EngineOptions(preset=preset, timeout_s=timeout, requirements=requirements)
         try:
             result = run_engine(op, path, options, settings_like=settings_like)
         except AicsError as exc:

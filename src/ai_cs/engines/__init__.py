@@ -131,8 +131,13 @@ def run_engine(
     engine = get_engine(operation, settings_like)
     image = load_image(source)
     started = time.perf_counter()
+    options = options or EngineOptions()
     try:
-        result = engine.process(image, options or EngineOptions())
+        result = engine.process(image, options)
+        if not op_reads_requirements(engine.operation):
+            from ai_cs.engines.output import conform
+
+            result = conform(result, options.requirements)
     except AicsError:
         raise
     except (OSError, ValueError, RuntimeError, MemoryError, _cv2_error()) as exc:
@@ -154,6 +159,11 @@ def run_engine(
             elapsed_ms=round(elapsed, 1),
         )
     return result
+
+
+def op_reads_requirements(operation: Operation) -> bool:
+    """Whether the engine applies the order's requirements itself (else they are applied after)."""
+    return operation in (Operation.ID_PHOTO, Operation.RESIZE_COMPRESS)
 
 
 def _cv2_error() -> type[BaseException]:

@@ -9,13 +9,14 @@ bytes the customer gets, not the pixels before encoding.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
 from PIL import Image
 
-from ai_cs.core.requirements import Requirements
-from ai_cs.engines.base import QualityCheck
+from ai_cs.core.requirements import COLOURS, Requirements
+from ai_cs.engines.base import EngineResult, QualityCheck, QualityReport
 
 CORNER_TOLERANCE: Final = 40.0
 """Largest mean RGB distance of a corner patch from the asked background (0..441)."""
@@ -115,9 +116,14 @@ def _png(image: Image.Image) -> bytes:
 
 def _jpeg(image: Image.Image, quality: int) -> bytes:
     out = io.BytesIO()
-    image.save(
-        out, format="JPEG", quality=quality, subsampling=0 if quality >= 90 else 2, optimize=True
-    )
+    subsampling = 0 if quality >= 90 else 2
+    try:
+        image.save(out, format="JPEG", quality=quality, subsampling=subsampling, optimize=True)
+    except OSError:
+        # libjpeg's optimiser needs the whole picture in one buffer ("Suspension not allowed
+        # here" for large noisy pictures); the plain encoder streams.
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=quality, subsampling=subsampling)
     return out.getvalue()
 
 
@@ -198,4 +204,66 @@ def check_background(image: Image.Image, colour: tuple[int, int, int]) -> Qualit
         comparison="<=",
         passed=passed,
         message="" if passed else "四角不是要求的底色",
+    )
+
+
+def conform(result: EngineResult, requirements: Requirements) -> EngineResult:
+    """An engine's raster result brought to what the order asks, with checks for each ask.
+
+    For engines that do not read the requirements themselves (cut-out, enhance): a background
+    colour flattens a transparent cut-out, ``size`` brings it to exact pixels, ``format`` and
+    the file-size range decide the encoding. A vector or layered result is left as it is, and a
+    format it cannot have fails its check (a designer converts it).
+    """
+    if requirements.is_empty:
+        return result
+    if result.extension not in (".png", ".jpg"):
+        wanted = requirements.format
+        if wanted is None or wanted == result.extension.lstrip("."):
+            return result
+        mismatch = QualityCheck(
+            name="format",
+            value=0.0,
+            threshold=1.0,
+            comparison=">=",
+            passed=False,
+            message=f"格式是 {result.extension.lstrip('.')}，要求 {wanted}",
+        )
+        return replace(result, quality=QualityReport((*result.quality.checks, mismatch)))
+    picture = decoded(result.data)
+    picture = (
+        picture.convert("RGBA") if picture.mode in ("RGBA", "LA", "P") else picture.convert("RGB")
+    )
+    colour = requirements.rgb()
+    if colour is not None and picture.mode == "RGBA":
+        picture = on_background(picture, colour)
+    fmt = requirements.format or ("png" if picture.mode == "RGBA" else result.extension.lstrip("."))
+    if fmt == "jpg" and picture.mode == "RGBA":
+        picture = on_background(picture, colour or COLOURS["white"])
+    if requirements.size is not None:
+        fill: tuple[int, ...] = (*(colour or COLOURS["white"]), 0 if colour is None else 255)
+        picture = fit_to_size(
+            picture,
+            requirements.size,
+            requirements.fit,
+            fill if picture.mode == "RGBA" else fill[:3],
+        )
+    data, extension = encode(picture, requirements.model_copy(update={"format": fmt}))
+    delivered = decoded(data)
+    checks = [*result.quality.checks, check_format(data, fmt)]
+    if requirements.size is not None:
+        checks.append(check_exact_size(delivered.size, requirements.size))
+    if colour is not None:
+        checks.append(check_background(delivered, colour))
+    if requirements.min_kb is not None or requirements.max_kb is not None:
+        checks.append(check_file_size(len(data), requirements))
+    return replace(
+        result,
+        data=data,
+        extension=extension,
+        mime="image/png" if extension == ".png" else "image/jpeg",
+        width=delivered.width,
+        height=delivered.height,
+        quality=QualityReport(tuple(checks)),
+        metadata={**result.metadata, "requirements": requirements.to_json()},
     )

@@ -20,6 +20,7 @@ job back in the queue, or, when its attempts are spent, hands the task to a desi
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 from ai_cs import datafiles
 from ai_cs.clock import Clock
 from ai_cs.config import Settings
+from ai_cs.core.requirements import Requirements
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import Database
 from ai_cs.db.models import ImageTask
@@ -60,16 +62,29 @@ class AttemptOutcome:
     error: str | None = None
 
 
-def default_engine_runner(settings: Settings) -> EngineRunner:
-    """Run the real engine for the operation (``ai_cs.engines``)."""
+def default_engine_runner(
+    settings: Settings, requirements: Requirements | None = None
+) -> EngineRunner:
+    """Run the real engine for the operation (``ai_cs.engines``) with the order's requirements."""
 
     def run(operation: str, picture: bytes) -> tuple[bytes, str]:
-        from ai_cs.engines import run_engine
+        from ai_cs.engines import EngineOptions, run_engine
 
-        result = run_engine(operation, picture, settings_like=settings)
+        options = EngineOptions(requirements=requirements or Requirements())
+        result = run_engine(operation, picture, options, settings_like=settings)
         return result.data, result.extension
 
     return run
+
+
+def task_requirements(task: dict[str, Any]) -> Requirements:
+    """What the order asks the result to be (``requirements.output``), empty when nothing."""
+    raw = task.get("requirements")
+    try:
+        decoded = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        decoded = None
+    return Requirements.from_task(decoded if isinstance(decoded, dict) else None)
 
 
 def load_original(original_image: str | None, settings: Settings) -> bytes:
@@ -108,7 +123,7 @@ class ProcessingFlow:
         self.db = db
         self.clock = clock
         self.settings = settings
-        self.engine_runner = engine_runner or default_engine_runner(settings)
+        self.engine_runner = engine_runner  # None: the real engines, with each order's requirements
         self.storage = storage or LocalStorage(settings.data_dir)
 
     def task_row(self, task_id: str) -> dict[str, Any] | None:
@@ -139,7 +154,8 @@ class ProcessingFlow:
     def produce(self, task: dict[str, Any]) -> str:
         """Load the original, run the engine, store the result; returns the storage key."""
         picture = load_original(self.picture_source(task), self.settings)
-        data, extension = self.engine_runner(str(task["operation"]), picture)
+        runner = self.engine_runner or default_engine_runner(self.settings, task_requirements(task))
+        data, extension = runner(str(task["operation"]), picture)
         return self.storage.put(data, extension)
 
     def succeed(self, session: Session, task_id: str, key: str, attempt: int) -> None:
