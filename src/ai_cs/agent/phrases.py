@@ -23,6 +23,8 @@ class Intent(StrEnum):
     ENHANCE = "enhance"
     VECTORIZE = "vectorize"
     LAYERED = "layered"
+    ID_PHOTO = "id_photo"
+    RESIZE = "resize"
     FIND_IMAGE = "find_image"
     CHANGE = "change"
     ADD_DETAIL = "add_detail"
@@ -118,6 +120,33 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "vector",
     ),
     Intent.LAYERED: ("分层", "psd", "图层", "layered", "layers", "layer"),
+    Intent.ID_PHOTO: (
+        "证件照",
+        "寸照",
+        "一寸",
+        "二寸",
+        "1寸",
+        "2寸",
+        "换底色",
+        "换背景色",
+        "蓝底照",
+        "红底照",
+        "白底照",
+        "id photo",
+        "passport photo",
+    ),
+    Intent.RESIZE: (
+        "改尺寸",
+        "改大小",
+        "调尺寸",
+        "调整尺寸",
+        "改像素",
+        "压缩",
+        "kb以内",
+        "kb以下",
+        "resize",
+        "compress",
+    ),
     Intent.FIND_IMAGE: (
         "找图",
         "找原图",
@@ -248,9 +277,11 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
 """Phrases of every intent. Longer phrases win over the shorter ones inside them."""
 
 OPERATION_OF_INTENT: Final[dict[Intent, Operation]] = {
+    Intent.ID_PHOTO: Operation.ID_PHOTO,
     Intent.LAYERED: Operation.REMOVE_BG_AND_LAYER,
     Intent.VECTORIZE: Operation.VECTORIZE,
     Intent.REMOVE_BG: Operation.REMOVE_BG,
+    Intent.RESIZE: Operation.RESIZE_COMPRESS,
     Intent.ENHANCE: Operation.ENHANCE,
 }
 """Which operation an intent asks for, in order of precedence (分层 includes 抠图)."""

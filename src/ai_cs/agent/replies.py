@@ -17,7 +17,10 @@ from ai_cs.core.tasks import Operation
 
 Result = Mapping[str, Any]
 
-MENU: Final = "抠图去背景、变清晰修复、转矢量图、分层 PSD，还能帮您在图库里找高清原图"
+MENU: Final = (
+    "抠图去背景、变清晰修复、转矢量图、分层 PSD、证件照换底色、改尺寸/压缩，"
+    "还能帮您在图库里找高清原图"
+)
 
 NEXT_STEP: Final[dict[str, str]] = {
     "pending": "确认没问题的话，在平台拍下付款即可，付款后系统会自动开始处理～",
@@ -40,7 +43,7 @@ FIXED: Final[dict[str, str]] = {
     ),
     "ask_change": (
         "您想改成哪种处理方式呢？可以选：抠图去背景、画质增强（变清晰）、转矢量图、"
-        "抠图并分层（PSD 分层文件）。"
+        "抠图并分层（PSD 分层文件）、证件照（换底色、标准尺寸）、改尺寸/压缩。"
     ),
     "ask_find": "好的，麻烦把要找的图片发给我，或者告诉我图片的名称、内容或图上的文字～",
     "ask_picture": "把需要处理的图片发给我，马上为您准确报价～",

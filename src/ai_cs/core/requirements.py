@@ -209,3 +209,38 @@ class Requirements(BaseModel):
             None if self.min_kb is None else self.min_kb * 1024,
             None if self.max_kb is None else self.max_kb * 1024,
         )
+
+
+_DETAIL_COLOURS: Final[dict[str, str]] = {
+    "白色背景": "white",
+    "白色": "white",
+    "蓝色背景": "blue",
+    "蓝色": "blue",
+    "红色背景": "red",
+    "红色": "red",
+    "灰色背景": "grey",
+    "灰色": "grey",
+    "透明背景": "transparent",
+}
+
+
+def output_from_detail(key: str, value: str) -> dict[str, Any]:
+    """The structured requirement a detail the chat recorded stands for (may be empty).
+
+    The chat records details in the buyer's words (``size=800×800像素``, ``colour=白色背景``);
+    the engines need them as :class:`Requirements` fields. A detail that is not a size or
+    background the engines can apply (A4, 黑色, "尽快") gives nothing: it stays a note for staff.
+    """
+    text = value.strip()
+    if key in Requirements.model_fields:
+        candidate: dict[str, Any] = {key: text}
+    elif key == "size":
+        candidate = {"size": re.sub(r"(像素|px)$", "", text, flags=re.IGNORECASE)}
+    elif key == "colour":
+        candidate = {"background": _DETAIL_COLOURS.get(text, text)}
+    else:
+        return {}
+    try:
+        return Requirements.model_validate(candidate).to_json()
+    except ValidationError:
+        return {}
