@@ -232,12 +232,13 @@ def output_from_detail(key: str, value: str) -> dict[str, Any]:
     background the engines can apply (A4, 黑色, "尽快") gives nothing: it stays a note for staff.
     """
     text = value.strip()
-    if key in Requirements.model_fields:
-        candidate: dict[str, Any] = {key: text}
-    elif key == "size":
+    candidate: dict[str, Any]
+    if key == "size":
         candidate = {"size": re.sub(r"(像素|px)$", "", text, flags=re.IGNORECASE)}
     elif key == "colour":
         candidate = {"background": _DETAIL_COLOURS.get(text, text)}
+    elif key in Requirements.model_fields:
+        candidate = {key: text}
     else:
         return {}
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ai_cs.core.requirements import COLOURS, Requirements
+from ai_cs.core.requirements import COLOURS, Requirements, output_from_detail
 from ai_cs.errors import InvalidArgument
 
 
@@ -89,3 +89,23 @@ def test_from_task_keeps_what_validates() -> None:
     assert req.size == (800, 800) and req.background is None
     assert Requirements.from_task(None).is_empty
     assert Requirements.from_task({"output": "garbage"}).is_empty
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "output"),
+    [
+        ("size", "800×800像素", {"size": "800x800"}),
+        ("size", "1寸", {"size": "295x413"}),
+        ("size", "A4", {}),
+        ("colour", "白色背景", {"background": "white"}),
+        ("colour", "蓝色背景", {"background": "blue"}),
+        ("colour", "透明背景", {"background": "transparent"}),
+        ("colour", "黑色", {}),
+        ("deadline", "今天", {}),
+        ("max_kb", "50", {"max_kb": 50}),
+    ],
+)
+def test_chat_details_become_structured_requirements(
+    key: str, value: str, output: dict[str, object]
+) -> None:
+    assert output_from_detail(key, value) == output
