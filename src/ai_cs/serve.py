@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import signal
-import socket
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import uvicorn
 
 from ai_cs.config import Settings
-from ai_cs.errors import PortInUse
 from ai_cs.observability import configure_from_settings
 from ai_cs.runtime import Runtime, optional
+from ai_cs.web.listen import IN_USE_HINT, listen
 
 log = logging.getLogger(__name__)
 
@@ -32,31 +30,6 @@ class _Server(uvicorn.Server):
 def _server(app: Any, host: str, port: int) -> _Server:
     # log_config=None: uvicorn's loggers go through the root handler that serve() configured.
     return _Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``, or :class:`~ai_cs.errors.PortInUse` with a hint.
-
-    Bound before anything else starts, so a second ``aics serve`` stops at once with one clear
-    line instead of half-starting and logging a bind error from inside uvicorn.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(
-                f"port {port} on {host} is already in use — is aics serve already running? "
-                f"(stop it, or choose other ports with AICS_API_PORT / AICS_DISPATCH_PORT)",
-                port=port,
-            ) from exc
-        raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}", port=port) from exc
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    return sock
 
 
 def quiet_startup_logs() -> None:
@@ -93,9 +66,10 @@ async def serve(
 
     configure_from_settings(settings.log_format, settings.log_level)
     quiet_startup_logs()
-    sockets = [listen(settings.host, settings.api_port)]
+    hint = f"{IN_USE_HINT} (stop it, or choose other ports: AICS_API_PORT / AICS_DISPATCH_PORT)"
+    sockets = [listen(settings.host, settings.api_port, in_use_hint=hint)]
     if dispatch:
-        sockets.append(listen(settings.host, settings.dispatch_port))
+        sockets.append(listen(settings.host, settings.dispatch_port, in_use_hint=hint))
     try:
         runtime = await asyncio.to_thread(Runtime.start, settings)
     except BaseException:

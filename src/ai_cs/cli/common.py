@@ -7,7 +7,6 @@ need when they run, and :func:`known_errors` only names classes of modules alrea
 
 from __future__ import annotations
 
-import errno
 import json
 import re
 import sys
@@ -58,30 +57,13 @@ def print_json(data: Any) -> None:
 
 
 def bound_socket(host: str, port: int, *, in_use_hint: str) -> socket.socket:
-    """A TCP socket bound to ``host:port`` for uvicorn (``Server.run(sockets=[...])``).
+    """A listening socket for uvicorn (``Server.run(sockets=[...])``), or exit 2 with one line."""
+    from ai_cs.web.listen import listen
 
-    Binding here, before anything slow starts, turns a taken port into one line at once, and
-    since the server is handed this very socket no other process can take the port in between.
-    Bound as uvicorn binds (``SO_REUSEADDR``), so a port in ``TIME_WAIT`` is not "in use".
-    """
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            fail(f"port {port} on {host} is already in use — {in_use_hint}")
-        if exc.errno == errno.EACCES:
-            fail(f"may not listen on {host}:{port} (ports below 1024 need root); choose another")
-        if exc.errno == errno.EADDRNOTAVAIL:
-            fail(f"cannot listen on {host}:{port}: {host} is no address of this machine")
-        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
-    sock.set_inheritable(True)
-    return sock
+        return listen(host, port, in_use_hint=in_use_hint)
+    except AicsError as exc:
+        fail(exc.message)
 
 
 # ---------------------------------------------------------------------------------- database

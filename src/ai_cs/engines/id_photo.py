@@ -37,11 +37,10 @@ from ai_cs.engines.base import (
     to_pil,
 )
 from ai_cs.engines.output import (
-    CORNER_TOLERANCE,
+    check_background,
     check_exact_size,
     check_file_size,
     check_format,
-    corner_distance,
     decoded,
     encode,
 )
@@ -133,7 +132,7 @@ class IdPhotoEngine:
         checks: list[QualityCheck] = [c for c in cutout.checks if c.name != "border_touch"]
         checks += [
             check_exact_size(result.size, size),
-            _check_top_corners(result, colour),
+            check_background(result, colour, top_only=True),
             check_format(data, req.format or "jpg"),
         ]
         if req.min_kb is not None or req.max_kb is not None:
@@ -182,17 +181,3 @@ def _frame(
     canvas = Image.new("RGBA", (max(1, round(frame_w)), max(1, round(frame_h))), (*colour, 255))
     canvas.alpha_composite(Image.fromarray(rgba, "RGBA"), (round(-frame_left), round(-frame_top)))
     return canvas.convert("RGB").resize(size, Image.Resampling.LANCZOS)
-
-
-def _check_top_corners(image: Image.Image, colour: tuple[int, int, int]) -> QualityCheck:
-    """The two top corners are the background colour asked for."""
-    distance = corner_distance(image, colour, share=0.08, top_only=True)
-    passed = distance <= CORNER_TOLERANCE
-    return QualityCheck(
-        name="background_colour",
-        value=distance,
-        threshold=CORNER_TOLERANCE,
-        comparison="<=",
-        passed=passed,
-        message="" if passed else "照片上方两角不是要求的底色",
-    )

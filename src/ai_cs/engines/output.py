@@ -193,9 +193,11 @@ def corner_distance(
     return max(float(np.linalg.norm(p.reshape(-1, 3).mean(axis=0) - target)) for p in patches)
 
 
-def check_background(image: Image.Image, colour: tuple[int, int, int]) -> QualityCheck:
-    """The corners of the result are the background colour asked for."""
-    distance = corner_distance(image, colour)
+def check_background(
+    image: Image.Image, colour: tuple[int, int, int], *, top_only: bool = False
+) -> QualityCheck:
+    """The corners of the result (or its top two) are the background colour asked for."""
+    distance = corner_distance(image, colour, 0.08 if top_only else 0.06, top_only=top_only)
     passed = distance <= CORNER_TOLERANCE
     return QualityCheck(
         name="background_colour",
@@ -203,7 +205,7 @@ def check_background(image: Image.Image, colour: tuple[int, int, int]) -> Qualit
         threshold=CORNER_TOLERANCE,
         comparison="<=",
         passed=passed,
-        message="" if passed else "四角不是要求的底色",
+        message="" if passed else f"{'上方两角' if top_only else '四角'}不是要求的底色",
     )
 
 
