@@ -1,4 +1,4 @@
-"""``aics serve`` as a newcomer meets it: the banner, ``/`` → console, offline docs, clean Ctrl-C."""
+"""``aics serve`` as a newcomer meets it: banner, ``/`` → console, offline docs, clean Ctrl-C."""
 
 from __future__ import annotations
 
