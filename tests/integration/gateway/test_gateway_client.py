@@ -167,7 +167,7 @@ async def test_a_wrong_amount_is_recorded_and_the_customer_told_politely(
     assert conv is not None and conv.needs_human == 1  # in the staff console for review
     assert "order-99" in (conv.needs_human_reason or "")
     text = sim.messages_to(customer)[0].text
-    assert "1.00 元" in text and "60.00 元" in text and "人工核对" in text
+    assert "付款 1 元" in text and "报价 60 元" in text and "人工核对" in text
 
 
 async def test_a_cut_in_the_middle_of_a_burst_loses_and_doubles_nothing(
