@@ -9,6 +9,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ai_cs.agent.agent import INSTRUCTIONS, shop_agent
 from ai_cs.agent.tools import HANDOFF_LABELS, yuan
+from ai_cs.core.tasks import Operation
 
 pytestmark = pytest.mark.anyio
 
@@ -76,7 +77,9 @@ async def test_choices_are_enumerations() -> None:
         )
         return list(options)
 
-    ops = ["enhance", "remove_bg", "vectorize", "remove_bg_and_layer"]
+    ops = [op.value for op in Operation]  # every operation of the registry, in its order
+    assert ops[:4] == ["enhance", "remove_bg", "vectorize", "remove_bg_and_layer"]
+    assert {"id_photo", "resize_compress"} <= set(ops)
     assert enum_of("change_operation", "operation") == ops
     assert enum_of("analyse_and_quote_picture", "operation") == ops
     assert enum_of("set_requirement_detail", "key") == ["size", "colour", "deadline"]
