@@ -22,6 +22,7 @@ import itertools
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -85,6 +86,8 @@ class SimRecord:
     delivered: dict[str, Delivered] = field(default_factory=dict)
     pushed: list[str] = field(default_factory=list)
     frames_out: int = 0
+    deliveries: Counter[str] = field(default_factory=Counter)
+    """How often each event id was sent to a client (first delivery and redeliveries)."""
 
 
 def demo_picture(text: str = "SALE 50%", size: tuple[int, int] = (800, 600)) -> bytes:
@@ -314,6 +317,7 @@ class GatewaySimulator:
         with contextlib.suppress(ConnectionClosed):
             await ws.send(json.dumps({"type": "event", "event": event}, ensure_ascii=False))
             self.record.frames_out += 1
+            self.record.deliveries[str(event.get("event_id"))] += 1
 
     async def _redeliver_loop(self) -> None:
         loop = asyncio.get_running_loop()

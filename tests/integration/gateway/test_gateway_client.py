@@ -114,7 +114,9 @@ async def test_a_payment_is_applied_once_although_delivered_five_times_out_of_or
     paid_messages = [m for m in sim.messages_to(customer) if "付款" in m.text]
     assert len(paid_messages) == 1 and "开始处理" in paid_messages[0].text
     assert sim.unacked == set()
-    assert Counter(sim.record.acks)[pay] == 5
+    # Every delivery acked once: the five sent here, and any the simulator redelivered itself
+    # because an ack was slow (a loaded machine).
+    assert Counter(sim.record.acks)[pay] == sim.record.deliveries[pay] >= 5
 
 
 async def test_the_same_order_under_two_event_ids_is_paid_and_answered_once(
