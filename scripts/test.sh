@@ -9,6 +9,8 @@ echo "== ruff" >&2
 "$UV" run ruff check src tests
 echo "== mypy" >&2
 "$UV" run mypy
+echo "== import layers (lint-imports)" >&2
+"$UV" run lint-imports --no-cache
 echo "== pytest" >&2
 set +e
 "$UV" run pytest -p no:cacheprovider "$@"

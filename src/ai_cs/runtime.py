@@ -12,22 +12,16 @@ import asyncio
 import importlib
 import logging
 import threading
-import time
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
-
-from sqlalchemy.exc import InterfaceError, OperationalError
+from collections.abc import Coroutine
+from typing import Any
 
 from ai_cs.config import Settings
+from ai_cs.db.wait import STARTUP_WAIT_SECONDS, when_database_answers
 from ai_cs.jobs.presence import announce_until
 from ai_cs.processing.worker import ProcessingFlow, Worker
 from ai_cs.workflow import Workflow
 
 log = logging.getLogger(__name__)
-
-STARTUP_WAIT_SECONDS = 120.0
-
-T = TypeVar("T")
 
 
 def optional(module: str) -> Any | None:
@@ -38,31 +32,6 @@ def optional(module: str) -> Any | None:
         if exc.name != module:
             raise
         return None
-
-
-def when_database_answers(
-    build: Callable[[], T], *, wait_seconds: float = STARTUP_WAIT_SECONDS
-) -> T:
-    """``build()`` retried with backoff while the database does not answer yet.
-
-    A process (re)started while PostgreSQL restarts must not die of it; it waits, as a
-    supervisor would otherwise have to restart it in a loop.
-    """
-    deadline = time.monotonic() + wait_seconds
-    delay = 0.5
-    while True:
-        try:
-            return build()
-        except (OperationalError, InterfaceError) as exc:
-            if time.monotonic() + delay > deadline:
-                raise
-            log.warning(
-                "database not reachable yet (%s); retrying in %.1f s",
-                exc.__class__.__name__,
-                delay,
-            )
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
 
 
 class Runtime:

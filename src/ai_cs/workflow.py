@@ -21,7 +21,8 @@ from ai_cs.config import Settings, get_settings
 from ai_cs.core.tasks import Actor, Operation, TaskStatus
 from ai_cs.db.database import Database
 from ai_cs.db.migrate import upgrade
-from ai_cs.jobs.queue import JobQueue, make_queue
+from ai_cs.jobs.backends import make_queue
+from ai_cs.jobs.queue import JobQueue
 from ai_cs.tasks import service
 from ai_cs.tasks.service import UNMATCHED, PaymentResult
 

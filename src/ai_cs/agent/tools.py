@@ -848,7 +848,7 @@ def hand_to_human(  # noqa: D417 (ctx is not shown to the model)
                 error = "task_not_found" if task_id is not None else None
         if target is not None and reason in TASK_HANDOFF_REASONS:
             if target["status"] in DESIGNER_STATUSES:
-                from ai_cs.processing.handoff import hand_to_designer
+                from ai_cs.tasks.handoff import hand_to_designer
 
                 handed = hand_to_designer(session, clock, target["task_id"], label)
         note = label if handed is None else f"{label}（订单 {handed['task_id']} 已转设计师）"

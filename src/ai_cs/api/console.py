@@ -664,20 +664,15 @@ def dispatch_page(request: Request, principal: ConsoleStaff) -> Response:
 def install(app: FastAPI) -> None:
     """Add the console's pages, static files and login redirect to ``app``."""
     app.state.console_templates = _build_templates()
-    nav = [("/console/", "任务看板"), ("/console/dispatch", "派单状态")]
     app.include_router(router)
-    try:
-        from ai_cs.api import console_conversations
-    except ModuleNotFoundError as exc:
-        # Only a missing conversations domain is expected; anything else is a bug to surface.
-        if not (exc.name or "").startswith("ai_cs.conversations"):
-            raise
-        app.state.console_conversations = False
-    else:
-        app.include_router(console_conversations.router)
-        nav.insert(1, ("/console/conversations", "客户会话"))
-        app.state.console_conversations = True
-    app.state.console_nav = tuple(nav)
+    # The conversation pages (api/console_conversations.py) are included by create_app, which
+    # composes the console; they build on this module, so this module does not import them.
+    app.state.console_conversations = True
+    app.state.console_nav = (
+        ("/console/", "任务看板"),
+        ("/console/conversations", "客户会话"),
+        ("/console/dispatch", "派单状态"),
+    )
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 
     @app.exception_handler(ConsoleLoginRequired)

@@ -1,6 +1,6 @@
 """Benchmark: offline agent text turns against the bare pydantic-ai ``FunctionModel`` round trip.
 
-Value: full customer text turns through :class:`~ai_cs.conversations.handler.AgentHandler` on a
+Value: full customer text turns through :class:`~ai_cs.agent.handler.AgentHandler` on a
 fresh SQLite file — store the message, load the memory, run the agent with the offline policy
 and its tools (orders, price list), store the reply and the memory. Baseline: ``Agent.run`` of a
 bare ``FunctionModel`` that answers with fixed text (no tools, no database). Results: turns per
@@ -33,9 +33,9 @@ async def _measure(turns: int, data_dir: Path) -> tuple[list[float], list[float]
     from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
     from pydantic_ai.models.function import AgentInfo, FunctionModel
 
+    from ai_cs.agent.handler import AgentHandler
     from ai_cs.config import Settings
     from ai_cs.conversations.contracts import InboundMessage
-    from ai_cs.conversations.handler import AgentHandler
     from ai_cs.imaging.ocr import StaticOcr
     from ai_cs.workflow import Workflow
 

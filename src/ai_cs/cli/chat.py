@@ -28,8 +28,8 @@ from ai_cs.cli.common import console, err_console
 from ai_cs.errors import AicsError
 
 if TYPE_CHECKING:
+    from ai_cs.agent.handler import AgentHandler
     from ai_cs.config import Settings
-    from ai_cs.conversations.handler import AgentHandler
     from ai_cs.runtime import BackgroundWorker
     from ai_cs.workflow import Workflow
 
@@ -300,7 +300,7 @@ def register(app: typer.Typer) -> None:
         """Chat with the shop's agent as a customer (scriptable through standard input)."""
         import asyncio
 
-        from ai_cs.conversations.handler import AgentHandler
+        from ai_cs.agent.handler import AgentHandler
         from ai_cs.imaging.ocr import StaticOcr
         from ai_cs.workflow import Workflow
 

@@ -152,7 +152,8 @@ async def run_demo(checks: Checks) -> None:
         http_clients: list[httpx.Client] = []
         try:
             from ai_cs.api.app import create_app
-            from ai_cs.dispatch.app import DispatchOptions, create_dispatch_app
+            from ai_cs.dispatch.app import create_dispatch_app
+            from ai_cs.dispatch.options import DispatchOptions
             from ai_cs.dispatch.relay import serve_relay
             from ai_cs.gateway.routes import router as results_router
 

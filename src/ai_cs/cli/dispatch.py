@@ -19,8 +19,8 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from ai_cs.config import get_settings
+        from ai_cs.db.wait import when_database_answers
         from ai_cs.dispatch.app import create_dispatch_app
-        from ai_cs.runtime import when_database_answers
 
         settings = get_settings()
         bind_host = host or settings.host

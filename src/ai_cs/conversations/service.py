@@ -32,6 +32,7 @@ from ai_cs.conversations.contracts import Attachment, OutboundMessage
 from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMessage
 from ai_cs.core.tasks import check_id
 from ai_cs.errors import Conflict, InvalidArgument, NotFound
+from ai_cs.marketplace.service import end_takeover, queue_send, start_takeover
 
 log = logging.getLogger(__name__)
 
@@ -294,10 +295,6 @@ def hand_back(session: Session, clock: Clock, conversation_id: object) -> dict[s
 
 def _mirror_gateway_takeover(session: Session, clock: Clock, row: Conversation) -> None:
     """Keep the gateway's own pause (``gateway_takeovers``) in step with this conversation's."""
-    try:
-        from ai_cs.gateway.service import end_takeover, start_takeover
-    except ImportError:
-        return
     if row.takeover_until is None:
         end_takeover(session, account_id=row.account_id, conversation_id=row.conversation_id)
         return
@@ -518,16 +515,11 @@ def queue_outbound(
     *,
     clock: Clock | None = None,
 ) -> bool:
-    """Put a message for the customer into the gateway's send outbox, if the gateway is there.
+    """Put a message for the customer into the marketplace send outbox.
 
-    Same transaction as the caller's change; the gateway client drains the outbox and retries
-    each send with its ``command_id``. Without the gateway package the message is only stored
-    in the conversation (returns False).
+    Same transaction as the caller's change; the gateway client (or a bridge) drains the outbox
+    and retries each send with its ``command_id``.
     """
-    try:
-        from ai_cs.gateway.service import queue_send
-    except ImportError:
-        return False
     conv = _load(session, conversation_id)
     queue_send(
         session,

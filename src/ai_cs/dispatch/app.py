@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
-from pathlib import Path
 
 import anyio.to_thread
 import httpx
@@ -27,37 +25,11 @@ from ai_cs.db.database import Database
 from ai_cs.db.migrate import upgrade
 from ai_cs.dispatch.config import api_base_url, callback_secret, dispatch_base_url
 from ai_cs.dispatch.delivery import deliver_callbacks, record_reminders
-from ai_cs.dispatch.results import MAX_RESULT_BYTES
-from ai_cs.jobs.embedded import backoff_seconds
+from ai_cs.dispatch.options import PACKAGE_DIR, DispatchOptions
 from ai_cs.processing.storage import LocalStorage
 from ai_cs.web.errors import install_error_handlers
 
 log = logging.getLogger(__name__)
-
-PACKAGE_DIR = Path(__file__).parent
-
-
-@dataclass(frozen=True)
-class DispatchOptions:
-    """Knobs of one dispatch service instance (defaults suit production; tests shorten them)."""
-
-    background: bool = True
-    """Run the callback and reminder loops (off for tests that drive them by hand)."""
-    poll_interval: float = 1.0
-    """Seconds between callback outbox scans when nothing woke the loop."""
-    reminder_interval: float = 60.0
-    """Seconds between overdue scans."""
-    backoff: Callable[[int], float] = backoff_seconds
-    """Delay before retrying a callback after ``attempts`` tries (2 s, 4 s, … up to 5 min)."""
-    callback_timeout: float = 30.0
-    """Timeout of one callback request; the API fetches and checks the result meanwhile."""
-    max_result_bytes: int = MAX_RESULT_BYTES
-    """Largest upload accepted at ``finish``."""
-    public_url: str | None = None
-    """Base URL designers and ai-cs use for this service; default ``dispatch_base_url``."""
-    api_url: str | None = None
-    """Base URL of the API on 6060 for callbacks; default ``api_base_url``."""
-
 
 def create_dispatch_app(
     settings: Settings,

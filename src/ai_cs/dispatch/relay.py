@@ -40,7 +40,7 @@ from ai_cs.dispatch.client import (
     HttpDispatchClient,
 )
 from ai_cs.jobs.embedded import backoff_seconds
-from ai_cs.processing.handoff import DISPATCH_TOPIC
+from ai_cs.tasks.handoff import DISPATCH_TOPIC
 
 log = logging.getLogger(__name__)
 

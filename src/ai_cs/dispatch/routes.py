@@ -24,7 +24,7 @@ from ai_cs import datafiles
 from ai_cs.auth.service import Principal, Scope
 from ai_cs.config import Settings
 from ai_cs.dispatch import service
-from ai_cs.dispatch.app import PACKAGE_DIR, DispatchOptions
+from ai_cs.dispatch.options import PACKAGE_DIR, DispatchOptions
 from ai_cs.dispatch.results import ResultTooLarge, check_result
 from ai_cs.dispatch.rules import OPERATION_LABELS, STATUS_LABELS
 from ai_cs.dispatch.schemas import (

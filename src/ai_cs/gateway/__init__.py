@@ -4,6 +4,6 @@ A websocket client with a durable inbox and a send outbox, result delivery, and 
 the gateway for development and tests. Entry points: :func:`ai_cs.gateway.runner.run_gateway_for`
 and :func:`ai_cs.gateway.client.run_gateway` (``aics serve``: client and delivery loop),
 :class:`ai_cs.gateway.client.GatewayClient`, :class:`ai_cs.gateway.sim.GatewaySimulator`,
-:func:`ai_cs.gateway.service.queue_send` (messages from other domains) and the customers' result
+:func:`ai_cs.marketplace.service.queue_send` (messages from other domains) and the customers' result
 links in :mod:`ai_cs.gateway.routes`. Nothing heavy is imported here.
 """

@@ -37,10 +37,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from ai_cs.config import Settings
 from ai_cs.conversations.contracts import MessageHandler
-from ai_cs.gateway import service as gw
 from ai_cs.gateway.handlers import HandlerFactory, default_handler_factory
 from ai_cs.gateway.processor import EventProcessor
-from ai_cs.gateway.protocol import (
+from ai_cs.marketplace import service as gw
+from ai_cs.marketplace.protocol import (
     MAX_FRAME_CHARS,
     Ignored,
     ReceivedEvent,
@@ -393,7 +393,7 @@ async def run_gateway(
         return
     own = workflow is None
     if workflow is None:
-        from ai_cs.runtime import when_database_answers
+        from ai_cs.db.wait import when_database_answers
 
         workflow = await asyncio.to_thread(
             when_database_answers, lambda: Workflow(settings=settings)

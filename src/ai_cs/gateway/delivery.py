@@ -41,9 +41,9 @@ from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import Database
 from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError, NotFound
-from ai_cs.gateway import service as gw
-from ai_cs.gateway.models import ResultDelivery as DeliveryRow
-from ai_cs.gateway.protocol import wire_message
+from ai_cs.marketplace import service as gw
+from ai_cs.marketplace.models import ResultDelivery as DeliveryRow
+from ai_cs.marketplace.protocol import wire_message
 from ai_cs.processing.storage import LocalStorage
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 HandlerFactory = Callable[["Workflow"], MessageHandler]
 
 AGENT_FACTORIES: Final = (
-    ("ai_cs.conversations.handler", "create_message_handler"),
+    ("ai_cs.agent.handler", "create_message_handler"),
     ("ai_cs.agent", "create_message_handler"),
 )
 """Where the agent's handler factory ``(workflow) -> MessageHandler`` is looked for, in order."""

@@ -45,10 +45,10 @@ from ai_cs.core.money import yuan_fixed
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError
-from ai_cs.gateway import service as gw
 from ai_cs.gateway.intents import ResultReply, classify_result_reply
-from ai_cs.gateway.models import FAILED
-from ai_cs.gateway.protocol import GatewayEvent, wire_message
+from ai_cs.marketplace import service as gw
+from ai_cs.marketplace.models import FAILED
+from ai_cs.marketplace.protocol import GatewayEvent, wire_message
 from ai_cs.tasks import service as tasks
 from ai_cs.workflow import Workflow
 
@@ -402,7 +402,7 @@ class EventProcessor:
                 outcome = f"confirmed: {task_id}"
                 reply = f"感谢确认！订单 {task_id} 已完成，欢迎下次光临～"
             else:
-                from ai_cs.processing.handoff import hand_to_designer
+                from ai_cs.tasks.handoff import hand_to_designer
 
                 hand_to_designer(
                     session,

@@ -35,7 +35,8 @@ from typing import Final
 import httpx
 
 from ai_cs.config import Settings
-from ai_cs.imaging.intake import MAX_BYTES, EmptyFile, FetchFailed, ImageTooLarge, UrlNotAllowed
+from ai_cs.imaging.errors import EmptyFile, FetchFailed, ImageTooLarge, UrlNotAllowed
+from ai_cs.imaging.limits import MAX_BYTES
 
 FETCH_TIMEOUT_S: Final = 15.0
 """Deadline for one whole fetch, redirects included."""

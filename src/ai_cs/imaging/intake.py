@@ -39,10 +39,20 @@ from pydantic import BaseModel, PrivateAttr
 
 from ai_cs import datafiles
 from ai_cs.config import Settings
-from ai_cs.errors import ImageRejected
+from ai_cs.imaging.errors import (  # noqa: F401 (intake's errors, re-exported for callers)
+    CorruptImage,
+    DecompressionBomb,
+    EmptyFile,
+    FetchFailed,
+    FileNotFound,
+    ImageTooLarge,
+    TooManyPixels,
+    TruncatedImage,
+    UnsupportedFormat,
+    UrlNotAllowed,
+)
+from ai_cs.imaging.limits import MAX_BYTES
 
-MAX_BYTES: Final = 20 * 1024 * 1024
-"""Largest picture accepted, in bytes (also the cap while downloading)."""
 MAX_PIXELS: Final = 40_000_000
 """Largest canvas accepted (40 MP)."""
 BOMB_PIXELS_PER_BYTE: Final = 100
@@ -55,67 +65,6 @@ _DECODE_LOCK = threading.Lock()
 
 
 # --- errors ------------------------------------------------------------------------------------
-class ImageTooLarge(ImageRejected):
-    """More bytes than :data:`MAX_BYTES`."""
-
-    code = "image_too_large"
-
-
-class EmptyFile(ImageRejected):
-    """Zero bytes."""
-
-    code = "empty_file"
-
-
-class FileNotFound(ImageRejected):
-    """The local path does not name a readable regular file."""
-
-    code = "file_not_found"
-
-
-class UnsupportedFormat(ImageRejected):
-    """Not one of JPEG, PNG, WebP, BMP (by magic bytes)."""
-
-    code = "unsupported_format"
-
-
-class TooManyPixels(ImageRejected):
-    """A canvas larger than :data:`MAX_PIXELS`."""
-
-    code = "too_many_pixels"
-
-
-class DecompressionBomb(TooManyPixels):
-    """A small file that decodes to an enormous canvas."""
-
-    code = "decompression_bomb"
-
-
-class TruncatedImage(ImageRejected):
-    """The file ends before the picture does."""
-
-    code = "truncated_image"
-
-
-class CorruptImage(ImageRejected):
-    """The file claims a supported format but does not decode."""
-
-    code = "corrupt_image"
-
-
-class UrlNotAllowed(ImageRejected):
-    """The URL's scheme or address is not allowed (non-public, not http/https, malformed)."""
-
-    code = "url_not_allowed"
-
-
-class FetchFailed(ImageRejected):
-    """Downloading the picture failed (connection, status, content type, redirects)."""
-
-    code = "fetch_failed"
-
-
-# --- result ------------------------------------------------------------------------------------
 class StoredImage(BaseModel):
     """An accepted picture as stored (``IntakeResult``)."""
 
@@ -387,7 +336,7 @@ def load_source(source: str | bytes | Path, settings: Settings) -> tuple[bytes, 
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), "bytes"
     if isinstance(source, str) and is_url(source.strip()):
-        from ai_cs.imaging.fetch import fetch_image  # fetch imports this module's errors
+        from ai_cs.imaging.fetch import fetch_image  # fetch needs the network stack; lazily
 
         fetched = fetch_image(source.strip(), settings)
         return fetched.data, fetched.url

@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from procrastinate import RetryStrategy
@@ -29,7 +29,10 @@ from ai_cs.clock import Clock, iso
 from ai_cs.db.database import Database
 from ai_cs.errors import AicsError
 from ai_cs.jobs.queue import PROCESS_TASK, JobSpec
-from ai_cs.processing.worker import ProcessingFlow
+
+if TYPE_CHECKING:
+    # Only for annotations: the processing flow sits above the queue that delivers its jobs.
+    from ai_cs.processing.worker import ProcessingFlow
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,6 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from ai_cs.clock import Clock
-
 PROCESS_TASK = "process_task"
 
 
@@ -37,18 +35,3 @@ class JobQueue(Protocol):
     def enqueue(self, session: Session, job: JobSpec) -> None:
         """Add ``job`` in the session's transaction (committed or rolled back with it)."""
         ...
-
-
-def make_queue(backend: str, clock: Clock, *, max_attempts: int = 3) -> JobQueue:
-    """The queue named by ``AICS_QUEUE_BACKEND``: ``embedded`` (default) or Procrastinate."""
-    if backend == "procrastinate":
-        from ai_cs.jobs.procrastinate_queue import ProcrastinateQueue
-
-        # Procrastinate counts attempts in its worker's retry strategy (see build_app).
-        del max_attempts
-        return ProcrastinateQueue()
-    if backend != "embedded":
-        raise ValueError(f"unknown queue backend {backend!r}; expected embedded or procrastinate")
-    from ai_cs.jobs.embedded import EmbeddedQueue
-
-    return EmbeddedQueue(clock)

@@ -43,9 +43,9 @@ from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError, ImageRejected
 from ai_cs.jobs.embedded import ClaimedJob, EmbeddedQueue
 from ai_cs.jobs.queue import PROCESS_TASK
-from ai_cs.processing.handoff import hand_to_designer
 from ai_cs.processing.storage import LocalStorage, ResultStorage
 from ai_cs.tasks import service
+from ai_cs.tasks.handoff import hand_to_designer
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from ai_cs.core.tasks import TRANSITIONS, Actor, TaskStatus, check_id, parse_sta
 from ai_cs.db.models import Base, ImageTask, Job, OutboxMessage
 from ai_cs.errors import Conflict, InvalidArgument, TaskNotFound
 from ai_cs.jobs.queue import PROCESS_TASK, JobQueue, JobSpec
-from ai_cs.processing.handoff import DISPATCH_TOPIC, hand_to_designer
 from ai_cs.tasks import service
+from ai_cs.tasks.handoff import DISPATCH_TOPIC, hand_to_designer
 from ai_cs.tasks.schemas import task_to_dict
 
 S = TaskStatus
@@ -416,7 +416,7 @@ def hand_over(
     """Hand the task to a human designer (转人工派单) with a reason.
 
     The dispatch request is written to the outbox in the same transaction by
-    :func:`~ai_cs.processing.handoff.hand_to_designer`.
+    :func:`~ai_cs.tasks.handoff.hand_to_designer`.
     """
     text = clean_reason(reason, required=True)
     assert text is not None

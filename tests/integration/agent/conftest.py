@@ -13,7 +13,7 @@ import pytest
 from agent_support import Chat, product_picture, save
 from pydantic_ai.models import override_allow_model_requests
 
-from ai_cs.conversations.handler import AgentHandler
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.workflow import Workflow
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from agent_support import Chat
 
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.config import Settings
-from ai_cs.conversations.handler import AgentHandler
 from ai_cs.core.pricing import PriceTable
 from ai_cs.core.tasks import Operation
 from ai_cs.imaging.ocr import StaticOcr

@@ -9,13 +9,13 @@ import pytest
 from agent_support import Chat, conversation
 from sqlalchemy import select
 
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.api import create_app
 from ai_cs.api.server import ThreadedServer
 from ai_cs.auth.service import create_key
 from ai_cs.config import Settings
-from ai_cs.conversations.handler import AgentHandler
-from ai_cs.gateway.models import GatewayOutbox
 from ai_cs.imaging.ocr import StaticOcr
+from ai_cs.marketplace.models import GatewayOutbox
 from ai_cs.workflow import Workflow
 
 pytestmark = pytest.mark.anyio

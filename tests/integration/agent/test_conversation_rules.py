@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from agent_support import Chat, conversation, dispatch_rows, memory_json, messages
 
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.clock import FixedClock
 from ai_cs.config import Settings
 from ai_cs.conversations import service as conversations
-from ai_cs.conversations.handler import AgentHandler
 from ai_cs.conversations.service import ConversationCustomerMismatch
 from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.imaging.ocr import StaticOcr

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from agent_support import Chat, conversation, messages, payment_count, product_picture, save
 
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.agent.tools import yuan
 from ai_cs.config import Settings
-from ai_cs.conversations.handler import AgentHandler
 from ai_cs.core.quoting import requote
 from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.imaging.ocr import StaticOcr

@@ -23,7 +23,7 @@ from agent_support import (
 )
 from sqlalchemy import select
 
-from ai_cs.conversations.handler import AgentHandler
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.core.quoting import requote
 from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.db.models import TaskRequirementChange

@@ -25,7 +25,7 @@ from ai_cs.dispatch.app import DispatchOptions
 from ai_cs.dispatch.callback import CALLBACK_PATH
 from ai_cs.dispatch.client import HttpDispatchClient
 from ai_cs.dispatch.relay import RelayReport, deliver_due
-from ai_cs.processing.handoff import hand_to_designer
+from ai_cs.tasks.handoff import hand_to_designer
 from ai_cs.web.errors import install_error_handlers
 from ai_cs.workflow import Workflow
 

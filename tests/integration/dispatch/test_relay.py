@@ -16,7 +16,7 @@ from ai_cs.clock import FixedClock
 from ai_cs.db.models import OutboxMessage
 from ai_cs.dispatch.client import DispatchRejected, DispatchUnavailable, RecordingDispatchClient
 from ai_cs.dispatch.relay import deliver_due, run_relay
-from ai_cs.processing.handoff import enqueue_outbox
+from ai_cs.tasks.handoff import enqueue_outbox
 from ai_cs.workflow import Workflow
 
 HAND_OFFS = 24

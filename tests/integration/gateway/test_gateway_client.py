@@ -10,10 +10,10 @@ from gateway_helpers import ShopDouble, make_client, running
 from sqlalchemy import func, select
 
 from ai_cs.db.models import Job, Payment
-from ai_cs.gateway import service as gw
 from ai_cs.gateway.handlers import EchoHandler
-from ai_cs.gateway.models import GatewayInbox, GatewayOutbox
 from ai_cs.gateway.sim import Customer, GatewaySimulator
+from ai_cs.marketplace import service as gw
+from ai_cs.marketplace.models import GatewayInbox, GatewayOutbox
 from ai_cs.workflow import Workflow
 
 pytestmark = pytest.mark.anyio

@@ -23,9 +23,9 @@ from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.models import OutboxMessage
 from ai_cs.gateway.delivery import ResultDelivery
 from ai_cs.gateway.handlers import EchoHandler
-from ai_cs.gateway.models import GatewayOutbox
 from ai_cs.gateway.routes import router
 from ai_cs.gateway.sim import Customer, GatewaySimulator
+from ai_cs.marketplace.models import GatewayOutbox
 from ai_cs.processing.storage import LocalStorage
 from ai_cs.tasks import service
 from ai_cs.web.errors import install_error_handlers

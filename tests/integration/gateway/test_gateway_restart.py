@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from ai_cs.config import Settings
-from ai_cs.gateway.models import GatewayInbox, GatewayOutbox
 from ai_cs.gateway.sim import Customer, GatewaySimulator
+from ai_cs.marketplace.models import GatewayInbox, GatewayOutbox
 from ai_cs.workflow import Workflow
 
 pytestmark = pytest.mark.anyio

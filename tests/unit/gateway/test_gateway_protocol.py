@@ -8,7 +8,7 @@ import pytest
 
 from ai_cs.gateway.client import backoff_delay
 from ai_cs.gateway.intents import ResultReply, classify_result_reply
-from ai_cs.gateway.protocol import (
+from ai_cs.marketplace.protocol import (
     Ignored,
     ReceivedEvent,
     SentReceipt,
@@ -17,7 +17,7 @@ from ai_cs.gateway.protocol import (
     send_frame,
     wire_message,
 )
-from ai_cs.gateway.service import retry_delay
+from ai_cs.marketplace.service import retry_delay
 
 EVENT = {
     "event_id": "e-1",

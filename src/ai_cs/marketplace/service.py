@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
-from ai_cs.gateway.models import (
+from ai_cs.marketplace.models import (
     FAILED,
     PENDING,
     PROCESSED,
@@ -30,7 +30,7 @@ from ai_cs.gateway.models import (
     GatewayOutbox,
     GatewayTakeover,
 )
-from ai_cs.gateway.protocol import GatewayEvent, ReceivedEvent, wire_message
+from ai_cs.marketplace.protocol import GatewayEvent, ReceivedEvent, wire_message
 
 SEND_RETRY_SECONDS: Final = 5.0
 """First wait for a ``sent`` before a send goes out again (doubling up to the cap)."""
