@@ -136,7 +136,7 @@ class GatewaySimulator:
         self.on_delivered = on_delivered
         self.record = SimRecord()
         self.connections = 0
-        self._events: dict[str, dict[str, Any]] = {}
+        self._events: dict[str, dict[str, Any] | str] = {}
         self._unacked: dict[str, float] = {}  # event id → when it was last sent
         self._pictures: dict[str, tuple[bytes, str]] = {}
         self._live: list[ServerConnection] = []
@@ -249,6 +249,17 @@ class GatewaySimulator:
             await self._deliver(event)
         return event_id
 
+    async def push_frame(self, event_id: str, frame: str) -> str:
+        """Deliver a raw text frame standing for ``event_id`` (a hostile or broken gateway).
+
+        Redelivered like any event until ``event_id`` is acked.
+        """
+        self._events[event_id] = frame
+        self._unacked[event_id] = asyncio.get_running_loop().time()
+        self.record.pushed.append(event_id)
+        await self._deliver(frame)
+        return event_id
+
     async def redeliver(self, event_id: str, *, copies: int = 1) -> None:
         """Send a known event again, acked or not (as a gateway does when an ack got lost)."""
         event = self._events[event_id]
@@ -310,14 +321,25 @@ class GatewaySimulator:
         body = {"message": {"kind": "text", "text": text, "attachments": []}}
         return await self.push(self._event("message", customer, "seller", **body))
 
-    async def _deliver(self, event: dict[str, Any]) -> None:
+    async def _deliver(self, event: dict[str, Any] | str) -> None:
         if not self._live:
             return  # delivered when a client connects
         ws = self._live[-1]
+        frame = self._encode(event)
+        if isinstance(event, str):
+            event_id = next(k for k, v in self._events.items() if v is event)
+        else:
+            event_id = str(event.get("event_id"))
         with contextlib.suppress(ConnectionClosed):
-            await ws.send(json.dumps({"type": "event", "event": event}, ensure_ascii=False))
+            await ws.send(frame)
             self.record.frames_out += 1
-            self.record.deliveries[str(event.get("event_id"))] += 1
+            self.record.deliveries[event_id] += 1
+
+    @staticmethod
+    def _encode(event: dict[str, Any] | str) -> str:
+        if isinstance(event, str):
+            return event  # a raw frame, as pushed
+        return json.dumps({"type": "event", "event": event}, ensure_ascii=False)
 
     async def _redeliver_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -337,12 +359,9 @@ class GatewaySimulator:
             loop = asyncio.get_running_loop()
             for event_id in list(self._unacked):
                 self._unacked[event_id] = loop.time()
-                await ws.send(
-                    json.dumps(
-                        {"type": "event", "event": self._events[event_id]}, ensure_ascii=False
-                    )
-                )
+                await ws.send(self._encode(self._events[event_id]))
                 self.record.frames_out += 1
+                self.record.deliveries[event_id] += 1
             async for data in ws:
                 await self._frame(ws, data)
         except ConnectionClosed:

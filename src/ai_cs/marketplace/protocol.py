@@ -13,6 +13,7 @@ recorded as not processable, so the gateway stops redelivering it and staff can 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 MAX_FRAME_CHARS: Final = 1024 * 1024
 MAX_ID_CHARS: Final = 200
 MAX_TEXT_CHARS: Final = 4000
+MAX_AMOUNT_FEN: Final = 10_000_000
+"""Largest amount a payment event may carry (10 万元); an image order is far below it."""
 
 EventKind = Literal["message", "payment", "order_status", "system"]
 SenderRole = Literal["buyer", "seller", "system"]
@@ -62,7 +65,8 @@ class Order(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
-    amount_fen: int | None = Field(default=None, ge=0)
+    # Strict: "3000" is refused, not read as 3000; bounded: 2**63 is no amount (10 万元 at most).
+    amount_fen: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_FEN, strict=True)
     status: str | None = Field(default=None, max_length=64)
 
 
@@ -109,6 +113,9 @@ class Ignored:
 Frame = ReceivedEvent | SentReceipt | Ignored
 
 
+_EVENT_ID = re.compile(r'"event_id"\s*:\s*"([^"\\]{1,128})"')
+
+
 def _usable_id(value: object) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS and value.strip() == value:
         return value
@@ -128,6 +135,8 @@ def parse_frame(data: str | bytes) -> Frame:
         obj = json.loads(data)
     except ValueError:
         return Ignored("frame is not JSON")
+    except RecursionError:
+        return _too_deep(data)
     if not isinstance(obj, dict):
         return Ignored("frame is not a JSON object")
     kind = obj.get("type")
@@ -144,12 +153,28 @@ def parse_frame(data: str | bytes) -> Frame:
         return Ignored("event without a usable event_id")
     try:
         event = GatewayEvent.model_validate(raw)
+    except RecursionError:
+        return _too_deep(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:3]
         )
         return ReceivedEvent(event_id=event_id, raw=raw, event=None, error=problems)
     return ReceivedEvent(event_id=event_id, raw=raw, event=event)
+
+
+def _too_deep(data: str) -> Frame:
+    """A frame nested too deeply to parse: kept for staff and acked when an id can be read.
+
+    Acking matters: a real gateway redelivers an unacked event forever, so a poison frame must
+    be answered once and set aside, never allowed to end the read loop.
+    """
+    found = _EVENT_ID.search(data)
+    event_id = _usable_id(found.group(1)) if found else None
+    if event_id is None:
+        return Ignored("frame nested too deeply to read, without a usable event_id")
+    raw = {"event_id": event_id, "unparsed": data[:2000]}
+    return ReceivedEvent(event_id=event_id, raw=raw, event=None, error="nested too deeply to read")
 
 
 def ack_frame(event_id: str) -> str:

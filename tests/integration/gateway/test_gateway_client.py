@@ -276,6 +276,25 @@ async def test_a_malformed_event_is_acked_and_kept_for_staff_not_redelivered_for
     assert sim.unacked == set()
 
 
+async def test_a_frame_nested_too_deeply_is_acked_once_and_the_client_reads_on(
+    gw_workflow: Workflow, sim: GatewaySimulator
+) -> None:
+    customer = Customer(id="after-poison")
+    nested = "[" * 100_000 + "]" * 100_000
+    poison = '{"type": "event", "event": {"event_id": "deep-1", "kind": "message", "x": '
+    async with running(make_client(gw_workflow, sim, EchoHandler())) as client:
+        await sim.push_frame("deep-1", poison + nested + "}}")
+        assert await sim.wait_for(lambda: "deep-1" in sim.record.acks, 10)
+        await sim.say(customer, "你好")  # the same connection still reads and answers
+        assert await sim.wait_for(lambda: bool(sim.messages_to(customer)), 15)
+        assert await client.processor.idle(10)
+    assert Counter(sim.record.acks)["deep-1"] == sim.record.deliveries["deep-1"]
+    assert sim.connections == 1  # the read loop did not end
+    rows = {r.event_id: r for r in _inbox(gw_workflow)}
+    assert rows["deep-1"].status == "failed"
+    assert sim.unacked == set()
+
+
 async def test_a_second_client_for_the_same_account_waits_for_the_lease(
     gw_workflow: Workflow, sim: GatewaySimulator
 ) -> None:

@@ -153,3 +153,41 @@ def test_reconnect_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 
 def test_unanswered_sends_are_retried_later_and_later_up_to_a_minute() -> None:
     assert [retry_delay(n) for n in (1, 2, 3, 4, 5, 9)] == [5.0, 10.0, 20.0, 40.0, 60.0, 60.0]
+
+
+def _payment(amount: object) -> str:
+    return json.dumps(
+        {
+            "type": "event",
+            "event": {
+                "event_id": "pay-1",
+                "kind": "payment",
+                "platform": "xianyu",
+                "account_id": "shop-1",
+                "conversation_id": "c-1",
+                "sender": {"id": "b-1", "role": "buyer"},
+                "order": {"id": "o-1", "amount_fen": amount},
+                "occurred_at": "2026-12-01T10:00:00+08:00",
+            },
+        }
+    )
+
+
+def test_amounts_are_integers_within_bounds() -> None:
+    ok = parse_frame(_payment(3000))
+    assert isinstance(ok, ReceivedEvent) and ok.event is not None
+    assert ok.event.order is not None and ok.event.order.amount_fen == 3000
+    for bad in (2**63, -1, "3000", 30.5, True, 10_000_001):
+        frame = parse_frame(_payment(bad))
+        assert isinstance(frame, ReceivedEvent), bad
+        assert frame.event is None and frame.error and "amount_fen" in frame.error, bad
+
+
+def test_a_frame_nested_too_deeply_is_set_aside_not_raised() -> None:
+    nested = "[" * 200_000 + "]" * 200_000
+    with_id = '{"type": "event", "event": {"event_id": "deep-1", "x": ' + nested + "}}"
+    frame = parse_frame(with_id)
+    assert isinstance(frame, ReceivedEvent)
+    assert frame.event_id == "deep-1" and frame.event is None
+    assert frame.error == "nested too deeply to read"
+    assert isinstance(parse_frame(nested), Ignored)
