@@ -18,10 +18,10 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ai_cs.api.limits import BodySizeLimit
 from ai_cs.api.ratelimit import TokenBucketLimiter
 from ai_cs.config import Settings
 from ai_cs.web.errors import install_error_handlers
+from ai_cs.web.limits import BodySizeLimit
 from ai_cs.workflow import Workflow
 
 API_TITLE: Final = "ai-cs 天网协作 API"

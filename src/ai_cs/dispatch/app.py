@@ -25,9 +25,10 @@ from ai_cs.db.database import Database
 from ai_cs.db.migrate import upgrade
 from ai_cs.dispatch.config import api_base_url, callback_secret, dispatch_base_url
 from ai_cs.dispatch.delivery import deliver_callbacks, record_reminders
-from ai_cs.dispatch.options import PACKAGE_DIR, DispatchOptions
+from ai_cs.dispatch.options import FORM_OVERHEAD_BYTES, PACKAGE_DIR, DispatchOptions
 from ai_cs.processing.storage import LocalStorage
 from ai_cs.web.errors import install_error_handlers
+from ai_cs.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,11 @@ def create_dispatch_app(
     app.state.result_storage = LocalStorage(settings.data_dir / "dispatch")
     app.state.wake = asyncio.Event()
     install_error_handlers(app)
+    # Every body is counted as it arrives and refused past the largest upload a designer may
+    # make (JSON far smaller), before routing and so before the key is checked.
+    app.add_middleware(
+        BodySizeLimit, max_upload_bytes=opts.max_result_bytes + FORM_OVERHEAD_BYTES
+    )
 
     from ai_cs.dispatch.routes import page_router, router
 

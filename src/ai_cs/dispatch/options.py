@@ -11,6 +11,9 @@ from ai_cs.jobs.embedded import backoff_seconds
 
 PACKAGE_DIR = Path(__file__).parent
 
+FORM_OVERHEAD_BYTES = 64 * 1024
+"""Multipart framing and form fields allowed on top of the largest result."""
+
 
 @dataclass(frozen=True)
 class DispatchOptions:

@@ -24,7 +24,7 @@ from ai_cs import datafiles
 from ai_cs.auth.service import Principal, Scope
 from ai_cs.config import Settings
 from ai_cs.dispatch import service
-from ai_cs.dispatch.options import PACKAGE_DIR, DispatchOptions
+from ai_cs.dispatch.options import FORM_OVERHEAD_BYTES, PACKAGE_DIR, DispatchOptions
 from ai_cs.dispatch.results import ResultTooLarge, check_result
 from ai_cs.dispatch.rules import OPERATION_LABELS, STATUS_LABELS
 from ai_cs.dispatch.schemas import (
@@ -46,8 +46,6 @@ DesignerDep = Annotated[Principal, Depends(require(Scope.DESIGNER))]
 ReaderDep = Annotated[Principal, Depends(require(Scope.DESIGNER, Scope.STAFF))]
 StaffDep = Annotated[Principal, Depends(require(Scope.STAFF))]
 
-FORM_OVERHEAD_BYTES = 64 * 1024
-"""Room for multipart headers and the ``designer`` field on top of the file itself."""
 MAX_ORIGINAL_BYTES = 40 * 1024 * 1024
 ORIGINAL_MIMES = {
     "png": "image/png",

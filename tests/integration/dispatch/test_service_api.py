@@ -328,7 +328,15 @@ async def test_uploads_over_the_limit_are_cut_off(
         data={"designer": "小王"},
         files={"result": ("big.png", big)},
     )
-    assert declared.status_code == 413 and declared.json()["error"]["code"] == "result_too_large"
+    # Refused by the body limit in front of the routes (before the key is even checked).
+    assert declared.status_code == 413 and declared.json()["error"]["code"] == "payload_too_large"
+    # Just over the result limit, within the form's allowance: the route itself refuses it.
+    over = await http.post(
+        f"/api/v1/jobs/{job_id}/finish",
+        data={"designer": "小王"},
+        files={"result": ("big.png", os.urandom(120_000))},
+    )
+    assert over.status_code == 413 and over.json()["error"]["code"] == "result_too_large"
 
     sent = 0
 
@@ -347,7 +355,7 @@ async def test_uploads_over_the_limit_are_cut_off(
         headers={"Content-Type": "multipart/form-data; boundary=b"},
     )
     assert streamed.status_code == 413
-    assert streamed.json()["error"]["code"] == "result_too_large"
+    assert streamed.json()["error"]["code"] == "payload_too_large"
     assert sent < 100 * 16_384  # refused while reading, before the whole body arrived
     state = await http.get(f"/api/v1/jobs/{job_id}")
     assert state.json()["status"] == "claimed"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from ai_cs.api.limits import BodySizeLimit
+from ai_cs.web.limits import BodySizeLimit
 
 pytestmark = pytest.mark.anyio
 
