@@ -85,6 +85,12 @@ def create_key(
         ) from None
     if not name.strip():
         raise InvalidArgument("key name must not be empty")
+    shops = [a.strip() for a in acc_ids or [] if a and a.strip()]
+    if parsed is Scope.PARTNER and not shops:
+        # A partner key without a shop would see every shop's tasks.
+        raise InvalidArgument("a partner key must name its shop (--acc-id SHOP_ID)")
+    if acc_ids is not None:
+        acc_ids = shops
     key_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     session.add(
@@ -128,6 +134,8 @@ def check_key(session: Session, clock: Clock, token: str | None) -> tuple[Princi
     last = datetime.fromisoformat(row.last_used_at) if row.last_used_at else None
     stale = last is None or now - last >= LAST_USED_RESOLUTION
     acc = tuple(json.loads(row.acc_ids)) if row.acc_ids else None
+    if acc is None and row.scope == Scope.PARTNER.value:
+        acc = ()  # a partner key stored without a shop (before this rule) sees no shop at all
     principal = Principal(key_id=row.key_id, name=row.name, scope=Scope(row.scope), acc_ids=acc)
     return principal, stale
 

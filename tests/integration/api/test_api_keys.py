@@ -6,7 +6,9 @@ import hashlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from api_helpers import bearer
@@ -18,6 +20,8 @@ from ai_cs.api.server import ThreadedServer
 from ai_cs.cli import build_app
 from ai_cs.config import get_settings
 from ai_cs.workflow import Workflow
+
+MakeTask = Callable[..., dict[str, Any]]
 
 
 def _aics(args: list[str], database_url: str, cwd: Path) -> str:
@@ -104,3 +108,30 @@ def test_cli_key_scopes_apply(
     with httpx.Client(base_url=server.url) as client:
         assert client.get("/api/v1/tasks", headers=bearer(keys["partner"])).status_code == 200
         assert client.get("/api/v1/tasks", headers=bearer(keys["designer"])).status_code == 403
+
+
+def test_a_partner_key_must_name_its_shop(
+    workflow: Workflow, make_task: MakeTask, client: httpx.Client
+) -> None:
+    from sqlalchemy import update
+
+    from ai_cs.auth.models import ApiKey
+    from ai_cs.auth.service import create_key
+    from ai_cs.errors import InvalidArgument
+
+    with workflow.db.write() as session:
+        for shops in (None, [], ["", "  "]):
+            try:
+                create_key(session, workflow.clock, name="合作方", scope="partner", acc_ids=shops)
+            except InvalidArgument as exc:
+                assert "must name its shop" in exc.message
+            else:
+                raise AssertionError(f"a partner key without a shop was made ({shops!r})")
+        legacy = create_key(
+            session, workflow.clock, name="旧合作方", scope="partner", acc_ids=["x"]
+        )
+        # A key stored before the rule, with no shop at all: it must see no task, not all.
+        session.execute(update(ApiKey).values(acc_ids=None).where(ApiKey.name == "旧合作方"))
+    make_task()
+    listed = client.get("/api/v1/tasks", headers=bearer(legacy))
+    assert listed.status_code == 200 and listed.json()["count"] == 0
