@@ -73,6 +73,20 @@ def _error_text(response: httpx.Response) -> str:
         return f"HTTP {response.status_code}: {response.text[:200]}"
 
 
+def _error_head(response: httpx.Response, limit: int = 4096) -> httpx.Response:
+    """An unread streamed response as a read one holding at most ``limit`` bytes of its body."""
+    head = bytearray()
+    for chunk in response.iter_bytes():
+        head += chunk
+        if len(head) >= limit:
+            break
+    return httpx.Response(
+        response.status_code,
+        headers={"content-type": response.headers.get("content-type", "text/plain")},
+        content=bytes(head[:limit]),
+    )
+
+
 def _raise_for(response: httpx.Response) -> None:
     status = response.status_code
     if 200 <= status < 300:
@@ -145,7 +159,9 @@ class HttpDispatchClient:
             )
         try:
             with self._http.stream("GET", url) as response:
-                _raise_for(response)
+                if not 200 <= response.status_code < 300:
+                    # A streamed answer is unread: read a little of the error, never all of it.
+                    _raise_for(_error_head(response))
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
