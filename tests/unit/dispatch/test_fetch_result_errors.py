@@ -18,8 +18,9 @@ def _client(handler: httpx.MockTransport) -> HttpDispatchClient:
 )
 def test_a_non_2xx_download_is_a_domain_error(status: int, error: type[Exception]) -> None:
     body = b'{"error": {"code": "result_missing", "message": "job j1 has no stored result"}}'
+    # Streamed like a real server's answer, so nothing of it is read yet.
     transport = httpx.MockTransport(
-        lambda _request: httpx.Response(status, content=body + b" " * 100_000)
+        lambda _request: httpx.Response(status, content=iter([body, b" " * 100_000]))
     )
     with _client(transport) as client, pytest.raises(error) as info:
         client.fetch_result("http://dispatch.test/api/v1/jobs/j1/result")
