@@ -52,6 +52,10 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 curl -fsS -o /dev/null http://127.0.0.1:6060/healthz || fail "the API did not answer within 300 s"
+for _ in $(seq 1 20); do
+  grep -q "staff console    http://127.0.0.1:6060/console/" "$WORK/serve.log" && break
+  sleep 0.5
+done
 grep -q "staff console    http://127.0.0.1:6060/console/" "$WORK/serve.log" \
   || fail "the banner does not name the console URL"
 say "the API answers; the banner names the console"

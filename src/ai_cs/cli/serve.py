@@ -94,6 +94,7 @@ def register(app: typer.Typer) -> None:
 
         def ready(runtime: Runtime) -> None:
             console.print(banner(runtime), highlight=False, soft_wrap=True)
+            console.file.flush()  # stdout to a file or pipe is block-buffered: show it now
 
         try:
             asyncio.run(
