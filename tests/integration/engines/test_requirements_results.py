@@ -44,14 +44,21 @@ def product(path: Path) -> Path:
     return path
 
 
-def process(
+def run_process(
     picture: Path, out: Path, operation: str, *require: str
-) -> tuple[dict[str, Any], bytes]:
+) -> subprocess.CompletedProcess[str]:
+    """``aics process … --json --require …`` in a fresh process."""
     args = [sys.executable, "-c", "from ai_cs.cli import main; main()", "process", str(picture)]
     args += ["--operation", operation, "--out", str(out), "--json"]
     for item in require:
         args += ["--require", item]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+
+
+def process(
+    picture: Path, out: Path, operation: str, *require: str
+) -> tuple[dict[str, Any], bytes]:
+    done = run_process(picture, out, operation, *require)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     return report, Path(report["path"]).read_bytes()
@@ -148,39 +155,15 @@ def test_cut_out_stays_transparent_png_by_default(tmp_path: Path) -> None:
 
 
 def test_a_format_the_engine_cannot_make_fails_the_check(tmp_path: Path) -> None:
-    args = [
-        sys.executable,
-        "-c",
-        "from ai_cs.cli import main; main()",
-        "process",
-        str(product(tmp_path / "p.jpg")),
-        "--operation",
-        "enhance",
-        "--out",
-        str(tmp_path),
-        "--require",
-        "format=svg",
-    ]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    done = run_process(product(tmp_path / "p.jpg"), tmp_path, "enhance", "format=svg")
     assert done.returncode == 2
     assert done.stderr.startswith("refused [quality_check_failed]") and "svg" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_a_bad_requirement_is_refused_before_any_work(tmp_path: Path) -> None:
-    args = [
-        sys.executable,
-        "-c",
-        "from ai_cs.cli import main; main()",
-        "process",
-        str(product(tmp_path / "p.jpg")),
-        "--operation",
-        "resize_compress",
-        "--out",
-        str(tmp_path / "out"),
-        "--require",
-        "size=huge",
-    ]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
+    done = run_process(
+        product(tmp_path / "p.jpg"), tmp_path / "out", "resize_compress", "size=huge"
+    )
     assert done.returncode == 2 and done.stderr.startswith("refused [invalid_argument]")
     assert not (tmp_path / "out").exists()
