@@ -107,6 +107,35 @@ class Settings(BaseSettings):
         800, description="Messages from one customer within this window make one agent turn."
     )
 
+    # --- marketplace bridges (CONTRACT §10) ------------------------------------------------------
+    xianyu_ws_url: str = Field(
+        "wss://wss-goofish.dingtalk.com/", description="闲鱼 IM websocket (tests: the fake)."
+    )
+    xianyu_mtop_url: str = Field(
+        "https://h5api.m.goofish.com/h5/", description="Base of the h5/<api>/<version>/ calls."
+    )
+    xianyu_passport_url: str = Field(
+        "https://passport.goofish.com/", description="Login renewal (newlogin/hasLogin.do)."
+    )
+    xianyu_upload_url: str = Field(
+        "https://stream-upload.goofish.com/api/upload.api?floderId=0&appkey=xy_chat"
+        "&_input_charset=utf-8",
+        description="Picture upload for image messages.",
+    )
+    xianyu_cookie: str = Field(
+        "", description="A goofish.com cookie string: adds or updates that account at start."
+    )
+    xianyu_consign_after_confirm: bool = Field(
+        False,
+        description="Offer staff to mark a digital order shipped (consign.dummy) once the buyer "
+        "confirmed the result; staff approve each one in the console.",
+    )
+    account_key: str = Field(
+        "",
+        description="Fernet key encrypting marketplace cookies at rest; empty = generated once "
+        "into DATA_DIR/account.key (mode 0600).",
+    )
+
     @field_validator("data_dir", mode="after")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:

@@ -48,7 +48,8 @@ def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[An
     if relay is not None and hasattr(relay, "run_relay_for"):
         loops.append(relay.run_relay_for(runtime, stop))
     gateway = optional("ai_cs.gateway.runner")
-    if gateway is not None and runtime.settings.gateway_url:
+    if gateway is not None:
+        # With AICS_GATEWAY_URL: the client. Without: the 闲鱼 bridge once an account exists.
         loops.append(gateway.run_gateway_for(runtime, stop))
     return loops
 

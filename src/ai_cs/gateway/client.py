@@ -40,6 +40,7 @@ from ai_cs.conversations.contracts import MessageHandler
 from ai_cs.gateway.handlers import HandlerFactory, default_handler_factory
 from ai_cs.gateway.processor import EventProcessor
 from ai_cs.marketplace import service as gw
+from ai_cs.marketplace.backoff import backoff_delay as jittered_backoff
 from ai_cs.marketplace.protocol import (
     MAX_FRAME_CHARS,
     Ignored,
@@ -76,13 +77,8 @@ def backoff_delay(
     cap: float = BACKOFF_MAX_SECONDS,
     rng: Callable[[], float] = random.random,
 ) -> float:
-    """Delay before reconnect number ``attempt`` (0-based): exponential with "equal jitter".
-
-    Half of ``min(cap, base·2^attempt)`` is fixed and half random, so a fleet of clients that
-    lost the gateway at the same moment does not come back in lockstep.
-    """
-    ceiling = min(cap, base * float(2 ** max(0, attempt)))
-    return ceiling / 2 + rng() * ceiling / 2
+    """The gateway's reconnect delay (:func:`ai_cs.marketplace.backoff.backoff_delay`)."""
+    return jittered_backoff(attempt, base=base, cap=cap, rng=rng)
 
 
 def default_holder() -> str:
@@ -159,6 +155,11 @@ class GatewayClient:
         self._ws: ClientConnection | None = None
 
     # ------------------------------------------------------------------ public
+    @property
+    def lease_held(self) -> asyncio.Event:
+        """Set while this client holds its account lease (and so may talk to the gateway)."""
+        return self._lease_held
+
     def outbox_changed(self) -> None:
         """Something was queued in the send outbox in this process: send it now."""
         self._send_wake.set()
@@ -382,11 +383,13 @@ async def run_gateway(
     workflow: Workflow | None = None,
     handler_factory: HandlerFactory | None = None,
     deliver_results: bool = True,
+    on_client: Callable[[GatewayClient], None] | None = None,
     **client_options: Any,
 ) -> None:
     """Run the gateway client and the result-delivery loop until ``stop`` (``aics serve``).
 
-    Does nothing when no gateway URL is configured.
+    Does nothing when no gateway URL is configured. ``on_client`` sees the client before it
+    runs (an in-process bridge follows its lease).
     """
     if not settings.gateway_url:
         log.info("gateway: AICS_GATEWAY_URL is empty; the gateway client stays off")
@@ -403,6 +406,8 @@ async def run_gateway(
         client = GatewayClient(
             wf, settings=settings, handler_factory=handler_factory, **client_options
         )
+        if on_client is not None:
+            on_client(client)
         jobs = [client.run(stop)]
         if deliver_results:
             from ai_cs.gateway.delivery import ResultDelivery

@@ -41,10 +41,6 @@ USER_AGENT: Final = (
     "Chrome/133.0.0.0 Safari/537.36"
 )
 ORIGIN: Final = "https://www.goofish.com"
-DEFAULT_MTOP_URL: Final = "https://h5api.m.goofish.com/h5/"
-DEFAULT_PASSPORT_URL: Final = "https://passport.goofish.com/"
-DEFAULT_UPLOAD_URL: Final = "https://stream-upload.goofish.com/api/upload.api?floderId=0&appkey=xy_chat&_input_charset=utf-8"
-DEFAULT_WS_URL: Final = "wss://wss-goofish.dingtalk.com/"
 TIMEOUT_SECONDS: Final = 20.0
 
 API_IM_TOKEN: Final = "mtop.taobao.idlemessage.pc.login.token"
@@ -154,16 +150,20 @@ class Uploaded:
 
 
 class MtopClient:
-    """Signed calls for one account; the cookie jar is updated from every response."""
+    """Signed calls for one account; the cookie jar is updated from every response.
+
+    The endpoint URLs come from settings (``AICS_XIANYU_MTOP_URL`` …): the real ones by default,
+    the fake service's in tests — the only difference between the two.
+    """
 
     def __init__(
         self,
         jar: CookieJar,
         http: httpx.AsyncClient,
         *,
-        mtop_url: str = DEFAULT_MTOP_URL,
-        passport_url: str = DEFAULT_PASSPORT_URL,
-        upload_url: str = DEFAULT_UPLOAD_URL,
+        mtop_url: str,
+        passport_url: str,
+        upload_url: str,
         on_cookies: Callable[[CookieJar], None] | None = None,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:

@@ -1,0 +1,466 @@
+"""Seller accounts of the marketplace bridges: stored encrypted, with their connection state.
+
+Services take a session and never commit (the CLI, the console route and the bridge commit).
+Cookies and IM tokens are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) under a key from
+``AICS_ACCOUNT_KEY`` or, when that is empty, a key generated once into ``DATA_DIR/account.key``
+(mode 0600) — so a copied database alone does not log anybody into the shop's account.
+
+State changes are explicit ``(previous, current)`` pairs: every change is also a row in
+``marketplace_account_events`` (with the reason), which the console shows and notifications
+(§11) read; ``notified_at`` stays empty until a notifier has told the shop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Final
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ai_cs.bridges.models import (
+    LOGGED_OUT,
+    NEEDS_VERIFICATION,
+    NEW,
+    ONLINE,
+    PAUSED,
+    REJECTED,
+    SENT,
+    BridgeSend,
+    MarketplaceAccount,
+    MarketplaceAccountEvent,
+)
+from ai_cs.clock import Clock, iso
+from ai_cs.config import Settings
+from ai_cs.dispatch.config import read_secret_file, write_secret_file
+from ai_cs.errors import AicsError, InvalidArgument, NotFound
+from ai_cs.marketplace.service import dialect_insert
+
+log = logging.getLogger(__name__)
+
+KEY_FILE: Final = "account.key"
+MAX_REASON_CHARS: Final = 500
+STATE_LABELS: Final = {
+    NEW: "未连接",
+    ONLINE: "在线",
+    "reconnecting": "重连中",
+    NEEDS_VERIFICATION: "需要验证",
+    LOGGED_OUT: "已掉线",
+    PAUSED: "已暂停",
+}
+"""How the console names each state (staff read Chinese)."""
+
+
+class AccountKeyError(AicsError):
+    """The stored cookies cannot be decrypted with the configured key."""
+
+    code = "account_key_mismatch"
+    http_status = 500
+
+
+class AccountCipher:
+    """Encrypts and decrypts account secrets with the installation's key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def _fernet(self) -> Fernet:
+        configured = self.settings.account_key.strip()
+        if configured:
+            try:
+                return Fernet(configured.encode("ascii"))
+            except (ValueError, UnicodeEncodeError) as exc:
+                raise InvalidArgument(
+                    "AICS_ACCOUNT_KEY is not a Fernet key (32 url-safe base64 bytes)"
+                ) from exc
+        path = self.settings.data_dir / KEY_FILE
+        key = read_secret_file(path)
+        if key is None:
+            write_secret_file(path, Fernet.generate_key().decode("ascii"))
+            key = read_secret_file(path)
+        if key is None:  # pragma: no cover - the file was just written
+            raise AccountKeyError(f"cannot read the account key at {path}")
+        return Fernet(key.encode("ascii"))
+
+    def encrypt(self, value: str) -> str:
+        """``value`` encrypted (a url-safe text token)."""
+        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        """The plain value; :class:`AccountKeyError` when the key is not the one it had."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError) as exc:
+            raise AccountKeyError(
+                "a stored account secret cannot be decrypted: AICS_ACCOUNT_KEY or "
+                "DATA_DIR/account.key changed since it was stored; add the account again"
+            ) from exc
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """An account as staff and the bridge see it (no secrets)."""
+
+    id: int
+    platform: str
+    account_id: str
+    nick: str | None
+    state: str
+    state_reason: str | None
+    state_since: str
+    paused: bool
+    cookie_version: int
+    device_id: str
+    last_event_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    created_at: str
+
+    @property
+    def state_label(self) -> str:
+        """The state in the staff's words."""
+        return STATE_LABELS.get(self.state, self.state)
+
+
+def _view(row: MarketplaceAccount) -> AccountView:
+    return AccountView(
+        id=row.id,
+        platform=row.platform,
+        account_id=row.account_id,
+        nick=row.nick,
+        state=row.state,
+        state_reason=row.state_reason,
+        state_since=row.state_since,
+        paused=bool(row.paused),
+        cookie_version=row.cookie_version,
+        device_id=row.device_id,
+        last_event_at=row.last_event_at,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+        created_at=row.created_at,
+    )
+
+
+def _row(session: Session, platform: str, account_id: str) -> MarketplaceAccount:
+    row = session.execute(
+        select(MarketplaceAccount).where(
+            MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound(f"no {platform} account {account_id!r}")
+    return row
+
+
+def upsert_account(
+    session: Session,
+    clock: Clock,
+    cipher: AccountCipher,
+    *,
+    platform: str,
+    account_id: str,
+    cookie: str,
+    nick: str | None,
+    device_id: str,
+) -> tuple[AccountView, bool]:
+    """Add an account, or give a known one a fresh cookie; returns (account, created).
+
+    A new cookie is a new login: the cached token is dropped, the cookie version goes up (the
+    running bridge reconnects with it), and an account that waited for verification or a new
+    login becomes ``new`` again. The device id of a known account is kept for good.
+    """
+    now = iso(clock.now())
+    existing = session.execute(
+        select(MarketplaceAccount).where(
+            MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id
+        )
+    ).scalar_one_or_none()
+    if existing is None:
+        row = MarketplaceAccount(
+            platform=platform,
+            account_id=account_id,
+            nick=nick,
+            cookie_encrypted=cipher.encrypt(cookie),
+            cookie_version=1,
+            device_id=device_id,
+            token_encrypted=None,
+            token_expires_epoch=None,
+            state=NEW,
+            state_reason="已添加，等待连接",
+            state_since=now,
+            paused=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        _record_event(session, clock, row, None, NEW, row.state_reason)
+        return _view(row), True
+    existing.cookie_encrypted = cipher.encrypt(cookie)
+    existing.cookie_version = existing.cookie_version + 1
+    existing.token_encrypted = None
+    existing.token_expires_epoch = None
+    existing.nick = nick or existing.nick
+    existing.updated_at = now
+    if existing.state in (NEEDS_VERIFICATION, LOGGED_OUT):
+        set_state(session, clock, platform, account_id, NEW, "已更新 Cookie，等待重新连接")
+    session.flush()
+    return _view(existing), False
+
+
+def list_accounts(session: Session, platform: str | None = None) -> list[AccountView]:
+    """Every account (of one platform), oldest first."""
+    stmt = select(MarketplaceAccount).order_by(MarketplaceAccount.id)
+    if platform is not None:
+        stmt = stmt.where(MarketplaceAccount.platform == platform)
+    return [_view(r) for r in session.execute(stmt).scalars()]
+
+
+def get_account(session: Session, platform: str, account_id: str) -> AccountView:
+    """One account (NotFound when unknown)."""
+    return _view(_row(session, platform, account_id))
+
+
+@dataclass(frozen=True)
+class AccountSecrets:
+    """What a bridge needs to log in: the cookie and the cached IM token."""
+
+    cookie: str
+    cookie_version: int
+    device_id: str
+    token: str | None
+    token_expires_epoch: float | None
+
+
+def load_secrets(
+    session: Session, cipher: AccountCipher, platform: str, account_id: str
+) -> AccountSecrets:
+    """The decrypted cookie and token of an account."""
+    row = _row(session, platform, account_id)
+    return AccountSecrets(
+        cookie=cipher.decrypt(row.cookie_encrypted),
+        cookie_version=row.cookie_version,
+        device_id=row.device_id,
+        token=cipher.decrypt(row.token_encrypted) if row.token_encrypted else None,
+        token_expires_epoch=row.token_expires_epoch,
+    )
+
+
+def save_renewed_cookie(
+    session: Session,
+    clock: Clock,
+    cipher: AccountCipher,
+    platform: str,
+    account_id: str,
+    cookie: str,
+    *,
+    version: int,
+) -> bool:
+    """Store a cookie the platform renewed (Set-Cookie), unless staff pasted a newer one meanwhile.
+
+    The version does not change: it counts logins given by people, not renewals.
+    """
+    result = session.execute(
+        update(MarketplaceAccount)
+        .where(
+            MarketplaceAccount.platform == platform,
+            MarketplaceAccount.account_id == account_id,
+            MarketplaceAccount.cookie_version == version,
+        )
+        .values(cookie_encrypted=cipher.encrypt(cookie), updated_at=iso(clock.now()))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def save_token(
+    session: Session,
+    cipher: AccountCipher,
+    platform: str,
+    account_id: str,
+    token: str | None,
+    expires_epoch: float | None,
+) -> None:
+    """Cache the IM token (``None`` forgets it: the next connection asks for a new one)."""
+    session.execute(
+        update(MarketplaceAccount)
+        .where(MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id)
+        .values(
+            token_encrypted=cipher.encrypt(token) if token else None,
+            token_expires_epoch=expires_epoch if token else None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _record_event(
+    session: Session,
+    clock: Clock,
+    row: MarketplaceAccount,
+    previous: str | None,
+    state: str,
+    reason: str | None,
+) -> None:
+    session.add(
+        MarketplaceAccountEvent(
+            platform=row.platform,
+            account_id=row.account_id,
+            previous_state=previous,
+            state=state,
+            reason=reason,
+            created_at=iso(clock.now()),
+        )
+    )
+
+
+def set_state(
+    session: Session,
+    clock: Clock,
+    platform: str,
+    account_id: str,
+    state: str,
+    reason: str | None,
+) -> tuple[str, str] | None:
+    """Move an account to ``state``; returns ``(previous, current)`` when it changed.
+
+    The same state again only refreshes the reason (a reconnecting account that fails again
+    is not a new event for staff).
+    """
+    row = _row(session, platform, account_id)
+    reason = reason[:MAX_REASON_CHARS] if reason else None
+    previous = row.state
+    now = iso(clock.now())
+    if previous == state:
+        row.state_reason = reason
+        row.updated_at = now
+        return None
+    row.state = state
+    row.state_reason = reason
+    row.state_since = now
+    row.updated_at = now
+    if state == ONLINE:
+        row.last_error = None if previous != ONLINE else row.last_error
+    _record_event(session, clock, row, previous, state, reason)
+    log.info("account %s/%s: %s → %s (%s)", platform, account_id, previous, state, reason)
+    return previous, state
+
+
+def record_error(
+    session: Session, clock: Clock, platform: str, account_id: str, error: str
+) -> None:
+    """Remember the last error of an account (shown in the console)."""
+    session.execute(
+        update(MarketplaceAccount)
+        .where(MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id)
+        .values(last_error=error[:MAX_REASON_CHARS], last_error_at=iso(clock.now()))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def touch_event(session: Session, clock: Clock, platform: str, account_id: str) -> None:
+    """An event arrived from the account just now."""
+    session.execute(
+        update(MarketplaceAccount)
+        .where(MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id)
+        .values(last_event_at=iso(clock.now()))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def set_paused(
+    session: Session, clock: Clock, platform: str, account_id: str, paused: bool
+) -> AccountView:
+    """Pause (the bridge disconnects and stays away) or resume an account."""
+    row = _row(session, platform, account_id)
+    row.paused = 1 if paused else 0
+    row.updated_at = iso(clock.now())
+    if paused:
+        set_state(session, clock, platform, account_id, PAUSED, "店主暂停")
+    elif row.state == PAUSED:
+        set_state(session, clock, platform, account_id, NEW, "已恢复，等待连接")
+    session.flush()
+    return _view(row)
+
+
+def remove_account(session: Session, platform: str, account_id: str) -> None:
+    """Forget an account and its secrets (its conversations and tasks stay)."""
+    _row(session, platform, account_id)
+    session.execute(
+        delete(MarketplaceAccount).where(
+            MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id
+        )
+    )
+
+
+def recent_events(
+    session: Session, platform: str, account_id: str, *, limit: int = 20
+) -> list[MarketplaceAccountEvent]:
+    """The account's latest state changes, newest first."""
+    return list(
+        session.execute(
+            select(MarketplaceAccountEvent)
+            .where(
+                MarketplaceAccountEvent.platform == platform,
+                MarketplaceAccountEvent.account_id == account_id,
+            )
+            .order_by(MarketplaceAccountEvent.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+# --- sends ----------------------------------------------------------------------------------------
+def sent_parts(session: Session, command_id: str) -> dict[int, str]:
+    """Parts of a send command already done (part → status)."""
+    rows = session.execute(
+        select(BridgeSend.part, BridgeSend.status).where(BridgeSend.command_id == command_id)
+    ).all()
+    return {int(part): str(status) for part, status in rows}
+
+
+def record_part(
+    session: Session,
+    clock: Clock,
+    *,
+    command_id: str,
+    part: int,
+    platform: str,
+    account_id: str,
+    conversation_id: str,
+    message_id: str | None,
+    rejected: str | None = None,
+) -> None:
+    """One part of a send went out (with the platform's message id) or was refused for good."""
+    session.execute(
+        dialect_insert(session, BridgeSend)
+        .values(
+            command_id=command_id,
+            part=part,
+            platform=platform,
+            account_id=account_id,
+            conversation_id=conversation_id,
+            message_id=message_id,
+            status=REJECTED if rejected else SENT,
+            reason=rejected[:MAX_REASON_CHARS] if rejected else None,
+            created_at=iso(clock.now()),
+        )
+        .on_conflict_do_nothing(index_elements=["command_id", "part"])
+    )
+
+
+def is_our_message(session: Session, platform: str, account_id: str, message_id: str) -> bool:
+    """Whether a bridge sent this message (its echo is not a person on the shop's side)."""
+    found = session.execute(
+        select(BridgeSend.id)
+        .where(
+            BridgeSend.platform == platform,
+            BridgeSend.account_id == account_id,
+            BridgeSend.message_id == message_id,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    return found is not None

@@ -1,0 +1,215 @@
+"""The 闲鱼 bridge in-process: fake Goofish ⇄ sessions ⇄ §7 endpoint ⇄ the real gateway client.
+
+The handler is the gateway tests' stand-in for the agent (a picture makes a task, text is
+echoed), so these tests are about the bridge: login, /reg, heartbeats, acks, dedup, every entry
+of a push, order cards, echoes and takeover, reconnects, risk control, two accounts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from ai_cs.bridges import accounts
+from ai_cs.bridges.models import MarketplaceAccountEvent
+from ai_cs.bridges.xianyu.bridge import add_account
+from ai_cs.bridges.xianyu.session import Timings
+from ai_cs.bridges.xianyu.sim import FakeGoofish
+from ai_cs.config import Settings
+from ai_cs.db.models import ImageTask
+from ai_cs.gateway.runner import run_xianyu_bridge
+from ai_cs.gateway.sim import demo_picture
+from ai_cs.marketplace import service as gw
+from ai_cs.workflow import Workflow
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
+from gateway_helpers import ShopDouble  # noqa: E402
+
+pytestmark = pytest.mark.anyio
+
+SELLER_A, SELLER_B = "1000000001", "1000000002"
+FAST = Timings(
+    heartbeat_seconds=0.4,
+    heartbeat_misses=2,
+    request_timeout=3.0,
+    backoff_base=0.1,
+    backoff_cap=0.5,
+    stable_seconds=5.0,
+    deliver_timeout=10.0,
+    echo_wait_seconds=3.0,
+    state_poll_seconds=0.2,
+)
+
+
+@pytest.fixture
+def bridge_workflow(database_url: str, settings: Settings, fake: FakeGoofish) -> Any:
+    env = fake.env()
+    configured = settings.model_copy(
+        update={
+            "fetch_allowed_hosts": ["127.0.0.1"],
+            "gateway_burst_window_ms": 0,
+            "xianyu_ws_url": env["AICS_XIANYU_WS_URL"],
+            "xianyu_mtop_url": env["AICS_XIANYU_MTOP_URL"],
+            "xianyu_passport_url": env["AICS_XIANYU_PASSPORT_URL"],
+            "xianyu_upload_url": env["AICS_XIANYU_UPLOAD_URL"],
+        }
+    )
+    wf = Workflow(database_url=database_url, settings=configured)
+    try:
+        yield wf
+    finally:
+        wf.close()
+
+
+@contextlib.asynccontextmanager
+async def bridge_running(wf: Workflow, handler: Any) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_xianyu_bridge(
+            wf.settings,
+            stop,
+            workflow=wf,
+            bridge_options={"timings": FAST, "poll_seconds": 0.2},
+            handler=handler,
+            lease_seconds=2.0,
+            deliver_results=False,
+        )
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+def _state(wf: Workflow, account_id: str) -> str:
+    with wf.db.read() as session:
+        return accounts.get_account(session, "xianyu", account_id).state
+
+
+async def _eventually(predicate: Any, timeout: float = 15.0) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await asyncio.to_thread(predicate):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_two_accounts_end_to_end_through_the_bridge(
+    fake: FakeGoofish, bridge_workflow: Workflow
+) -> None:
+    wf = bridge_workflow
+    a, b = fake.add_account(SELLER_A, "小店A"), fake.add_account(SELLER_B, "小店B")
+    a.expire_sign_token_once = True
+    for seller in (a, b):
+        wf.db.run_write(lambda s, c=seller.cookie(): add_account(s, wf.clock, wf.settings, c))
+    handler = ShopDouble(wf)
+    async with bridge_running(wf, handler):
+        assert await fake.wait_registered(SELLER_A) and await fake.wait_registered(SELLER_B)
+
+        # Token: valid sign, one 令牌过期 retry; /reg with the stored, bound device id.
+        with wf.db.read() as session:
+            device_a = accounts.get_account(session, "xianyu", SELLER_A).device_id
+        assert [c["expired"] for c in a.token_calls] == [True, False]
+        assert a.regs == [(device_a, True)]
+        assert await fake.wait_for(lambda: a.syncs == 1)
+        assert await _eventually(lambda: _state(wf, SELLER_A) == "online")
+
+        # A buyer's text is answered in the right chat, on the right account.
+        await fake.say(SELLER_A, "2201", "cid-a1", "在吗")
+        assert await fake.wait_for(lambda: len(fake.sent_to(SELLER_A, "cid-a1")) == 1)
+        assert fake.sent_to(SELLER_A, "cid-a1")[0].text == "收到：在吗"
+        assert fake.sent_to(SELLER_A, "cid-a1")[0].to == "2201"
+
+        # The same message id pushed twice is answered once.
+        dup = fake.new_message_id()
+        await fake.say(SELLER_A, "2201", "cid-a1", "第二句", message_id=dup)
+        await fake.say(SELLER_A, "2201", "cid-a1", "第二句", message_id=dup)
+        assert await fake.wait_for(lambda: len(fake.sent_to(SELLER_A, "cid-a1")) == 2)
+
+        # A picture: a task for that account; two entries in one push both handled.
+        url = fake.add_picture("p1.png", demo_picture())
+        _, pic = fake.picture_entry("2201", "cid-a1", url, 800, 600)
+        text_id = fake.new_message_id()
+        from ai_cs.bridges.xianyu import frames as fr
+        from ai_cs.bridges.xianyu.sim import chat_map
+
+        text = chat_map(
+            cid="cid-a2", sender="2202", message_id=text_id, content=fr.content_text("也在吗")
+        )
+        await fake.push(SELLER_A, [pic, text])
+        assert await fake.wait_for(lambda: len(fake.sent_to(SELLER_A, "cid-a1")) == 3)
+        assert await fake.wait_for(lambda: len(fake.sent_to(SELLER_A, "cid-a2")) == 1)
+        with wf.db.read() as session:
+            task = session.execute(select(ImageTask)).scalar_one()
+        assert (task.acc_type, task.acc_id, task.customer_id) == ("xianyu", SELLER_A, "2201")
+        assert handler.event_ids.count(f"xianyu:{SELLER_A}:{dup}") == 1
+
+        # Account B is its own connection: its buyer gets B's answer, A's chats are untouched.
+        await fake.say(SELLER_B, "3301", "cid-b1", "你好")
+        assert await fake.wait_for(lambda: len(fake.sent_to(SELLER_B, "cid-b1")) == 1)
+        assert fake.sent_to(SELLER_A, "cid-b1") == [] and fake.sent_to(SELLER_B, "cid-a1") == []
+
+        # The payment card moves A's task to paid (order detail gives buyer and amount).
+        fake.add_order("4012345678901234567", buyer="2201", seller=SELLER_A, amount_fen=3000)
+        await fake.pay(SELLER_A, "2201", "cid-a1", "4012345678901234567")
+        assert await _eventually(
+            lambda: wf.get_task(task.task_id)["status"] in ("paid", "processing", "failed")
+        )
+
+        # Our echoes never pause the AI; a person typing in the shop's app does.
+        now = wf.clock.epoch()
+        with wf.db.read() as session:
+            assert gw.paused_until(session, SELLER_A, "cid-a1", now) is None
+        await fake.seller_types(SELLER_A, "2201", "cid-a1", "我来处理")
+        assert await _eventually(lambda: _paused(wf, SELLER_A, "cid-a1"), timeout=10)
+        assert not _paused(wf, SELLER_A, "cid-a2")
+
+        # Heartbeats flow; every push was acknowledged exactly once.
+        assert await fake.wait_for(lambda: a.heartbeats >= 2)
+        assert await fake.wait_for(lambda: all(a.acks[m] == 1 for m in a.pushes))
+        assert all(b.acks[m] == 1 for m in b.pushes)
+
+        # A dropped socket reconnects (cached token, same device id) and works again.
+        await fake.drop(SELLER_A)
+        assert await fake.wait_for(lambda: a.connections == 2 and len(a.regs) == 2)
+        assert await fake.wait_registered(SELLER_A)
+        assert a.regs[-1] == (device_a, True)
+        assert len(a.token_calls) == 2  # no new token for a reconnect
+        await fake.say(SELLER_A, "2203", "cid-a3", "还在吗")
+        assert await fake.wait_for(lambda: len(fake.sent_to(SELLER_A, "cid-a3")) == 1)
+
+        # Risk control: the account waits for a person; B stays online.
+        a.risk = "verify"
+        await fake.drop(SELLER_A)
+        assert await _eventually(lambda: _state(wf, SELLER_A) == "needs_verification")
+        assert _state(wf, SELLER_B) == "online"
+        await fake.say(SELLER_B, "3301", "cid-b1", "还有一个问题")
+        assert await fake.wait_for(lambda: len(fake.sent_to(SELLER_B, "cid-b1")) == 2)
+
+    with wf.db.read() as session:
+        states = [
+            e.state
+            for e in session.execute(
+                select(MarketplaceAccountEvent).where(
+                    MarketplaceAccountEvent.account_id == SELLER_A
+                )
+            ).scalars()
+        ]
+        view = accounts.get_account(session, "xianyu", SELLER_A)
+    assert "online" in states and states[-1] == "needs_verification"
+    assert view.last_error and "RGV587" in view.last_error
+
+
+def _paused(wf: Workflow, account: str, cid: str) -> bool:
+    with wf.db.read() as session:
+        return gw.paused_until(session, account, cid, wf.clock.epoch()) is not None
