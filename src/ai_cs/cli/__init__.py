@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "ai_cs.cli.demo",
     "ai_cs.cli.chat",
     "ai_cs.cli.library",
+    "ai_cs.cli.accounts",
+    "ai_cs.cli.bridge",
 )
 
 HELP = "ai-cs: AI customer service and order system of an image-editing shop."

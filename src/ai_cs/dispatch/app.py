@@ -32,6 +32,7 @@ from ai_cs.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
 
+
 def create_dispatch_app(
     settings: Settings,
     *,
@@ -90,9 +91,7 @@ def create_dispatch_app(
     install_error_handlers(app)
     # Every body is counted as it arrives and refused past the largest upload a designer may
     # make (JSON far smaller), before routing and so before the key is checked.
-    app.add_middleware(
-        BodySizeLimit, max_upload_bytes=opts.max_result_bytes + FORM_OVERHEAD_BYTES
-    )
+    app.add_middleware(BodySizeLimit, max_upload_bytes=opts.max_result_bytes + FORM_OVERHEAD_BYTES)
 
     from ai_cs.dispatch.routes import page_router, router
 
