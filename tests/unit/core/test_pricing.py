@@ -178,14 +178,16 @@ def test_a_partial_table_keeps_the_list_prices_and_bad_tables_are_refused():
     partial = PriceTable(base_fen={Operation.ENHANCE: {Complexity.SIMPLE: 100}})
     listed = PriceTable()
     assert partial.base_fen[Operation.ENHANCE][Complexity.SIMPLE] == 100
-    assert partial.base_fen[Operation.ENHANCE][Complexity.NORMAL] == (
-        listed.base_fen[Operation.ENHANCE][Complexity.NORMAL]
+    assert (
+        partial.base_fen[Operation.ENHANCE][Complexity.NORMAL]
+        == (listed.base_fen[Operation.ENHANCE][Complexity.NORMAL])
     )
     assert partial.base_fen[Operation.VECTORIZE] == listed.base_fen[Operation.VECTORIZE]
     from_json = PriceTable.model_validate_json('{"base_fen": {"remove_bg": {"complex": 5000}}}')
     assert from_json.base_fen[Operation.REMOVE_BG][Complexity.COMPLEX] == 5000
-    assert from_json.base_fen[Operation.REMOVE_BG][Complexity.SIMPLE] == (
-        listed.base_fen[Operation.REMOVE_BG][Complexity.SIMPLE]
+    assert (
+        from_json.base_fen[Operation.REMOVE_BG][Complexity.SIMPLE]
+        == (listed.base_fen[Operation.REMOVE_BG][Complexity.SIMPLE])
     )
     with pytest.raises(ValidationError):
         PriceTable(base_fen={Operation.ENHANCE: {Complexity.SIMPLE: -100}})

@@ -1,0 +1,159 @@
+"""店铺账号: the shop's marketplace accounts in the staff console (CONTRACT §10).
+
+Staff add an account by pasting the cookie of a logged-in goofish.com page, see each account's
+state (with its reason), last event and last error, and pause, resume or remove it. The running
+bridge picks every change up within seconds. Every action goes through
+:mod:`ai_cs.bridges.accounts` (the same functions as ``aics accounts``); cookies never come back
+out of the database in a page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi.responses import Response
+
+from ai_cs.api.console import (
+    ConsoleStaff,
+    back_to,
+    csrf_ok,
+    render,
+    run_action,
+    workflow_of,
+)
+from ai_cs.bridges import accounts
+from ai_cs.bridges.xianyu.bridge import add_account
+from ai_cs.errors import AicsError
+
+PAGE: Final = "/console/accounts"
+MAX_COOKIE_FORM_CHARS: Final = 32_000
+OK_MESSAGES: Final = {
+    "added": "账号已添加，几秒内开始连接",
+    "updated": "Cookie 已更新，账号将重新连接",
+    "paused": "账号已暂停",
+    "resumed": "账号已恢复",
+    "removed": "账号已移除",
+}
+
+router = APIRouter(prefix=PAGE, include_in_schema=False)
+
+
+def install(app: FastAPI) -> None:
+    """Add the page and its place in the console's navigation."""
+    app.include_router(router)
+    nav = tuple(getattr(app.state, "console_nav", ()))
+    app.state.console_nav = (*nav, (PAGE, "店铺账号"))
+
+
+def _page(request: Request, *, error: str | None = None, status_code: int = 200) -> Response:
+    workflow = workflow_of(request)
+    with workflow.db.read() as session:
+        rows = accounts.list_accounts(session)
+        events = {
+            (v.platform, v.account_id): accounts.recent_events(
+                session, v.platform, v.account_id, limit=5
+            )
+            for v in rows
+        }
+    ok = request.query_params.get("ok", "")
+    return render(
+        request,
+        "accounts.html",
+        {
+            "accounts": rows,
+            "events": events,
+            "account_ok": OK_MESSAGES.get(ok),
+            "account_error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("")
+def account_list(request: Request, principal: ConsoleStaff) -> Response:
+    """Every account with its state, last event and last error."""
+    del principal
+    return _page(request)
+
+
+@router.post("")
+def account_add(
+    request: Request,
+    principal: ConsoleStaff,
+    cookie: Annotated[str, Form(max_length=MAX_COOKIE_FORM_CHARS)] = "",
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Add a 闲鱼 account from a pasted cookie (or give a known one its new cookie)."""
+    del principal
+    if not csrf_ok(request, csrf):
+        return _page(request, error="页面已过期，请刷新后重试", status_code=400)
+    workflow = workflow_of(request)
+    settings = request.app.state.settings
+    try:
+        _view, created = workflow.db.run_write(
+            lambda s: add_account(s, workflow.clock, settings, cookie)
+        )
+    except AicsError as exc:
+        # The cookie error names what is missing, never a value of the cookie.
+        return _page(request, error=f"无法使用这个 Cookie：{exc.message}", status_code=422)
+    return back_to(PAGE, ok="added" if created else "updated")
+
+
+def _action(request: Request, csrf: str, platform: str, account_id: str, verb: str) -> Response:
+    clock = workflow_of(request).clock
+    if verb == "remove":
+        return run_action(
+            request,
+            PAGE,
+            csrf,
+            lambda s: accounts.remove_account(s, platform, account_id),
+            "removed",
+        )
+    paused = verb == "pause"
+    return run_action(
+        request,
+        PAGE,
+        csrf,
+        lambda s: accounts.set_paused(s, clock, platform, account_id, paused),
+        "paused" if paused else "resumed",
+    )
+
+
+@router.post("/{platform}/{account_id}/pause")
+def account_pause(
+    request: Request,
+    platform: str,
+    account_id: str,
+    principal: ConsoleStaff,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Disconnect the account and keep it offline."""
+    del principal
+    return _action(request, csrf, platform, account_id, "pause")
+
+
+@router.post("/{platform}/{account_id}/resume")
+def account_resume(
+    request: Request,
+    platform: str,
+    account_id: str,
+    principal: ConsoleStaff,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Let the account connect again."""
+    del principal
+    return _action(request, csrf, platform, account_id, "resume")
+
+
+@router.post("/{platform}/{account_id}/remove")
+def account_remove(
+    request: Request,
+    platform: str,
+    account_id: str,
+    principal: ConsoleStaff,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Forget the account and its cookie."""
+    del principal
+    return _action(request, csrf, platform, account_id, "remove")
