@@ -125,11 +125,6 @@ class Settings(BaseSettings):
     xianyu_cookie: str = Field(
         "", description="A goofish.com cookie string: adds or updates that account at start."
     )
-    xianyu_consign_after_confirm: bool = Field(
-        False,
-        description="Offer staff to mark a digital order shipped (consign.dummy) once the buyer "
-        "confirmed the result; staff approve each one in the console.",
-    )
     account_key: str = Field(
         "",
         description="Fernet key encrypting marketplace cookies at rest; empty = generated once "
