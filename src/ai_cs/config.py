@@ -53,7 +53,9 @@ class Settings(BaseSettings):
     )
 
     public_base_url: str = Field(
-        "", description="Base URL customers reach the API at (result links); empty = host:api_port."
+        "",
+        description="Base URL customers and staff reach the API at (result links, links in "
+        "notifications); empty = http://host:api_port.",
     )
     max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted upload/picture.")
     rate_limit_per_minute: int = Field(600, description="API requests per key per minute.")
@@ -131,6 +133,33 @@ class Settings(BaseSettings):
         "into DATA_DIR/account.key (mode 0600).",
     )
 
+    # --- notifications to the shop (CONTRACT §11) --------------------------------------------
+    notify_dingtalk_url: str = Field(
+        "", description="DingTalk group robot webhook (…/robot/send?access_token=…); empty = off."
+    )
+    notify_dingtalk_secret: str = Field(
+        "", description="The DingTalk robot's 加签 secret (SEC…); empty = the robot is unsigned."
+    )
+    notify_feishu_url: str = Field(
+        "", description="Feishu (Lark) custom bot webhook (…/bot/v2/hook/…); empty = off."
+    )
+    notify_feishu_secret: str = Field(
+        "", description="The Feishu bot's signature secret (签名校验); empty = unsigned."
+    )
+    notify_wecom_url: str = Field(
+        "", description="WeCom (企业微信) group robot webhook (…/webhook/send?key=…); empty = off."
+    )
+    notify_webhook_url: str = Field(
+        "", description="Any HTTPS endpoint that takes the shop's notices as JSON; empty = off."
+    )
+    notify_webhook_secret: str = Field(
+        "", description="HMAC secret signing the generic webhook (as dispatch callbacks are)."
+    )
+    notify_paid_orders: bool = Field(
+        False,
+        description="Also announce every paid order (off: only what needs a person).",
+    )
+
     @field_validator("data_dir", mode="after")
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
@@ -149,6 +178,13 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """The shop's time zone."""
         return ZoneInfo(self.timezone)
+
+    @property
+    def api_base_url(self) -> str:
+        """Where people reach the API and console: ``PUBLIC_BASE_URL`` or ``http://host:port``."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.host}:{self.api_port}"
 
     @property
     def resolved_database_url(self) -> str:

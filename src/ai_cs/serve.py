@@ -43,7 +43,9 @@ def quiet_startup_logs() -> None:
 
 def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
     """Loops other domains provide, when installed: dispatch relay, gateway, delivery."""
-    loops: list[Coroutine[Any, Any, None]] = []
+    from ai_cs.notify.relay import run_relay_for as notify_relay
+
+    loops: list[Coroutine[Any, Any, None]] = [notify_relay(runtime, stop)]
     relay = optional("ai_cs.dispatch.relay")
     if relay is not None and hasattr(relay, "run_relay_for"):
         loops.append(relay.run_relay_for(runtime, stop))

@@ -42,6 +42,7 @@ from ai_cs.errors import (
     RequirementsLockedAfterPayment,
     TaskNotFound,
 )
+from ai_cs.notify import NotifyKind
 from ai_cs.tasks import service
 
 log = logging.getLogger(__name__)
@@ -431,7 +432,12 @@ def _quote_picture(deps: ShopDeps, operation: Operation | None, *, force_new: bo
         "operation_defaulted": report.operation_defaulted,
     }
     if report.risk.decision is Decision.DECLINE:
-        _write(deps, lambda s: conversations.count_decline(s, deps.conversation_id))
+        _write(
+            deps,
+            lambda s: conversations.count_decline(
+                s, deps.workflow.clock, deps.conversation_id, "；".join(reasons)
+            ),
+        )
         return QuoteResult(ok=True, decision="decline", reasons=reasons, **common)
     if report.risk.decision is Decision.REVIEW:
         _write(
@@ -441,6 +447,7 @@ def _quote_picture(deps: ShopDeps, operation: Operation | None, *, force_new: bo
                 deps.workflow.clock,
                 deps.conversation_id,
                 HANDOFF_LABELS["risk_review"] + "：" + "；".join(reasons),
+                notify=NotifyKind.RISK_REVIEW,
             ),
         )
         return QuoteResult(ok=True, decision="review", reasons=reasons, **common)
@@ -523,6 +530,8 @@ def _change_operation(deps: ShopDeps, operation: Operation, task_id: str | None)
                 deps.conversation_id,
                 f"客户要求把订单 {task['task_id']} 改为{_label(operation.value)}，需人工确认："
                 + "；".join(r.message for r in risk.reasons),
+                notify=NotifyKind.RISK_REVIEW,
+                task_id=task["task_id"],
             )
             return ChangeResult(
                 ok=False, error="needs_review", message=ERROR_MESSAGES["needs_review"], task=view
@@ -850,9 +859,16 @@ def hand_to_human(  # noqa: D417 (ctx is not shown to the model)
             if target["status"] in DESIGNER_STATUSES:
                 from ai_cs.tasks.handoff import hand_to_designer
 
-                handed = hand_to_designer(session, clock, target["task_id"], label)
+                # One notice for the situation: the conversation's, naming the order.
+                handed = hand_to_designer(session, clock, target["task_id"], label, notify=None)
         note = label if handed is None else f"{label}（订单 {handed['task_id']} 已转设计师）"
-        conversations.mark_needs_human(session, clock, deps.conversation_id, note)
+        conversations.mark_needs_human(
+            session,
+            clock,
+            deps.conversation_id,
+            note,
+            task_id=handed["task_id"] if handed is not None else None,
+        )
         return HandoffResult(
             ok=True,
             error=error,

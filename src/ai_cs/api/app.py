@@ -123,7 +123,7 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
     app.add_middleware(BodySizeLimit, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(NoSniff)
 
-    from ai_cs.api import console_accounts, console_conversations
+    from ai_cs.api import console_accounts, console_conversations, console_notify
     from ai_cs.api.console import install as install_console
     from ai_cs.api.routes import health, tasks
 
@@ -137,5 +137,6 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
     install_console(app)
     app.include_router(console_conversations.router)
     console_accounts.install(app)
+    app.include_router(console_notify.router)
     include_optional_routers(app)
     return app

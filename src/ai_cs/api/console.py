@@ -672,6 +672,7 @@ def install(app: FastAPI) -> None:
         ("/console/", "任务看板"),
         ("/console/conversations", "客户会话"),
         ("/console/dispatch", "派单状态"),
+        ("/console/notify", "消息通知"),
     )
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
 

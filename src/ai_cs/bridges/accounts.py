@@ -35,9 +35,9 @@ from ai_cs.bridges.models import (
 )
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
+from ai_cs.db.database import dialect_insert
 from ai_cs.dispatch.config import read_secret_file, write_secret_file
 from ai_cs.errors import AicsError, InvalidArgument, NotFound
-from ai_cs.marketplace.service import dialect_insert
 
 log = logging.getLogger(__name__)
 

@@ -23,16 +23,16 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, SystemClock, iso
 from ai_cs.conversations.contracts import Attachment, OutboundMessage
 from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMessage
 from ai_cs.core.tasks import check_id
+from ai_cs.db.database import dialect_insert
 from ai_cs.errors import Conflict, InvalidArgument, NotFound
 from ai_cs.marketplace.service import end_takeover, queue_send, start_takeover
+from ai_cs.notify import NotifyKind, emit
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +198,8 @@ def open_conversation(
         "created_at": iso(clock.now()),
         "updated_at": iso(clock.now()),
     }
-    dialect = session.get_bind().dialect.name
-    insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert_fn(Conversation)
+        dialect_insert(session, Conversation)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["conversation_id"])
     )
@@ -309,11 +307,33 @@ def _mirror_gateway_takeover(session: Session, clock: Clock, row: Conversation) 
 
 
 def mark_needs_human(
-    session: Session, clock: Clock, conversation_id: str, reason: str
+    session: Session,
+    clock: Clock,
+    conversation_id: str,
+    reason: str,
+    *,
+    notify: NotifyKind = NotifyKind.NEEDS_HUMAN,
+    task_id: str | None = None,
 ) -> dict[str, Any]:
-    """Flag the conversation for staff (转人工) and leave a system message saying why."""
+    """Flag the conversation for staff (转人工), leave a system message saying why, tell the shop.
+
+    ``notify`` is the kind of notice the shop's group gets (a request for a human, a picture
+    to review); the same reason again while the flag is still up is not announced twice.
+    """
     row = _load(session, conversation_id, lock=True)
     text = _clean_text(reason, limit=500) or "需要人工处理"
+    if not (row.needs_human and row.needs_human_reason == text):
+        emit(
+            session,
+            clock,
+            notify,
+            task_id=task_id,
+            conversation_id=row.conversation_id,
+            account_id=row.account_id,
+            platform=row.platform,
+            customer=row.customer_nick or row.customer_id,
+            reason=text,
+        )
     row.needs_human = 1
     row.needs_human_reason = text
     row.updated_at = iso(clock.now())
@@ -338,13 +358,20 @@ def set_current_task(session: Session, conversation_id: str, task_id: str) -> No
     )
 
 
-def count_decline(session: Session, conversation_id: str) -> None:
-    """Count one declined request (the risk rules look at a customer's declines)."""
-    session.execute(
-        update(Conversation)
-        .where(Conversation.conversation_id == conversation_id)
-        .values(declines=Conversation.declines + 1)
-        .execution_options(synchronize_session=False)
+def count_decline(session: Session, clock: Clock, conversation_id: str, reason: str) -> None:
+    """Count one declined request (the risk rules look at a customer's declines), tell the shop."""
+    row = _load(session, conversation_id, lock=True)
+    row.declines = (row.declines or 0) + 1
+    session.flush()
+    emit(
+        session,
+        clock,
+        NotifyKind.DECLINED,
+        conversation_id=row.conversation_id,
+        account_id=row.account_id,
+        platform=row.platform,
+        customer=row.customer_nick or row.customer_id,
+        reason=reason,
     )
 
 

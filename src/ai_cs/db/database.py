@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import URL, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,6 +76,13 @@ def check_url(url: str) -> URL:
     raise DatabaseUrlInvalid(
         f"database URL scheme {scheme!r} is not supported; use {SUPPORTED_URLS}"
     )
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """The dialect's INSERT, which knows ``ON CONFLICT`` (SQLite and PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int, begin: str) -> Engine:

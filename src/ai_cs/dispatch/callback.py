@@ -1,7 +1,7 @@
 """The finish-callback receiver on 6060: a designer's result comes back into the task.
 
 ``POST /api/v1/dispatch/callback`` takes no bearer key; it is authenticated by its HMAC signature
-(:mod:`ai_cs.dispatch.signing`), checked over the raw body in constant time before anything is
+(:mod:`ai_cs.core.signing`), checked over the raw body in constant time before anything is
 parsed, with a timestamp at most 300 s off either way. Then:
 
 1. a callback whose ``event_id`` was applied before answers ``200 {"duplicate": true}`` and does
@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings, get_settings
+from ai_cs.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import Database
 from ai_cs.dispatch.client import DispatchClient, HttpDispatchClient
@@ -44,7 +45,6 @@ from ai_cs.dispatch.config import callback_secret
 from ai_cs.dispatch.models import DispatchCallbackEvent
 from ai_cs.dispatch.results import ResultRejected, check_result
 from ai_cs.dispatch.schemas import CallbackBody
-from ai_cs.dispatch.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from ai_cs.errors import AicsError, Conflict, InvalidArgument
 from ai_cs.processing.storage import LocalStorage, ResultStorage
 from ai_cs.tasks import service as tasks

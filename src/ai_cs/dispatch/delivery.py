@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import httpx
 
 from ai_cs.clock import Clock
+from ai_cs.core.signing import sign_headers
 from ai_cs.db.database import Database
 from ai_cs.dispatch import service
 from ai_cs.dispatch.rules import CallbackStatus, callback_outcome
-from ai_cs.dispatch.signing import sign_headers
 from ai_cs.jobs.embedded import backoff_seconds
 
 log = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
 from ai_cs.core import wording
 from ai_cs.core.tasks import TaskStatus
-from ai_cs.db.database import Database
+from ai_cs.db.database import Database, dialect_insert
 from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError, NotFound
 from ai_cs.marketplace import service as gw
@@ -85,9 +85,7 @@ def token_hash(token: str) -> str:
 
 def public_base_url(settings: Settings) -> str:
     """Where customers reach the API (``AICS_PUBLIC_BASE_URL`` or ``http://host:api_port``)."""
-    if settings.public_base_url:
-        return settings.public_base_url.rstrip("/")
-    return f"http://{settings.host}:{settings.api_port}"
+    return settings.api_base_url
 
 
 def extension_of(key: str) -> str:
@@ -233,7 +231,7 @@ def record_link(
     now = clock.now()
     expires = now + timedelta(days=LINK_DAYS)
     row_id = session.execute(
-        gw.dialect_insert(session, DeliveryRow)
+        dialect_insert(session, DeliveryRow)
         .values(
             token_hash=token_hash(token),
             task_id=item.task_id,

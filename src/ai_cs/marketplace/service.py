@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
+from ai_cs.db.database import dialect_insert
 from ai_cs.marketplace.models import (
     FAILED,
     PENDING,
@@ -37,13 +37,6 @@ SEND_RETRY_SECONDS: Final = 5.0
 SEND_RETRY_MAX_SECONDS: Final = 60.0
 ALL_ACCOUNTS: Final = "*"
 """Lease key meaning "every shop account this gateway serves"."""
-
-
-def dialect_insert(session: Session, table: Any) -> Any:
-    """The dialect's INSERT, which knows ``ON CONFLICT`` (SQLite and PostgreSQL)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def _rowcount(result: object) -> int:

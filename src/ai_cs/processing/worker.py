@@ -43,6 +43,7 @@ from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError, ImageRejected
 from ai_cs.jobs.embedded import ClaimedJob, EmbeddedQueue
 from ai_cs.jobs.queue import PROCESS_TASK
+from ai_cs.notify import NotifyKind
 from ai_cs.processing.storage import LocalStorage, ResultStorage
 from ai_cs.tasks import service
 from ai_cs.tasks.handoff import hand_to_designer
@@ -202,6 +203,7 @@ class ProcessingFlow:
             task_id,
             f"自动处理失败（{attempts} 次尝试）：{error}",
             expected=frozenset({TaskStatus.FAILED}),
+            notify=NotifyKind.PROCESSING_FAILED,
         )
         return True
 

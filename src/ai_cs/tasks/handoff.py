@@ -20,6 +20,7 @@ from ai_cs.clock import Clock, iso
 from ai_cs.core.tasks import TaskStatus, sources_of
 from ai_cs.db.models import ImageTask, OutboxMessage
 from ai_cs.errors import InvalidArgument
+from ai_cs.notify import NotifyKind, emit
 from ai_cs.tasks import service
 
 DISPATCH_TOPIC = "dispatch"
@@ -67,11 +68,14 @@ def hand_to_designer(
     reason: str,
     *,
     expected: frozenset[TaskStatus] | None = None,
+    notify: NotifyKind | None = NotifyKind.HANDED_TO_DESIGNER,
 ) -> dict[str, Any]:
     """Move the task to ``with_designer`` and write its dispatch request (same transaction).
 
     ``expected`` narrows where the task may come from (default: every status the transition
-    table allows, e.g. ``processing``, ``failed``, ``paid``, ``awaiting_confirm``).
+    table allows, e.g. ``processing``, ``failed``, ``paid``, ``awaiting_confirm``). The shop's
+    group is told too (``notify``: the kind of notice; ``None`` when the caller sends its own,
+    so one situation makes one message).
     """
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidArgument("a hand-off needs a reason")
@@ -92,13 +96,12 @@ def hand_to_designer(
             OutboxMessage.topic == DISPATCH_TOPIC, OutboxMessage.key.like(f"dispatch:{task_id}:%")
         )
     ).scalar_one()
+    key = f"dispatch:{task_id}:{int(sent_before) + 1}"
     enqueue_outbox(
-        session,
-        clock,
-        topic=DISPATCH_TOPIC,
-        key=f"dispatch:{task_id}:{int(sent_before) + 1}",
-        payload=dispatch_payload(task, reason),
+        session, clock, topic=DISPATCH_TOPIC, key=key, payload=dispatch_payload(task, reason)
     )
+    if notify is not None:
+        emit(session, clock, notify, key=key, task_id=task_id, reason=reason)
     return task
 
 

@@ -53,6 +53,7 @@ from ai_cs.errors import (
     TaskNotFound,
 )
 from ai_cs.jobs.queue import PROCESS_TASK, JobQueue, JobSpec
+from ai_cs.notify import NotifyKind, emit
 from ai_cs.tasks.schemas import change_to_dict, encode_json, task_to_dict
 
 TASK_ID_PATTERN = re.compile(r"TASK_[0-9A-Za-z_]{1,40}")
@@ -536,6 +537,8 @@ def apply_payment(
     queue.enqueue(
         session, JobSpec(kind=PROCESS_TASK, task_id=row.task_id, payload={"payment_id": pid})
     )
+    # Sent only when the shop switched paid-order notices on (the relay decides).
+    emit(session, clock, NotifyKind.PAID, key=f"paid:{pid}", task_id=row.task_id)
     return PaymentResult(task=task, outcome=APPLIED, duplicate=False)
 
 

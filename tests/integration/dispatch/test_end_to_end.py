@@ -28,6 +28,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from ai_cs.clock import FixedClock
+from ai_cs.core.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_headers, signature
 from ai_cs.db.models import OutboxMessage
 from ai_cs.dispatch.app import DispatchOptions
 from ai_cs.dispatch.callback import CALLBACK_PATH
@@ -35,7 +36,6 @@ from ai_cs.dispatch.client import DispatchUnavailable, HttpDispatchClient
 from ai_cs.dispatch.config import callback_secret
 from ai_cs.dispatch.models import DispatchCallback, DispatchCallbackEvent, DispatchJob
 from ai_cs.dispatch.relay import deliver_due
-from ai_cs.dispatch.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_headers, signature
 from ai_cs.engines import run_engine
 from ai_cs.errors import QualityCheckFailed
 from ai_cs.jobs.embedded import backoff_seconds

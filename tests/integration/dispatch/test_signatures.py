@@ -10,10 +10,10 @@ import httpx
 from dispatch_helpers import Shop
 from sqlalchemy import func, select
 
+from ai_cs.core.signing import SCHEME, TOLERANCE_SECONDS, sign_headers, signature
 from ai_cs.dispatch.callback import CALLBACK_PATH
 from ai_cs.dispatch.config import callback_secret
 from ai_cs.dispatch.models import DispatchCallbackEvent
-from ai_cs.dispatch.signing import SCHEME, TOLERANCE_SECONDS, sign_headers, signature
 
 HTTP_FORGERIES = 300
 

@@ -19,6 +19,7 @@ from ai_cs.clock import FixedClock
 from ai_cs.config import Settings
 from ai_cs.db.models import Job, OutboxMessage
 from ai_cs.errors import ProcessingFailed
+from ai_cs.notify.models import NotifyEvent
 from ai_cs.processing.worker import Worker
 from ai_cs.workflow import Workflow
 
@@ -85,6 +86,11 @@ def test_an_engine_that_always_fails_ends_with_exactly_one_dispatch_request(
     assert [(r.topic, r.key) for r in rows] == [("dispatch", f"dispatch:{tid}:1")]
     payload = json.loads(rows[0].payload)
     assert payload["task_id"] == tid and payload["operation"] == "remove_bg"
+    # The shop is told once, as "processing failed" (not a second "handed to a designer").
+    with wf.db.read() as session:
+        notices = session.execute(select(NotifyEvent.kind, NotifyEvent.payload)).all()
+    assert [kind for kind, _ in notices] == ["paid", "processing_failed"]
+    assert json.loads(notices[1].payload)["task_id"] == tid
 
 
 def test_a_transient_failure_is_retried_and_counted(

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ai_cs.dispatch.signing import (
+from ai_cs.core.signing import (
     SCHEME,
     TOLERANCE_SECONDS,
     InvalidSignature,

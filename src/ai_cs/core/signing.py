@@ -1,4 +1,8 @@
-"""HMAC signatures of finish callbacks (dispatch 8005 → API 6060).
+"""HMAC signatures of finish callbacks (dispatch 8005 → API 6060) and of the shop's webhooks.
+
+The same scheme signs the generic notification webhook (:mod:`ai_cs.notify.channels`), so a
+receiver that checks dispatch callbacks checks notifications with the same code; it lives in
+the core (pure, no I/O) so both the dispatch domain and the low ``notify`` layer can use it.
 
 The sender signs ``f"{timestamp}.".encode() + raw_body`` with HMAC-SHA256 and sends
 ``X-Tuhui-Timestamp: <unix seconds>`` and ``X-Tuhui-Signature: sha256=<hex>``. The receiver checks

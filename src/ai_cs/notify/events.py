@@ -1,0 +1,118 @@
+"""What the shop is told about, and the one function that records it (:func:`emit`).
+
+Callers name the event's kind and its subject (a task, a conversation, a marketplace account)
+and add the facts only they know (a reason, a customer's nickname). For a task the rest is read
+from the task row in the same session: customer, operation, price, shop account. Nothing is sent
+here: the row commits (or rolls back) with the caller's change and the relay
+(:mod:`ai_cs.notify.relay`) sends it later, so a slow or dead chat robot never holds up an order.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ai_cs.clock import Clock, iso
+from ai_cs.db.database import dialect_insert
+from ai_cs.db.models import ImageTask
+from ai_cs.notify.models import NotifyEvent
+
+MAX_FACT_CHARS: Final = 300
+
+
+class NotifyKind(StrEnum):
+    """Kinds of notice; the value is stored and sent to the generic webhook."""
+
+    HANDED_TO_DESIGNER = "handed_to_designer"
+    PROCESSING_FAILED = "processing_failed"
+    RISK_REVIEW = "risk_review"
+    DECLINED = "declined"
+    NEEDS_HUMAN = "needs_human"
+    ACCOUNT_NEEDS_VERIFICATION = "account_needs_verification"
+    ACCOUNT_OFFLINE = "account_offline"
+    PAID = "paid"
+    TEST = "test"
+
+
+OPTIONAL_KINDS: Final = frozenset({NotifyKind.PAID})
+"""Kinds sent only when switched on (``AICS_NOTIFY_PAID_ORDERS``): they need nobody."""
+
+
+def _fact(value: object) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text[:MAX_FACT_CHARS] or None
+
+
+def _task_facts(session: Session, task_id: str) -> dict[str, Any]:
+    row = session.execute(
+        select(ImageTask).where(ImageTask.task_id == task_id)
+    ).scalar_one_or_none()
+    if row is None:
+        return {"task_id": task_id}
+    return {
+        "task_id": row.task_id,
+        "customer": row.customer_name or row.customer_id,
+        "operation": row.operation,
+        "price_fen": row.price_fen,
+        "account_id": row.acc_id,
+        "platform": row.acc_type,
+        "conversation_id": row.conversation_id,
+    }
+
+
+def emit(
+    session: Session,
+    clock: Clock,
+    kind: NotifyKind,
+    *,
+    key: str | None = None,
+    task_id: str | None = None,
+    conversation_id: str | None = None,
+    account_id: str | None = None,
+    platform: str | None = None,
+    customer: str | None = None,
+    reason: str | None = None,
+) -> bool:
+    """Record a notice in the caller's transaction; ``False`` if ``key`` was recorded before.
+
+    ``key`` names the event when it can happen twice (a redelivered payment, a retried
+    hand-off): the second emit with the same key is a no-op, so the group hears it once.
+    Without a key every call is a new event. The subject is the task when there is one, else
+    the conversation, else the account; the message links to that page of the console.
+    """
+    facts: dict[str, Any] = _task_facts(session, task_id) if task_id else {}
+    given = {
+        "conversation_id": conversation_id,
+        "account_id": account_id,
+        "platform": platform,
+        "customer": customer,
+    }
+    for name, value in given.items():
+        if value is not None:
+            facts[name] = value
+    facts["reason"] = reason
+    payload = {
+        name: value if isinstance(value, int) and not isinstance(value, bool) else _fact(value)
+        for name, value in facts.items()
+    }
+    result = session.execute(
+        dialect_insert(session, NotifyEvent)
+        .values(
+            key=(key or f"{kind.value}:{uuid.uuid4().hex}")[:300],
+            kind=kind.value,
+            payload=json.dumps(
+                {k: v for k, v in payload.items() if v is not None}, ensure_ascii=False
+            ),
+            fanned_out=0,
+            created_at=iso(clock.now()),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return bool(getattr(result, "rowcount", 0))

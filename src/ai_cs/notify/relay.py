@@ -1,0 +1,315 @@
+"""The notification relay: events recorded by :func:`~ai_cs.notify.events.emit` reach the groups.
+
+A pass does two things:
+
+1. **fan-out** — each new event gets one ``notify_deliveries`` row per configured channel
+   (unique per event and channel; paid-order notices only when switched on) and is marked
+   fanned out, in one transaction. An event recorded while no channel is configured is
+   fanned out to nothing: switching a robot on later does not replay the past;
+2. **delivery** — each due row is claimed with a compare-and-set that counts the attempt and
+   pushes ``next_attempt_at`` a lease ahead (of several relays exactly one sends it), sent, then
+   settled: ``sent``, or back to waiting with exponential backoff (capped at 5 minutes) and the
+   answer in ``last_error``. After :data:`MAX_ATTEMPTS` (about three hours of trying) it is
+   ``failed`` and stays visible in the console.
+
+A row marked ``sent`` is never sent again: one message per event and channel. The one window
+for a repeat is a relay that dies after the robot took the message and before it recorded that
+(the lease then runs out and another pass sends it again); a lost notice would be worse.
+Sending runs in a worker thread and never inside an order's transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import anyio.to_thread
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ai_cs.clock import Clock, iso
+from ai_cs.config import Settings
+from ai_cs.db.database import Database, dialect_insert
+from ai_cs.jobs.embedded import backoff_seconds
+from ai_cs.notify.channels import TIMEOUT_SECONDS, Channel, NotifyFailed, configured_channels, send
+from ai_cs.notify.events import OPTIONAL_KINDS, NotifyKind
+from ai_cs.notify.messages import Notice, render
+from ai_cs.notify.models import NotifyDelivery, NotifyEvent
+
+log = logging.getLogger(__name__)
+
+PENDING: Final = "pending"
+SENT: Final = "sent"
+FAILED: Final = "failed"
+LEASE_SECONDS: Final = 60.0
+MAX_ATTEMPTS: Final = 40
+FAN_OUT_BATCH: Final = 200
+
+
+@dataclass
+class RelayReport:
+    """What one pass did."""
+
+    fanned_out: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def attempted(self) -> int:
+        """Deliveries this pass tried to send."""
+        return self.sent + self.retried + self.failed
+
+
+def fan_out(session: Session, clock: Clock, channels: list[str], *, paid_orders: bool) -> int:
+    """Give new events their per-channel delivery rows; returns how many events it took."""
+    events = list(
+        session.execute(
+            select(NotifyEvent.id, NotifyEvent.kind)
+            .where(NotifyEvent.fanned_out == 0)
+            .order_by(NotifyEvent.id)
+            .limit(FAN_OUT_BATCH)
+        )
+    )
+    for event_id, kind in events:
+        wanted = paid_orders or kind not in OPTIONAL_KINDS
+        for channel in channels if wanted and kind != NotifyKind.TEST else ():
+            session.execute(
+                dialect_insert(session, NotifyDelivery)
+                .values(
+                    event_id=event_id,
+                    channel=channel,
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=clock.epoch(),
+                    created_at=iso(clock.now()),
+                )
+                .on_conflict_do_nothing(index_elements=["event_id", "channel"])
+            )
+    if events:
+        session.execute(
+            update(NotifyEvent)
+            .where(NotifyEvent.id.in_([event_id for event_id, _ in events]))
+            .values(fanned_out=1)
+        )
+    return len(events)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this relay holds for one attempt, with its event."""
+
+    id: int
+    channel: str
+    attempts: int
+    event_id: int
+    kind: str
+    payload: str
+    created_at: str
+
+
+def claim(session: Session, clock: Clock, delivery_id: int) -> Claimed | None:
+    """Take one due delivery for an attempt, or ``None`` if another relay has it."""
+    now = clock.epoch()
+    row = session.execute(
+        update(NotifyDelivery)
+        .where(
+            NotifyDelivery.id == delivery_id,
+            NotifyDelivery.status == PENDING,
+            NotifyDelivery.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=now + LEASE_SECONDS, attempts=NotifyDelivery.attempts + 1)
+        .returning(
+            NotifyDelivery.id,
+            NotifyDelivery.channel,
+            NotifyDelivery.attempts,
+            NotifyDelivery.event_id,
+        )
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if row is None:
+        return None
+    event = session.get_one(NotifyEvent, row.event_id)
+    return Claimed(
+        id=row.id,
+        channel=row.channel,
+        attempts=row.attempts,
+        event_id=event.id,
+        kind=event.kind,
+        payload=event.payload,
+        created_at=event.created_at,
+    )
+
+
+def _settle(session: Session, delivery_id: int, values: Mapping[str, object]) -> None:
+    session.execute(
+        update(NotifyDelivery)
+        .where(NotifyDelivery.id == delivery_id, NotifyDelivery.status == PENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def notice_of(claimed: Claimed, base_url: str) -> Notice:
+    """The message of a claimed delivery."""
+    payload = json.loads(claimed.payload)
+    return render(
+        claimed.event_id,
+        NotifyKind(claimed.kind),
+        payload if isinstance(payload, dict) else {},
+        claimed.created_at,
+        base_url,
+    )
+
+
+def deliver_due(
+    db: Database,
+    clock: Clock,
+    client: httpx.Client,
+    channels: Mapping[str, Channel],
+    *,
+    base_url: str,
+    paid_orders: bool = False,
+    limit: int = 20,
+    backoff: Callable[[int], float] = backoff_seconds,
+) -> RelayReport:
+    """One pass: fan out new events, then send every due delivery once."""
+    report = RelayReport()
+    report.fanned_out = db.run_write(
+        functools.partial(fan_out, clock=clock, channels=sorted(channels), paid_orders=paid_orders)
+    )
+    if not channels:
+        return report
+    with db.read() as session:
+        ids = list(
+            session.execute(
+                select(NotifyDelivery.id)
+                .where(
+                    NotifyDelivery.status == PENDING,
+                    NotifyDelivery.next_attempt_at <= clock.epoch(),
+                    NotifyDelivery.channel.in_(list(channels)),
+                )
+                .order_by(NotifyDelivery.next_attempt_at, NotifyDelivery.id)
+                .limit(limit)
+            ).scalars()
+        )
+    for delivery_id in ids:
+        claimed = db.run_write(functools.partial(claim, clock=clock, delivery_id=delivery_id))
+        if claimed is None:
+            report.skipped += 1
+            continue
+        try:
+            send(client, channels[claimed.channel], notice_of(claimed, base_url), clock.epoch())
+        except NotifyFailed as exc:
+            if claimed.attempts >= MAX_ATTEMPTS:
+                report.failed += 1
+                log.error(
+                    "notice %d to %s given up: %s", claimed.event_id, claimed.channel, exc.message
+                )
+                values: dict[str, object] = {"status": FAILED, "last_error": exc.message}
+            else:
+                report.retried += 1
+                delay = backoff(claimed.attempts)
+                log.warning(
+                    "notice %d to %s failed (attempt %d), retry in %.0fs: %s",
+                    claimed.event_id,
+                    claimed.channel,
+                    claimed.attempts,
+                    delay,
+                    exc.message,
+                )
+                values = {"next_attempt_at": clock.epoch() + delay, "last_error": exc.message}
+            db.run_write(functools.partial(_settle, delivery_id=claimed.id, values=values))
+            continue
+        report.sent += 1
+        db.run_write(
+            functools.partial(
+                _settle,
+                delivery_id=claimed.id,
+                values={"status": SENT, "sent_at": iso(clock.now()), "last_error": None},
+            )
+        )
+    return report
+
+
+def http_client() -> httpx.Client:
+    """The client the relay sends with (no redirects: a robot URL answers itself)."""
+    return httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False)
+
+
+async def run_relay(
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    *,
+    stop: asyncio.Event,
+    interval: float = 2.0,
+    client: httpx.Client | None = None,
+) -> None:
+    """Pass after pass until ``stop`` is set; a full pass is followed at once by the next."""
+    channels = configured_channels(settings)
+    own = client is None
+    http = client or http_client()
+    pass_ = functools.partial(
+        deliver_due,
+        db,
+        clock,
+        http,
+        channels,
+        base_url=settings.api_base_url,
+        paid_orders=settings.notify_paid_orders,
+    )
+    try:
+        while not stop.is_set():
+            try:
+                report = await anyio.to_thread.run_sync(pass_)
+                busy = report.attempted >= 20 or report.fanned_out >= FAN_OUT_BATCH
+            except SQLAlchemyError as exc:
+                log.error("notification relay pass failed: %s", exc)
+                busy = False
+            if busy:
+                continue
+            with suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+    finally:
+        if own:
+            http.close()
+
+
+class _RuntimeLike(Protocol):
+    settings: Settings
+    db: Database
+    clock: Clock
+
+
+async def run_relay_for(runtime: _RuntimeLike, stop: asyncio.Event) -> None:
+    """The relay loop of ``aics serve``."""
+    await run_relay(runtime.settings, runtime.db, runtime.clock, stop=stop)
+
+
+def send_test(settings: Settings, channel_name: str, now_epoch: float, created_at: str) -> None:
+    """Send a test message to one configured channel now (the console's 发送测试消息 button).
+
+    Straight to the channel, not through the outbox: staff want the answer while they wait.
+    Raises :class:`NotifyFailed` with what the service answered, or ``KeyError`` for a channel
+    that is not configured.
+    """
+    channel = configured_channels(settings)[channel_name]
+    notice = render(
+        0,
+        NotifyKind.TEST,
+        {"reason": "这是一条测试消息，收到说明配置正确。"},
+        created_at,
+        settings.api_base_url,
+    )
+    with http_client() as client:
+        send(client, channel, notice, now_epoch)
