@@ -32,8 +32,9 @@ from ai_cs.errors import NotFound
 KINDS: Final = ("images", "results")
 """Folders that hold keyed files: customers' pictures and processing results."""
 
-EXTENSIONS: Final = ("png", "jpg", "svg", "psd", "webp", "pdf", "eps")
-"""File types a stored picture or result may have."""
+EXTENSIONS: Final = ("png", "jpg", "svg", "psd", "webp", "pdf", "eps", "zip")
+"""File types a stored picture or result may have (``zip``: an order delivered in several
+formats, e.g. SVG + PDF + EPS)."""
 
 _KEY_BODY: Final = (
     rf"(?:{'|'.join(KINDS)})/[0-9a-f]{{2}}/[0-9a-f]{{64}}\.(?:{'|'.join(EXTENSIONS)})"

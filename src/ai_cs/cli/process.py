@@ -1,8 +1,9 @@
 """``aics process PATH --operation OP --out DIR``: run one processing engine on one picture.
 
 Writes the deliverable into DIR (PNG with alpha for ``remove_bg``, SVG for ``vectorize``, a layered
-PSD for ``remove_bg_and_layer``, JPEG/PNG for ``enhance``, ``id_photo`` and ``resize_compress``),
-then prints its path and the quality report. ``--require KEY=VALUE`` gives the order's requirements
+PSD for ``remove_bg_and_layer``, JPEG/PNG for ``enhance``, ``id_photo`` and ``resize_compress``;
+the format asked with ``--require format=…``, a ZIP when several are asked), then prints its path
+and the quality report. ``--require KEY=VALUE`` gives the order's requirements
 (CONTRACT §1); the quality check verifies the result against them. Exit codes: 0 written; 2 refused
 (unknown operation or preset, unreadable picture, engine failure or failed quality check — nothing
 is written) with one line on standard error and no traceback; 1 when the result cannot be written.
@@ -97,7 +98,8 @@ def register(app: typer.Typer) -> None:
                 "-r",
                 help="What the result must be, as the order stores it (repeatable): "
                 "background=white|transparent|blue|red|#rrggbb, size=WxH, max_kb=N, min_kb=N, "
-                "format=png|jpg|svg|pdf|eps|psd, fit=crop|pad|stretch.",
+                "format=png|jpg|svg|pdf|eps|psd (several: format=svg,pdf → one ZIP), "
+                "fit=crop|pad|stretch, print=5寸|A4|10x15cm (paper size), dpi=N, quality=N (JPEG).",
             ),
         ] = None,
     ) -> None:

@@ -1,4 +1,4 @@
-"""Processing engines (处理引擎): enhance, remove_bg, vectorize and remove_bg_and_layer.
+"""Processing engines (处理引擎): one per operation (enhance, remove_bg, vectorize, …).
 
 Use :func:`run_engine` for "one picture in, one checked deliverable out"; it raises
 :class:`~ai_cs.errors.QualityCheckFailed` when the result must not ship (the job then goes to a
@@ -162,8 +162,13 @@ def run_engine(
 
 
 def op_reads_requirements(operation: Operation) -> bool:
-    """Whether the engine applies the order's requirements itself (else they are applied after)."""
-    return operation in (Operation.ID_PHOTO, Operation.RESIZE_COMPRESS)
+    """Whether the engine applies the order's requirements itself (else they are applied after).
+
+    The cut-out and enhance engines make a plain raster; :func:`~ai_cs.engines.output.conform`
+    brings it to the order's size, background, format and file. The others shape their result
+    while they make it (an ID photo's frame, a vector's page, a PSD's layers).
+    """
+    return operation not in (Operation.REMOVE_BG, Operation.ENHANCE)
 
 
 def _cv2_error() -> type[BaseException]:

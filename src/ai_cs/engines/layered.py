@@ -3,34 +3,55 @@
 Layers, top to bottom:
 
 * ``主体 subject`` — the cut-out (transparent around the subject), cropped to its bounding box;
+* ``底色 colour`` — only when a background colour was asked: that colour, under the subject;
 * ``背景 background`` — the original with the subject removed and the hole filled by inpainting,
   so the subject can be moved or replaced without leaving a ghost;
 * ``原图 original`` — the untouched picture, hidden, for reference.
 
 The mask is made by the same segmenter as ``remove_bg`` and checked by the same checks; the
-written PSD is read back with psd-tools to make sure it really has its named layers.
+written PSD is read back with psd-tools to make sure it really has its named layers, and the
+size, resolution (DPI) and colour layer the order asked for.
 """
 
 from __future__ import annotations
 
 import io
+import struct
 import time
+from dataclasses import dataclass, replace
 from typing import Final
 
 import cv2
 import numpy as np
 from PIL import Image
 from psd_tools import PSDImage
+from psd_tools.constants import Resource
+from psd_tools.psd.image_resources import ImageResource
 
 from ai_cs.core.tasks import Operation
 from ai_cs.engines.base import (
     EngineOptions,
     EngineResult,
     ImageInput,
+    QualityCheck,
     QualityReport,
     resize_to_side,
     split_alpha,
     to_pil,
+)
+from ai_cs.engines.output import (
+    CORNER_TOLERANCE,
+    DPI_TOLERANCE,
+    RASTER_FORMATS,
+    bundle,
+    check_exact_size,
+    check_format,
+    fill_of,
+    fit_to_size,
+    format_mismatch,
+    on_background,
+    raster_part,
+    with_checks,
 )
 from ai_cs.engines.quality import check_psd_layers
 from ai_cs.engines.remove_bg import GrabCutEngine, Segmenter, compose_rgba
@@ -38,6 +59,7 @@ from ai_cs.engines.remove_bg import GrabCutEngine, Segmenter, compose_rgba
 SUBJECT_LAYER: Final = "主体 subject"
 BACKGROUND_LAYER: Final = "背景 background"
 ORIGINAL_LAYER: Final = "原图 original"
+COLOUR_LAYER: Final = "底色 colour"
 
 INPAINT_SIDE: Final = 512
 """Inpainting works at this size: the fill is a smooth guess anyway, and TELEA at full size takes
@@ -59,32 +81,63 @@ class LayeredEngine:
     def __init__(self, segmenter: Segmenter | None = None) -> None:
         self.segmenter: Segmenter = segmenter or GrabCutEngine()
 
-    def process(self, image: ImageInput, options: EngineOptions) -> EngineResult:  # noqa: ARG002
-        """The layered PSD and the cut-out's quality report (plus a read-back check)."""
+    def process(self, image: ImageInput, options: EngineOptions) -> EngineResult:
+        """The layered PSD as the order asks, with the cut-out's checks and the file read back.
+
+        A pixel or print size is applied to the picture before the layers are made (layers are
+        not resampled afterwards); a background colour becomes a colour layer under the subject;
+        the DPI is written as the PSD's resolution; PNG/JPG deliver the cut-out subject.
+        """
         started = time.perf_counter()
+        req = options.requirements
         picture = to_pil(image)
+        wanted = req.pixels(picture.size)
+        if wanted is not None:
+            picture = fit_to_size(picture, wanted, req.fit, fill_of(picture, req))
         rgb, existing_alpha = split_alpha(picture)
         cutout = self.segmenter.segment(rgb)
         alpha = cutout.alpha
         if existing_alpha is not None:
             alpha = np.minimum(alpha, existing_alpha.astype(np.float32) / 255.0)
-        background = fill_subject_hole(rgb, alpha)
-        data = build_psd(np.asarray(picture), background, compose_rgba(rgb, alpha))
-        names = layer_names(data)
-        checks = (*cutout.checks, check_psd_layers(names, (SUBJECT_LAYER, BACKGROUND_LAYER)))
-        height, width = rgb.shape[:2]
-        return EngineResult(
+        subject = compose_rgba(rgb, alpha)
+        colour, dpi = req.rgb(), req.effective_dpi
+        data = build_psd(
+            np.asarray(picture), fill_subject_hole(rgb, alpha), subject, colour=colour, dpi=dpi
+        )
+        facts = read_psd(data)
+        required = (SUBJECT_LAYER, BACKGROUND_LAYER, *((COLOUR_LAYER,) if colour else ()))
+        checks = [check_format(data, "psd"), check_psd_layers(facts.names, required)]
+        if wanted is not None:
+            checks.append(check_exact_size(facts.size, wanted))
+        if dpi is not None:
+            checks.append(check_psd_dpi(facts.dpi, dpi))
+        if colour is not None:
+            checks.append(check_colour_layer(facts.colour, colour))
+        cut = EngineResult(
             operation=self.operation,
             engine=f"{self.name}+{self.segmenter.name}",
             data=data,
             extension=".psd",
             mime=PSD_MIME,
-            width=width,
-            height=height,
-            quality=QualityReport(checks),
-            elapsed_ms=(time.perf_counter() - started) * 1000.0,
-            metadata={**cutout.metadata, "layers": names},
+            width=facts.size[0],
+            height=facts.size[1],
+            quality=QualityReport(tuple(cutout.checks)),
+            metadata={**cutout.metadata, "layers": facts.names},
         )
+        psd = with_checks(cut, *checks)
+        flat = Image.fromarray(subject, "RGBA")
+        if colour is not None:
+            flat = on_background(flat, colour)
+        parts = [
+            psd
+            if fmt == "psd"
+            else raster_part(cut, flat, req, fmt, wanted)
+            if fmt in RASTER_FORMATS
+            else with_checks(psd, format_mismatch(".psd", fmt))
+            for fmt in req.formats or ("psd",)
+        ]
+        result = bundle(parts, cutout.checks) if len(parts) > 1 else parts[0]
+        return replace(result, elapsed_ms=(time.perf_counter() - started) * 1000.0)
 
 
 def fill_subject_hole(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -109,25 +162,103 @@ def fill_subject_hole(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return background
 
 
-def build_psd(original: np.ndarray, background: np.ndarray, subject_rgba: np.ndarray) -> bytes:
-    """PSD bytes with the three named layers (original hidden, subject cropped to its box)."""
+def build_psd(
+    original: np.ndarray,
+    background: np.ndarray,
+    subject_rgba: np.ndarray,
+    *,
+    colour: tuple[int, int, int] | None = None,
+    dpi: int | None = None,
+) -> bytes:
+    """PSD bytes with the named layers (original hidden, subject cropped to its box).
+
+    ``colour`` adds a solid colour layer under the subject; ``dpi`` is written as the file's
+    resolution (what Photoshop shows under Image Size and prints at).
+    """
     height, width = background.shape[:2]
     psd = PSDImage.new("RGBA", (width, height))
     _add_layer(psd, Image.fromarray(original).convert("RGBA"), ORIGINAL_LAYER, visible=False)
     _add_layer(psd, Image.fromarray(background).convert("RGBA"), BACKGROUND_LAYER)
+    if colour is not None:
+        _add_layer(psd, Image.new("RGBA", (width, height), (*colour, 255)), COLOUR_LAYER)
     box = _opaque_box(subject_rgba[:, :, 3])
     top, left, bottom, right = box if box is not None else (0, 0, height, width)
     subject = Image.fromarray(np.ascontiguousarray(subject_rgba[top:bottom, left:right]))
     _add_layer(psd, subject, SUBJECT_LAYER, top=top, left=left)
+    if dpi is not None:
+        # ResolutionInfo: 16.16 fixed-point DPI, unit 1 (pixels per inch), shown in inches.
+        fixed = round(dpi * 65536)
+        data = struct.pack(">IHHIHH", fixed, 1, 1, fixed, 1, 1)
+        psd.image_resources[Resource.RESOLUTION_INFO] = ImageResource(
+            key=Resource.RESOLUTION_INFO.value, data=data
+        )
     buffer = io.BytesIO()
     psd.save(buffer)
     return buffer.getvalue()
 
 
+@dataclass(frozen=True, slots=True)
+class PsdFacts:
+    """A written PSD read back with psd-tools."""
+
+    names: list[str]
+    """Top-level layer names, bottom first."""
+    size: tuple[int, int]
+    dpi: float | None
+    colour: tuple[int, int, int] | None
+    """Mean colour of the visible colour layer, ``None`` when there is none."""
+
+
+def read_psd(data: bytes) -> PsdFacts:
+    """Layer names, canvas size, resolution and colour layer of a PSD."""
+    psd = PSDImage.open(io.BytesIO(data))
+    resolution = psd.image_resources.get_data(Resource.RESOLUTION_INFO)
+    colour = None
+    for layer in psd:
+        pixels = layer.topil() if layer.name == COLOUR_LAYER and layer.visible else None
+        if pixels is not None:
+            mean = np.asarray(pixels.convert("RGB"), dtype=np.float64).reshape(-1, 3).mean(0)
+            colour = (round(mean[0]), round(mean[1]), round(mean[2]))
+    return PsdFacts(
+        names=[layer.name for layer in psd],
+        size=(int(psd.width), int(psd.height)),
+        dpi=None if resolution is None else resolution.horizontal / 65536,
+        colour=colour,
+    )
+
+
 def layer_names(data: bytes) -> list[str]:
     """Names of the top-level layers of a PSD (bottom first), read back with psd-tools."""
-    psd = PSDImage.open(io.BytesIO(data))
-    return [layer.name for layer in psd]
+    return read_psd(data).names
+
+
+def check_psd_dpi(actual: float | None, wanted: int) -> QualityCheck:
+    """The PSD's resolution is the DPI asked for."""
+    passed = actual is not None and abs(actual - wanted) <= DPI_TOLERANCE
+    return QualityCheck(
+        name="dpi",
+        value=actual or 0.0,
+        threshold=float(wanted),
+        comparison="within",
+        passed=passed,
+        message="" if passed else f"PSD 分辨率是 {actual or 0:g} dpi，要求 {wanted} dpi",
+    )
+
+
+def check_colour_layer(
+    actual: tuple[int, int, int] | None, wanted: tuple[int, int, int]
+) -> QualityCheck:
+    """The PSD has a visible colour layer of the asked background colour."""
+    distance = 441.7 if actual is None else float(np.linalg.norm(np.subtract(actual, wanted)))
+    passed = distance <= CORNER_TOLERANCE
+    return QualityCheck(
+        name="background_colour",
+        value=distance,
+        threshold=CORNER_TOLERANCE,
+        comparison="<=",
+        passed=passed,
+        message="" if passed else "PSD 没有要求颜色的底色图层",
+    )
 
 
 def _add_layer(

@@ -1,16 +1,18 @@
 """Making a deliverable what the customer asked for, and checking that it is.
 
-Shared by the engines whose result has an exact shape (证件照, 改尺寸/压缩): bring a picture to an
-exact pixel size (crop, pad or stretch), put it on a background colour, encode it within a file
-size range, and the quality checks that measure each of those on the encoded file itself — the
-bytes the customer gets, not the pixels before encoding.
+Shared by every engine: bring a picture to an exact pixel or print size (crop, pad or stretch),
+put it on a background colour, encode it in the asked format with the asked DPI, JPEG quality and
+file size, bundle several formats into one ZIP, and the quality checks that measure each of those
+on the encoded file itself — the bytes the customer gets, not the pixels before encoding.
 """
 
 from __future__ import annotations
 
 import io
+import zipfile
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 from PIL import Image
@@ -21,8 +23,32 @@ from ai_cs.engines.base import EngineResult, QualityCheck, QualityReport
 CORNER_TOLERANCE: Final = 40.0
 """Largest mean RGB distance of a corner patch from the asked background (0..441)."""
 
+TRANSPARENT_CORNER_MAX_ALPHA: Final = 16.0
+"""Largest mean alpha (0..255) of a corner patch of a result asked to be transparent."""
+
 JPEG_QUALITIES: Final = (95, 92, 88, 84, 80, 75, 70, 65, 60, 55, 50, 45, 40, 35, 30, 25, 20, 15)
 """Qualities tried, best first, until the file fits under ``max_kb``."""
+
+DEFAULT_JPEG_QUALITY: Final = 95
+
+DPI_TOLERANCE: Final = 0.5
+"""PNG stores pixels per metre, so 300 DPI reads back as 299.9994."""
+
+MIME_TYPES: Final[dict[str, str]] = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "svg": "image/svg+xml",
+    "pdf": "application/pdf",
+    "eps": "application/postscript",
+    "psd": "image/vnd.adobe.photoshop",
+    "zip": "application/zip",
+}
+RASTER_FORMATS: Final = ("png", "jpg")
+
+BUNDLE_MEMBER: Final = "result"
+"""Name (before the extension) of each file inside a several-format ZIP."""
+
+Corners = Literal["all", "top"]
 
 
 def fit_to_size(
@@ -63,33 +89,40 @@ def on_background(rgba: Image.Image, colour: tuple[int, int, int]) -> Image.Imag
     return base.convert("RGB")
 
 
-def encode(
-    image: Image.Image, requirements: Requirements, *, default: str = "jpg"
-) -> tuple[bytes, str]:
-    """Encoded bytes and extension (``.jpg`` / ``.png``), within the asked file size if possible.
+def fill_of(picture: Image.Image, requirements: Requirements) -> tuple[int, ...]:
+    """What padding bars are filled with: the asked colour, else white (transparent in RGBA)."""
+    colour = requirements.rgb()
+    fill = (*(colour or COLOURS["white"]), 0 if colour is None else 255)
+    return fill if picture.mode == "RGBA" else fill[:3]
 
-    JPEG: the best quality that fits under ``max_kb``; a file below ``min_kb`` at the best
-    quality is padded with a JPEG comment segment (upload forms that demand 20–50 KB only count
-    bytes). PNG: lossless first, then a 256-colour palette when that is what fits. When nothing
-    fits, the smallest attempt is returned and :func:`check_file_size` fails it.
+
+def encode(image: Image.Image, requirements: Requirements, fmt: str) -> bytes:
+    """``image`` encoded as ``fmt`` (``png`` / ``jpg``) with the asked DPI, quality and file size.
+
+    JPEG: the asked quality (95 when none), lowered step by step until the file fits under
+    ``max_kb``; a file below ``min_kb`` is padded with a JPEG comment segment (upload forms that
+    demand 20–50 KB only count bytes). PNG: lossless first, then a 256-colour palette when that
+    is what fits. When nothing fits, the smallest attempt is returned and
+    :func:`check_file_size` fails it. A JPEG of an RGBA picture is flattened on white.
     """
-    fmt = requirements.format or ("png" if image.mode == "RGBA" else default)
     low, high = requirements.size_range_bytes()
+    dpi = requirements.effective_dpi
     if fmt == "png":
-        data = _png(image)
+        data = _png(image, dpi)
         if high is not None and len(data) > high:
-            data = min(data, _png(image.quantize(256, dither=Image.Dither.FLOYDSTEINBERG)), key=len)
-        return data, ".png"
-    rgb = image.convert("RGB") if image.mode != "RGB" else image
-    data = _jpeg(rgb, JPEG_QUALITIES[0])
-    if high is not None and len(data) > high:
-        for quality in JPEG_QUALITIES[1:]:
-            data = _jpeg(rgb, quality)
-            if len(data) <= high:
-                break
+            palette = image.quantize(256, dither=Image.Dither.FLOYDSTEINBERG)
+            data = min(data, _png(palette, dpi), key=len)
+        return data
+    rgb = on_background(image, COLOURS["white"]) if image.mode == "RGBA" else image.convert("RGB")
+    top = requirements.quality or DEFAULT_JPEG_QUALITY
+    qualities = [top, *(q for q in JPEG_QUALITIES if q < top)] if high is not None else [top]
+    for quality in qualities:
+        data = _jpeg(rgb, quality, dpi)
+        if high is None or len(data) <= high:
+            break
     if low is not None and len(data) < low:
         data = pad_jpeg(data, low)
-    return data, ".jpg"
+    return data
 
 
 def pad_jpeg(data: bytes, at_least: int) -> bytes:
@@ -108,23 +141,170 @@ def pad_jpeg(data: bytes, at_least: int) -> bytes:
     return data[:2] + bytes(segments) + data[2:]
 
 
-def _png(image: Image.Image) -> bytes:
+def _png(image: Image.Image, dpi: int | None) -> bytes:
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    extra = {} if dpi is None else {"dpi": (dpi, dpi)}
+    image.save(out, format="PNG", optimize=True, **extra)
     return out.getvalue()
 
 
-def _jpeg(image: Image.Image, quality: int) -> bytes:
-    out = io.BytesIO()
+def _jpeg(image: Image.Image, quality: int, dpi: int | None) -> bytes:
+    extra = {} if dpi is None else {"dpi": (dpi, dpi)}
     subsampling = 0 if quality >= 90 else 2
+    out = io.BytesIO()
     try:
-        image.save(out, format="JPEG", quality=quality, subsampling=subsampling, optimize=True)
+        image.save(
+            out, format="JPEG", quality=quality, subsampling=subsampling, optimize=True, **extra
+        )
     except OSError:
         # libjpeg's optimiser needs the whole picture in one buffer ("Suspension not allowed
         # here" for large noisy pictures); the plain encoder streams.
         out = io.BytesIO()
-        image.save(out, format="JPEG", quality=quality, subsampling=subsampling)
+        image.save(out, format="JPEG", quality=quality, subsampling=subsampling, **extra)
     return out.getvalue()
+
+
+# --- delivering -------------------------------------------------------------------------------
+def deliver_raster(
+    result: EngineResult,
+    picture: Image.Image,
+    requirements: Requirements,
+    *,
+    wanted_size: tuple[int, int] | None,
+    corners: Corners = "all",
+    default_format: str | None = None,
+) -> EngineResult:
+    """``result`` replaced by ``picture`` (already at its size) encoded in each asked format.
+
+    ``default_format`` is used when the order names none (PNG for a picture with transparency,
+    JPEG otherwise when it is ``None``). Formats a raster cannot be (SVG, PDF, EPS, PSD) fail
+    their format check so a designer delivers them. Every file is checked: format, pixels,
+    background at the ``corners``, file size, DPI and JPEG quality as asked.
+    """
+    native = default_format or ("png" if picture.mode == "RGBA" else "jpg")
+    parts = [
+        raster_part(result, picture, requirements, fmt, wanted_size, corners)
+        if fmt in RASTER_FORMATS
+        else with_checks(result, format_mismatch(result.extension, fmt))
+        for fmt in requirements.formats or (native,)
+    ]
+    return bundle(parts, result.quality.checks) if len(parts) > 1 else parts[0]
+
+
+def raster_part(
+    result: EngineResult,
+    picture: Image.Image,
+    requirements: Requirements,
+    fmt: str,
+    wanted_size: tuple[int, int] | None,
+    corners: Corners = "all",
+) -> EngineResult:
+    """``result`` replaced by ``picture`` encoded as ``fmt`` (png/jpg), with its file's checks."""
+    data = encode(picture, requirements, fmt)
+    delivered = decoded(data)
+    checks = raster_checks(data, delivered, requirements, fmt, wanted_size, corners)
+    return replace(
+        result,
+        data=data,
+        extension=f".{fmt}",
+        mime=MIME_TYPES[fmt],
+        width=delivered.width,
+        height=delivered.height,
+        quality=QualityReport((*result.quality.checks, *checks)),
+        metadata={**result.metadata, "requirements": requirements.to_json()},
+    )
+
+
+def raster_checks(
+    data: bytes,
+    delivered: Image.Image,
+    requirements: Requirements,
+    fmt: str,
+    wanted_size: tuple[int, int] | None,
+    corners: Corners = "all",
+) -> list[QualityCheck]:
+    """Every check an encoded raster file owes the order."""
+    checks = [check_format(data, fmt)]
+    if wanted_size is not None:
+        checks.append(check_exact_size(delivered.size, wanted_size))
+    colour = requirements.rgb()
+    if colour is not None:
+        checks.append(check_background(delivered, colour, top_only=corners == "top"))
+    elif requirements.background == "transparent":
+        checks.append(check_transparent(delivered))
+    if requirements.min_kb is not None or requirements.max_kb is not None:
+        checks.append(check_file_size(len(data), requirements))
+    dpi = requirements.effective_dpi
+    if dpi is not None:
+        checks.append(check_dpi(delivered, dpi))
+    if requirements.quality is not None and fmt == "jpg":
+        checks.append(check_jpeg_quality(data, requirements))
+    return checks
+
+
+def conform(result: EngineResult, requirements: Requirements) -> EngineResult:
+    """A raster engine's result brought to what the order asks, with checks for each ask.
+
+    For the engines that do not read the requirements themselves (cut-out, enhance): a background
+    colour flattens a transparent cut-out, ``size`` or ``print`` bring it to exact pixels, and
+    the formats, DPI, quality and file-size range decide the encoding. A result that is not a
+    raster is returned as it is (its engine applied the requirements).
+    """
+    if requirements.is_empty or result.extension not in (".png", ".jpg"):
+        return result
+    picture = decoded(result.data)
+    picture = (
+        picture.convert("RGBA") if picture.mode in ("RGBA", "LA", "P") else picture.convert("RGB")
+    )
+    colour = requirements.rgb()
+    if colour is not None and picture.mode == "RGBA":
+        picture = on_background(picture, colour)
+    wanted = requirements.pixels(picture.size)
+    if wanted is not None:
+        picture = fit_to_size(picture, wanted, requirements.fit, fill_of(picture, requirements))
+    native = "png" if picture.mode == "RGBA" else result.extension.lstrip(".")
+    return deliver_raster(result, picture, requirements, wanted_size=wanted, default_format=native)
+
+
+def bundle(parts: Sequence[EngineResult], shared: Sequence[QualityCheck] = ()) -> EngineResult:
+    """Several deliverables of one order as one ZIP (``result.svg``, ``result.pdf`` …).
+
+    Checks: the ``shared`` ones (the engine's own, measured once) and each part's others under
+    ``<format>:<name>``, plus the ZIP read back: every member present, intact and the same bytes.
+    The archive's timestamps are fixed so the same result always gives the same bytes (results
+    are stored content-addressed).
+    """
+    buffer = io.BytesIO()
+    names = [f"{BUNDLE_MEMBER}{part.extension}" for part in parts]
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, part in zip(names, parts, strict=True):
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, part.data)
+    data = buffer.getvalue()
+    checks = list(shared)
+    for part in parts:
+        prefix = part.extension.lstrip(".")
+        checks += [
+            replace(check, name=f"{prefix}:{check.name}")
+            for check in part.quality.checks
+            if check not in shared
+        ]
+    checks.append(check_bundle(data, {n: p.data for n, p in zip(names, parts, strict=True)}))
+    first = parts[0]
+    return replace(
+        first,
+        data=data,
+        extension=".zip",
+        mime=MIME_TYPES["zip"],
+        quality=QualityReport(tuple(checks)),
+        metadata={**first.metadata, "files": names},
+    )
+
+
+def with_checks(result: EngineResult, *checks: QualityCheck) -> EngineResult:
+    """``result`` with ``checks`` added to its report."""
+    return replace(result, quality=QualityReport((*result.quality.checks, *checks)))
 
 
 # --- checks on the encoded file ---------------------------------------------------------------
@@ -133,6 +313,52 @@ def decoded(data: bytes) -> Image.Image:
     with Image.open(io.BytesIO(data)) as img:
         img.load()
         return img.copy()
+
+
+def file_format(data: bytes) -> str:
+    """The format of a file by its first bytes (``?`` when unknown)."""
+    head = data[:64].lstrip()
+    if data.startswith(b"\x89PNG"):
+        return "png"
+    if data.startswith(b"\xff\xd8"):
+        return "jpg"
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith((b"%!PS-Adobe", b"\xc5\xd0\xd3\xc6")):
+        return "eps"
+    if data.startswith(b"8BPS"):
+        return "psd"
+    if data.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096]:
+        return "svg"
+    return "?"
+
+
+def check_format(data: bytes, wanted: str) -> QualityCheck:
+    """The file is the format asked for, by its magic bytes."""
+    actual = file_format(data)
+    passed = actual == wanted
+    return QualityCheck(
+        name="format",
+        value=1.0 if passed else 0.0,
+        threshold=1.0,
+        comparison=">=",
+        passed=passed,
+        message="" if passed else f"格式是 {actual}，要求 {wanted}",
+    )
+
+
+def format_mismatch(extension: str, wanted: str) -> QualityCheck:
+    """A failed format check: the engine makes ``extension`` and cannot make ``wanted``."""
+    return QualityCheck(
+        name="format",
+        value=0.0,
+        threshold=1.0,
+        comparison=">=",
+        passed=False,
+        message=f"格式是 {extension.lstrip('.')}，要求 {wanted}",
+    )
 
 
 def check_exact_size(actual: tuple[int, int], wanted: tuple[int, int]) -> QualityCheck:
@@ -163,19 +389,71 @@ def check_file_size(size_bytes: int, requirements: Requirements) -> QualityCheck
     )
 
 
-def check_format(data: bytes, wanted: str) -> QualityCheck:
-    """The file is the format asked for, by its magic bytes."""
-    actual = (
-        "png" if data.startswith(b"\x89PNG") else "jpg" if data.startswith(b"\xff\xd8") else "?"
-    )
-    passed = actual == wanted
+def file_dpi(image: Image.Image) -> float | None:
+    """The DPI a decoded file carries (the smaller axis), ``None`` when it carries none."""
+    dpi = image.info.get("dpi")
+    if not isinstance(dpi, tuple) or len(dpi) != 2:
+        return None
+    return float(min(dpi))
+
+
+def check_dpi(image: Image.Image, wanted: int) -> QualityCheck:
+    """The file's metadata says the DPI asked for (what print shops and upload forms read)."""
+    actual = file_dpi(image)
+    passed = actual is not None and abs(actual - wanted) <= DPI_TOLERANCE
     return QualityCheck(
-        name="format",
-        value=1.0 if passed else 0.0,
-        threshold=1.0,
-        comparison=">=",
+        name="dpi",
+        value=actual or 0.0,
+        threshold=float(wanted),
+        comparison="within",
         passed=passed,
-        message="" if passed else f"格式是 {actual}，要求 {wanted}",
+        message="" if passed else f"分辨率是 {actual or 0:g} dpi，要求 {wanted} dpi",
+    )
+
+
+# The IJG reference luminance table (ITU T.81 Annex K), row by row, as Pillow reports tables.
+_IJG_LUMINANCE: Final = np.array(
+    [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55]
+    + [14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62]
+    + [18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92]
+    + [49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99],
+    dtype=np.int64,
+)
+
+
+def jpeg_quality(data: bytes) -> int | None:
+    """The IJG quality a JPEG file was saved with, from its luminance table (``None``: no JPEG).
+
+    Encoders scale the reference table by the quality; the closest scaled table names it.
+    """
+    with Image.open(io.BytesIO(data)) as image:
+        tables = getattr(image, "quantization", None)
+    if not tables or 0 not in tables:
+        return None
+    actual = np.asarray(list(tables[0]), dtype=np.int64)
+    best, best_error = 0, None
+    for quality in range(1, 101):
+        scale = 5000 // quality if quality < 50 else 200 - 2 * quality
+        table = np.clip((_IJG_LUMINANCE * scale + 50) // 100, 1, 255)
+        error = int(np.abs(table - actual).sum())
+        if best_error is None or error <= best_error:
+            best, best_error = quality, error
+    return best
+
+
+def check_jpeg_quality(data: bytes, requirements: Requirements) -> QualityCheck:
+    """A JPEG file has the asked quality; with ``max_kb`` it may be lower, never higher."""
+    wanted = requirements.quality or DEFAULT_JPEG_QUALITY
+    actual = jpeg_quality(data) or 0
+    capped = requirements.max_kb is not None
+    passed = (actual <= wanted) if capped else abs(actual - wanted) <= 1
+    return QualityCheck(
+        name="jpeg_quality",
+        value=float(actual),
+        threshold=float(wanted),
+        comparison="<=" if capped else "within",
+        passed=passed and actual > 0,
+        message="" if passed and actual > 0 else f"JPEG 质量是 {actual}，要求 {wanted}",
     )
 
 
@@ -184,13 +462,19 @@ def corner_distance(
 ) -> float:
     """Largest mean RGB distance from ``colour`` among the corner patches (or the top two)."""
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
-    height, width = rgb.shape[:2]
+    return max(
+        float(np.linalg.norm(p.reshape(-1, 3).mean(axis=0) - np.asarray(colour, np.float32)))
+        for p in _corner_patches(rgb, share, top_only)
+    )
+
+
+def _corner_patches(array: np.ndarray, share: float, top_only: bool) -> list[np.ndarray]:
+    height, width = array.shape[:2]
     ph, pw = max(1, round(height * share)), max(1, round(width * share))
-    patches = [rgb[:ph, :pw], rgb[:ph, -pw:]]
+    patches = [array[:ph, :pw], array[:ph, -pw:]]
     if not top_only:
-        patches += [rgb[-ph:, :pw], rgb[-ph:, -pw:]]
-    target = np.asarray(colour, dtype=np.float32)
-    return max(float(np.linalg.norm(p.reshape(-1, 3).mean(axis=0) - target)) for p in patches)
+        patches += [array[-ph:, :pw], array[-ph:, -pw:]]
+    return patches
 
 
 def check_background(
@@ -209,63 +493,41 @@ def check_background(
     )
 
 
-def conform(result: EngineResult, requirements: Requirements) -> EngineResult:
-    """An engine's raster result brought to what the order asks, with checks for each ask.
-
-    For engines that do not read the requirements themselves (cut-out, enhance): a background
-    colour flattens a transparent cut-out, ``size`` brings it to exact pixels, ``format`` and
-    the file-size range decide the encoding. A vector or layered result is left as it is, and a
-    format it cannot have fails its check (a designer converts it).
-    """
-    if requirements.is_empty:
-        return result
-    if result.extension not in (".png", ".jpg"):
-        wanted = requirements.format
-        if wanted is None or wanted == result.extension.lstrip("."):
-            return result
-        mismatch = QualityCheck(
-            name="format",
-            value=0.0,
-            threshold=1.0,
-            comparison=">=",
-            passed=False,
-            message=f"格式是 {result.extension.lstrip('.')}，要求 {wanted}",
-        )
-        return replace(result, quality=QualityReport((*result.quality.checks, mismatch)))
-    picture = decoded(result.data)
-    picture = (
-        picture.convert("RGBA") if picture.mode in ("RGBA", "LA", "P") else picture.convert("RGB")
+def check_transparent(image: Image.Image) -> QualityCheck:
+    """A result asked to have a transparent background has transparent corners."""
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        alpha = 255.0
+    else:
+        array = np.asarray(image.convert("RGBA"))[:, :, 3].astype(np.float32)
+        alpha = max(float(p.mean()) for p in _corner_patches(array, 0.06, False))
+    passed = alpha <= TRANSPARENT_CORNER_MAX_ALPHA
+    return QualityCheck(
+        name="background_transparent",
+        value=alpha,
+        threshold=TRANSPARENT_CORNER_MAX_ALPHA,
+        comparison="<=",
+        passed=passed,
+        message="" if passed else "四角不是透明的（JPG 不能透明，透明底要 PNG）",
     )
-    colour = requirements.rgb()
-    if colour is not None and picture.mode == "RGBA":
-        picture = on_background(picture, colour)
-    fmt = requirements.format or ("png" if picture.mode == "RGBA" else result.extension.lstrip("."))
-    if fmt == "jpg" and picture.mode == "RGBA":
-        picture = on_background(picture, colour or COLOURS["white"])
-    if requirements.size is not None:
-        fill: tuple[int, ...] = (*(colour or COLOURS["white"]), 0 if colour is None else 255)
-        picture = fit_to_size(
-            picture,
-            requirements.size,
-            requirements.fit,
-            fill if picture.mode == "RGBA" else fill[:3],
-        )
-    data, extension = encode(picture, requirements.model_copy(update={"format": fmt}))
-    delivered = decoded(data)
-    checks = [*result.quality.checks, check_format(data, fmt)]
-    if requirements.size is not None:
-        checks.append(check_exact_size(delivered.size, requirements.size))
-    if colour is not None:
-        checks.append(check_background(delivered, colour))
-    if requirements.min_kb is not None or requirements.max_kb is not None:
-        checks.append(check_file_size(len(data), requirements))
-    return replace(
-        result,
-        data=data,
-        extension=extension,
-        mime="image/png" if extension == ".png" else "image/jpeg",
-        width=delivered.width,
-        height=delivered.height,
-        quality=QualityReport(tuple(checks)),
-        metadata={**result.metadata, "requirements": requirements.to_json()},
+
+
+def check_bundle(data: bytes, members: dict[str, bytes]) -> QualityCheck:
+    """The ZIP reads back with every member, intact (CRC) and byte for byte what was put in."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            broken = archive.testzip()
+            names = archive.namelist()
+            same = broken is None and all(
+                name in names and archive.read(name) == body for name, body in members.items()
+            )
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        same, names = False, [str(exc)]
+    passed = same and len(names) == len(members)
+    return QualityCheck(
+        name="bundle_files",
+        value=float(len(names)),
+        threshold=float(len(members)),
+        comparison=">=",
+        passed=passed,
+        message="" if passed else f"压缩包读回来不对：{names}",
     )

@@ -3,24 +3,21 @@
 The picture is downscaled to the preset's maximum side, traced by vtracer in a child process
 with a time limit (a pathological picture can make a trace run for minutes; a child process can
 be killed, a thread cannot), sanitized (:mod:`ai_cs.engines.svg_safety`), and rendered back with
-resvg to check that it still looks like the original.
+resvg to check that it still looks like the original. The order's requirements (page size,
+background, PDF/EPS/PNG formats) are then applied by :mod:`ai_cs.engines.vector_output`.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final
 
 import cv2
 import numpy as np
-import resvg_py
-from PIL import Image
 
 from ai_cs.core.tasks import Operation
 from ai_cs.engines.base import (
@@ -36,6 +33,7 @@ from ai_cs.engines.base import (
 )
 from ai_cs.engines.quality import RENDER_COMPARE_SIDE, check_render_difference, check_svg_size
 from ai_cs.engines.svg_safety import UnsafeSvg, clean_svg
+from ai_cs.engines.vector_output import deliver_vector, on_white, render_svg, set_root
 from ai_cs.errors import ProcessingFailed
 
 
@@ -133,8 +131,6 @@ svg = vtracer.convert_raw_image_to_svg(image, img_format="png", **json.loads(hea
 sys.stdout.buffer.write(svg.encode("utf-8"))
 """
 
-_SVG_OPEN_TAG = re.compile(rb"<svg\b[^>]*>")
-
 
 class VectorizeEngine:
     """vtracer tracing with presets, a time limit, sanitizing and a render-back check."""
@@ -143,14 +139,15 @@ class VectorizeEngine:
     operation = Operation.VECTORIZE
 
     def process(self, image: ImageInput, options: EngineOptions) -> EngineResult:
-        """A sanitized SVG and how closely its rendering matches the picture."""
+        """A sanitized SVG (or PDF/EPS, or several in a ZIP) as the order asks, with checks."""
         started = time.perf_counter()
         picture = to_pil(image)
         rgba = np.asarray(picture.convert("RGBA"))
         preset = resolve_preset(options.preset, rgba)
         traced = resize_to_side(rgba, preset.max_side)[0]
         svg = trace(prepare(traced, preset), preset, timeout_s=options.timeout_s)
-        svg = set_view_box(svg, traced.shape[1], traced.shape[0], picture.width, picture.height)
+        box = (0.0, 0.0, float(traced.shape[1]), float(traced.shape[0]))
+        svg = set_root(svg, str(picture.width), str(picture.height), box)
         try:
             cleaned = clean_svg(svg)
         except UnsafeSvg as exc:
@@ -162,10 +159,10 @@ class VectorizeEngine:
         reference, _ = resize_to_side(traced, RENDER_COMPARE_SIDE)
         rendered = render_svg(cleaned.data, reference.shape[1], reference.shape[0])
         checks = (
-            check_render_difference(_on_white(reference), _on_white(rendered), preset.name),
+            check_render_difference(on_white(reference), on_white(rendered), preset.name),
             check_svg_size(len(cleaned.data)),
         )
-        return EngineResult(
+        result = EngineResult(
             operation=self.operation,
             engine=self.name,
             data=cleaned.data,
@@ -174,7 +171,6 @@ class VectorizeEngine:
             width=picture.width,
             height=picture.height,
             quality=QualityReport(checks),
-            elapsed_ms=(time.perf_counter() - started) * 1000.0,
             metadata={
                 "preset": preset.name,
                 "traced_size": [int(traced.shape[1]), int(traced.shape[0])],
@@ -182,6 +178,8 @@ class VectorizeEngine:
                 "sanitizer_removed": len(cleaned.removed),
             },
         )
+        result = deliver_vector(result, options.requirements)
+        return replace(result, elapsed_ms=(time.perf_counter() - started) * 1000.0)
 
 
 def resolve_preset(name: str | None, rgba: np.ndarray) -> VectorizePreset:
@@ -247,49 +245,3 @@ def trace(rgba: np.ndarray, preset: VectorizePreset, timeout_s: float) -> bytes:
         last = lines[-1] if lines else "no output"
         raise ProcessingFailed(f"vectorizer failed (exit {completed.returncode}): {last}")
     return completed.stdout
-
-
-def set_view_box(svg: bytes, traced_w: int, traced_h: int, width: int, height: int) -> bytes:
-    """Give the root a ``viewBox`` of the traced size and the original picture's width/height.
-
-    vtracer writes only width/height of the (downscaled) traced picture; without a viewBox the
-    SVG cannot be scaled by browsers and design tools, and it would open at the smaller size.
-    """
-    match = _SVG_OPEN_TAG.search(svg)
-    if match is None:
-        raise ProcessingFailed("vectorizer output has no <svg> element")
-    tag = match.group(0)
-    tag = re.sub(rb'\s(width|height|viewBox)="[^"]*"', b"", tag)
-    tag = tag[:-1].rstrip(b"/").rstrip() + (
-        f' width="{width}" height="{height}" viewBox="0 0 {traced_w} {traced_h}"'.encode()
-    )
-    tag += b"/>" if match.group(0).endswith(b"/>") else b">"
-    return svg[: match.start()] + tag + svg[match.end() :]
-
-
-def render_svg(svg: bytes, width: int, height: int) -> np.ndarray:
-    """RGBA ``uint8`` rendering of ``svg`` at ``width``×``height`` with resvg (no system fonts)."""
-    try:
-        png = resvg_py.svg_to_bytes(
-            svg_string=svg.decode("utf-8"),
-            width=width,
-            height=height,
-            skip_system_fonts=True,
-        )
-    except (ValueError, RuntimeError, OSError) as exc:
-        raise ProcessingFailed(f"the traced SVG cannot be rendered: {exc}") from exc
-    with Image.open(io.BytesIO(bytes(png))) as image:
-        rendered = np.asarray(image.convert("RGBA"))
-    if rendered.shape[:2] != (height, width):
-        rendered = cv2.resize(rendered, (width, height), interpolation=cv2.INTER_AREA)
-    return rendered
-
-
-def _on_white(rgba: np.ndarray) -> np.ndarray:
-    """RGB of ``rgba`` composited on white (how a customer sees a transparent logo)."""
-    if rgba.shape[2] == 3:
-        return rgba
-    alpha = rgba[:, :, 3:4].astype(np.float32) / 255.0
-    rgb = rgba[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-    out: np.ndarray = np.round(rgb).astype(np.uint8)
-    return out

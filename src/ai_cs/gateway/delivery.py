@@ -61,6 +61,9 @@ MEDIA_TYPES: Final = {
     "webp": "image/webp",
     "svg": "image/svg+xml",
     "psd": "image/vnd.adobe.photoshop",
+    "pdf": "application/pdf",
+    "eps": "application/postscript",
+    "zip": "application/zip",
 }
 TOKEN_PATTERN: Final = re.compile(r"^[A-Za-z0-9_-]{32}$")
 """``secrets.token_urlsafe(24)`` is 32 URL-safe characters."""

@@ -58,7 +58,7 @@ def _error(exc: AicsError) -> JSONResponse:
     responses={404: {"description": "unknown link"}, 410: {"description": "expired link"}},
 )
 def get_result(token: str, request: Request) -> Response:
-    """The result file behind a customer's link (PNG, JPEG, SVG or PSD)."""
+    """The result file behind a customer's link (PNG, JPEG, SVG, PDF, EPS, PSD or a ZIP)."""
     db, clock, settings = _state(request)
     try:
         with db.read() as session:
@@ -71,7 +71,7 @@ def get_result(token: str, request: Request) -> Response:
     headers = dict(COMMON_HEADERS)
     if ext == "svg":
         headers["Content-Security-Policy"] = SVG_CSP
-    disposition = "attachment" if ext == "psd" else "inline"
+    disposition = "attachment" if ext in ("psd", "eps", "zip") else "inline"
     return FileResponse(
         path,
         media_type=MEDIA_TYPES.get(ext, "application/octet-stream"),

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from ai_cs.clock import Clock, iso, note_stamp
 from ai_cs.core.pricing import PriceTable
 from ai_cs.core.quoting import quote_json, requote
-from ai_cs.core.requirements import output_from_detail
+from ai_cs.core.requirements import merge_output, output_from_detail
 from ai_cs.core.tasks import (
     STAMPS,
     Actor,
@@ -315,10 +315,10 @@ def add_requirement_detail(
     reqs = json.loads(row.requirements) if row.requirements else {}
     old = reqs.get(name)
     reqs[name] = new_value
-    # What the engines apply (requirements.output): a size or background the buyer gave.
+    # What the engines apply (requirements.output): a size, print size, colour … the buyer gave.
     output = output_from_detail(name, new_value)
     if output:
-        reqs["output"] = {**(reqs.get("output") or {}), **output}
+        reqs["output"] = merge_output(reqs.get("output"), output)
     applied = session.execute(
         update(TASKS)
         .where(TASKS.c.task_id == tid, TASKS.c.status == TaskStatus.PENDING.value)

@@ -13,7 +13,8 @@ from PIL import Image
 from ai_cs.engines import EngineOptions, EngineTimeout, UnknownPreset, run_engine
 from ai_cs.engines.quality import MAX_RENDER_DIFFERENCE, render_difference
 from ai_cs.engines.svg_safety import sanitize_svg
-from ai_cs.engines.vectorize import VectorizeEngine, choose_preset, render_svg
+from ai_cs.engines.vector_output import render_svg
+from ai_cs.engines.vectorize import VectorizeEngine, choose_preset
 from ai_cs.errors import QualityCheckFailed
 
 

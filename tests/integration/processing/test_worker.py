@@ -287,3 +287,38 @@ def test_the_stored_copy_is_used_when_the_marketplace_link_is_gone(
     outcomes = Worker(wf.db, wf.clock, settings).run_until_idle()
     assert [o.status for o in outcomes] == ["completed"]
     assert wf.get_task(task["task_id"])["status"] == "awaiting_confirm"
+
+
+def test_an_order_asking_for_svg_and_pdf_on_a4_gets_both_in_one_zip(
+    database_url: str, settings: Settings, picture: Path
+) -> None:
+    """What the buyer said (A4, SVG 和 PDF) is stored as requirements and the worker applies it."""
+    import zipfile
+
+    import pypdfium2 as pdfium
+
+    wf = Workflow(database_url=database_url, settings=settings)
+    task = wf.create_image_task("c1", str(picture), "vectorize")
+    tid = task["task_id"]
+    wf.add_requirement_detail(tid, "c1", "size", "A4")
+    wf.add_requirement_detail(tid, "c1", "format", "svg和pdf")
+    assert wf.get_task(tid)["requirements"]["output"] == {
+        "print": "A4",
+        "format": "svg",
+        "extra_formats": ["pdf"],
+    }
+    wf.trigger_processing_on_payment("c1", task_id=tid, payment_id=f"P-{tid}")
+    outcomes = Worker(wf.db, wf.clock, settings).run_until_idle()
+    assert [o.status for o in outcomes] == ["completed"], outcomes
+    result = settings.data_dir / wf.get_task(tid)["result_image"]
+    assert result.suffix == ".zip"
+    with zipfile.ZipFile(result) as archive:
+        assert sorted(archive.namelist()) == ["result.pdf", "result.svg"]
+        pdf = archive.read("result.pdf")
+    document = pdfium.PdfDocument(pdf)
+    try:
+        # A4 turned landscape like the 480×360 picture: 297×210 mm in points.
+        width, height = document[0].get_size()
+        assert (round(width), round(height)) == (842, 595)
+    finally:
+        document.close()
