@@ -40,14 +40,13 @@ from ai_cs.engines.base import (
     to_pil,
 )
 from ai_cs.engines.output import (
-    CORNER_TOLERANCE,
-    DPI_TOLERANCE,
     RASTER_FORMATS,
+    asked_shape,
+    background_check,
     bundle,
+    check_dpi,
     check_exact_size,
     check_format,
-    fill_of,
-    fit_to_size,
     format_mismatch,
     on_background,
     raster_part,
@@ -90,10 +89,7 @@ class LayeredEngine:
         """
         started = time.perf_counter()
         req = options.requirements
-        picture = to_pil(image)
-        wanted = req.pixels(picture.size)
-        if wanted is not None:
-            picture = fit_to_size(picture, wanted, req.fit, fill_of(picture, req))
+        picture, wanted = asked_shape(to_pil(image), req, flatten=False)
         rgb, existing_alpha = split_alpha(picture)
         cutout = self.segmenter.segment(rgb)
         alpha = cutout.alpha
@@ -110,7 +106,7 @@ class LayeredEngine:
         if wanted is not None:
             checks.append(check_exact_size(facts.size, wanted))
         if dpi is not None:
-            checks.append(check_psd_dpi(facts.dpi, dpi))
+            checks.append(check_dpi(facts.dpi, dpi))
         if colour is not None:
             checks.append(check_colour_layer(facts.colour, colour))
         cut = EngineResult(
@@ -232,33 +228,12 @@ def layer_names(data: bytes) -> list[str]:
     return read_psd(data).names
 
 
-def check_psd_dpi(actual: float | None, wanted: int) -> QualityCheck:
-    """The PSD's resolution is the DPI asked for."""
-    passed = actual is not None and abs(actual - wanted) <= DPI_TOLERANCE
-    return QualityCheck(
-        name="dpi",
-        value=actual or 0.0,
-        threshold=float(wanted),
-        comparison="within",
-        passed=passed,
-        message="" if passed else f"PSD 分辨率是 {actual or 0:g} dpi，要求 {wanted} dpi",
-    )
-
-
 def check_colour_layer(
     actual: tuple[int, int, int] | None, wanted: tuple[int, int, int]
 ) -> QualityCheck:
     """The PSD has a visible colour layer of the asked background colour."""
     distance = 441.7 if actual is None else float(np.linalg.norm(np.subtract(actual, wanted)))
-    passed = distance <= CORNER_TOLERANCE
-    return QualityCheck(
-        name="background_colour",
-        value=distance,
-        threshold=CORNER_TOLERANCE,
-        comparison="<=",
-        passed=passed,
-        message="" if passed else "PSD 没有要求颜色的底色图层",
-    )
+    return background_check(distance, "PSD 没有要求颜色的底色图层")
 
 
 def _add_layer(

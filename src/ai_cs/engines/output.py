@@ -89,6 +89,23 @@ def on_background(rgba: Image.Image, colour: tuple[int, int, int]) -> Image.Imag
     return base.convert("RGB")
 
 
+def asked_shape(
+    picture: Image.Image, requirements: Requirements, *, flatten: bool = True
+) -> tuple[Image.Image, tuple[int, int] | None]:
+    """``picture`` on the asked colour (when ``flatten``) at the asked pixels, and those pixels.
+
+    A transparent picture is flattened onto a background colour; ``size`` or ``print`` × DPI
+    bring it to exact pixels as ``fit`` says. Returns the pixels asked (``None``: any).
+    """
+    colour = requirements.rgb()
+    if flatten and colour is not None and picture.mode == "RGBA":
+        picture = on_background(picture, colour)
+    wanted = requirements.pixels(picture.size)
+    if wanted is not None:
+        picture = fit_to_size(picture, wanted, requirements.fit, fill_of(picture, requirements))
+    return picture, wanted
+
+
 def fill_of(picture: Image.Image, requirements: Requirements) -> tuple[int, ...]:
     """What padding bars are filled with: the asked colour, else white (transparent in RGBA)."""
     colour = requirements.rgb()
@@ -236,7 +253,7 @@ def raster_checks(
         checks.append(check_file_size(len(data), requirements))
     dpi = requirements.effective_dpi
     if dpi is not None:
-        checks.append(check_dpi(delivered, dpi))
+        checks.append(check_dpi(file_dpi(delivered), dpi))
     if requirements.quality is not None and fmt == "jpg":
         checks.append(check_jpeg_quality(data, requirements))
     return checks
@@ -256,12 +273,7 @@ def conform(result: EngineResult, requirements: Requirements) -> EngineResult:
     picture = (
         picture.convert("RGBA") if picture.mode in ("RGBA", "LA", "P") else picture.convert("RGB")
     )
-    colour = requirements.rgb()
-    if colour is not None and picture.mode == "RGBA":
-        picture = on_background(picture, colour)
-    wanted = requirements.pixels(picture.size)
-    if wanted is not None:
-        picture = fit_to_size(picture, wanted, requirements.fit, fill_of(picture, requirements))
+    picture, wanted = asked_shape(picture, requirements)
     native = "png" if picture.mode == "RGBA" else result.extension.lstrip(".")
     return deliver_raster(result, picture, requirements, wanted_size=wanted, default_format=native)
 
@@ -397,9 +409,11 @@ def file_dpi(image: Image.Image) -> float | None:
     return float(min(dpi))
 
 
-def check_dpi(image: Image.Image, wanted: int) -> QualityCheck:
-    """The file's metadata says the DPI asked for (what print shops and upload forms read)."""
-    actual = file_dpi(image)
+def check_dpi(actual: float | None, wanted: int) -> QualityCheck:
+    """The DPI a file says (``actual``, as read back) is the one asked for.
+
+    Print shops, Photoshop and upload forms read it to size the print.
+    """
     passed = actual is not None and abs(actual - wanted) <= DPI_TOLERANCE
     return QualityCheck(
         name="dpi",
@@ -482,6 +496,11 @@ def check_background(
 ) -> QualityCheck:
     """The corners of the result (or its top two) are the background colour asked for."""
     distance = corner_distance(image, colour, 0.08 if top_only else 0.06, top_only=top_only)
+    return background_check(distance, f"{'上方两角' if top_only else '四角'}不是要求的底色")
+
+
+def background_check(distance: float, failure: str) -> QualityCheck:
+    """The ``background_colour`` check for a measured RGB ``distance`` from the asked colour."""
     passed = distance <= CORNER_TOLERANCE
     return QualityCheck(
         name="background_colour",
@@ -489,7 +508,7 @@ def check_background(
         threshold=CORNER_TOLERANCE,
         comparison="<=",
         passed=passed,
-        message="" if passed else f"{'上方两角' if top_only else '四角'}不是要求的底色",
+        message="" if passed else failure,
     )
 
 

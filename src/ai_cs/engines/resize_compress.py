@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from ai_cs.core.tasks import Operation
 from ai_cs.engines.base import EngineOptions, EngineResult, ImageInput, QualityReport, to_pil
-from ai_cs.engines.output import deliver_raster, fill_of, fit_to_size, on_background
+from ai_cs.engines.output import asked_shape, deliver_raster
 
 
 class ResizeCompressEngine:
@@ -26,13 +26,7 @@ class ResizeCompressEngine:
         """The picture at the asked size, encoded within the asked file size."""
         started = time.perf_counter()
         req = options.requirements
-        picture = to_pil(image)
-        colour = req.rgb()
-        if colour is not None and picture.mode == "RGBA":
-            picture = on_background(picture, colour)
-        wanted = req.pixels(picture.size)
-        if wanted is not None:
-            picture = fit_to_size(picture, wanted, req.fit, fill_of(picture, req))
+        picture, wanted = asked_shape(to_pil(image), req)
         base = EngineResult(
             operation=self.operation,
             engine=self.name,

@@ -21,6 +21,7 @@ from ai_cs.engines.output import (
     check_transparent,
     decoded,
     encode,
+    file_dpi,
     file_format,
     jpeg_quality,
 )
@@ -80,10 +81,10 @@ def test_with_max_kb_the_quality_may_drop_but_never_rise() -> None:
 @pytest.mark.parametrize("fmt", ["png", "jpg"])
 def test_the_dpi_is_written_and_read_back(fmt: str) -> None:
     data = encode(photo(), Requirements.parse_pairs(["dpi=300"]), fmt)
-    assert check_dpi(decoded(data), 300).passed
-    assert not check_dpi(decoded(data), 72).passed
+    assert check_dpi(file_dpi(decoded(data)), 300).passed
+    assert not check_dpi(file_dpi(decoded(data)), 72).passed
     bare = encode(photo(), Requirements(), fmt)
-    assert not check_dpi(decoded(bare), 300).passed  # a file without a DPI fails
+    assert not check_dpi(file_dpi(decoded(bare)), 300).passed  # a file without a DPI fails
 
 
 def test_file_formats_by_their_magic_bytes() -> None:
