@@ -137,3 +137,27 @@ def test_report_reason_lists_every_failed_check() -> None:
     data = report.to_dict()
     assert data["passed"] is False
     assert [c["name"] for c in data["checks"]] == ["min_side", "svg_bytes", "psd_layers"]
+
+
+@pytest.mark.parametrize("sigma", [1.0, 3.0, 8.0])
+def test_noise_level_reads_the_noise_not_the_picture(sigma: float) -> None:
+    # A ramp with a hard-edged box on it: structure a noise measure must not count.
+    rng = np.random.default_rng(int(sigma * 10))
+    picture = np.tile(np.linspace(40, 200, 400, dtype=np.float32), (300, 1))
+    picture[100:200, 150:250] = 20.0
+    noisy = np.clip(picture + rng.normal(0, sigma, picture.shape), 0, 255)
+    assert q.noise_level(noisy) == pytest.approx(sigma, rel=0.15)
+    assert q.noise_level(picture) < 0.2
+
+
+def test_the_noise_check_compares_on_the_inputs_flat_parts() -> None:
+    rng = np.random.default_rng(4)
+    clean = np.tile(np.linspace(60, 190, 320, dtype=np.float32), (240, 1))
+    before = np.clip(clean + rng.normal(0, 2.0, clean.shape), 0, 255).astype(np.uint8)
+    smoother = np.clip(clean + rng.normal(0, 1.0, clean.shape), 0, 255).astype(np.uint8)
+    grainier = np.clip(clean + rng.normal(0, 4.0, clean.shape), 0, 255).astype(np.uint8)
+    assert q.check_noise(before, smoother).passed
+    check = q.check_noise(before, grainier)
+    assert not check.passed and check.value > check.threshold  # type: ignore[operator]
+    # A 2× result is compared at the input's size.
+    assert q.check_noise(before, cv2.resize(smoother, (640, 480))).passed
