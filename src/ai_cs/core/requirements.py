@@ -468,8 +468,13 @@ _DETAIL_COLOURS: Final[dict[str, str]] = {
     "透明背景": "transparent",
 }
 
-_REPLACES: Final[dict[str, tuple[str, ...]]] = {"size": ("print",), "print": ("size",)}
-"""Keys a newly given key makes obsolete (a pixel size replaces a print size and back)."""
+_REPLACES: Final[dict[str, tuple[str, ...]]] = {
+    "size": ("print",),
+    "print": ("size",),
+    "format": ("extra_formats",),
+}
+"""Keys a newly given key makes obsolete (a pixel size replaces a print size and back; newly
+named formats replace all the formats named before)."""
 
 
 def output_from_detail(key: str, value: str) -> dict[str, Any]:
@@ -503,7 +508,7 @@ def merge_output(stored: Mapping[str, Any] | None, new: Mapping[str, Any]) -> di
     """``requirements.output`` with ``new`` applied; later values win.
 
     A pixel size and a print size replace each other: the buyer changed their mind, they did
-    not ask for both.
+    not ask for both. Formats named again replace the ones named before.
     """
     merged = dict(stored or {})
     for key in new:

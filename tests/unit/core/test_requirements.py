@@ -201,6 +201,8 @@ def test_a_new_size_replaces_a_print_size_and_back() -> None:
     output = merge_output({"print": "A4", "background": "white"}, {"size": "800x800"})
     assert output == {"background": "white", "size": "800x800"}
     assert merge_output(output, {"print": "5寸"}) == {"background": "white", "print": "5寸"}
+    several = {"format": "svg", "extra_formats": ["eps"]}
+    assert merge_output(several, {"format": "pdf"}) == {"format": "pdf"}
 
 
 @pytest.mark.parametrize(
