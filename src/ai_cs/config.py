@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted upload/picture.")
     rate_limit_per_minute: int = Field(600, description="API requests per key per minute.")
+    decode_slots: int = Field(
+        2,
+        ge=1,
+        description="Pictures decoded at full size at once per process (each may take up to "
+        "200 MB while it is decoded and stored); more wait their turn.",
+    )
 
     # --- dispatch (Tuhui) ----------------------------------------------------------------------
     dispatch_api_key: str = Field(

@@ -421,17 +421,42 @@ def to_rgb_array(image: Image.Image) -> NDArray[np.uint8]:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
-def analyze_image(image: Image.Image, *, ocr: OcrEngine | None = None) -> Analysis:
-    """Measure everything about ``image``; ``ocr`` defaults to the shared RapidOCR engine."""
+def _scale_text(text: TextInfo, factor: float) -> TextInfo:
+    """``text`` with its boxes in coordinates ``factor`` times larger (the area share stays)."""
+    for line in text.lines:
+        line.box = [(round(x * factor, 1), round(y * factor, 1)) for x, y in line.box]
+    return text
+
+
+def analyze_image(
+    image: Image.Image,
+    *,
+    ocr: OcrEngine | None = None,
+    full_size: tuple[int, int] | None = None,
+) -> Analysis:
+    """Measure everything about ``image``; ``ocr`` defaults to the shared RapidOCR engine.
+
+    ``image`` may be a reduced copy of the picture (every measurement works at most
+    :data:`~ai_cs.imaging.limits.ANALYSIS_SIDE` px long anyway); ``full_size`` is then the
+    picture's own width and height, which the report gives and the coordinates refer to.
+    """
     rgb = to_rgb_array(image)
     height, width = rgb.shape[:2]
+    factor = 1.0
+    if full_size is not None and full_size != (width, height):
+        factor = full_size[0] / width
+        width, height = full_size
     small, _ = _scaled(rgb, WORK_SIDE)
     level, metrics = measure_complexity(small)
     perspective, quad = find_perspective(rgb)
+    if quad is not None and factor != 1.0:
+        quad = [(round(x * factor, 1), round(y * factor, 1)) for x, y in quad]
     sharp = sharpness(rgb)
     megapixels = round(width * height / 1e6, 3)
     ratio_name, ratio_value = aspect_ratio(width, height)
     text = read_text(rgb, ocr if ocr is not None else default_ocr())
+    if factor != 1.0:
+        text = _scale_text(text, factor)
     return Analysis(
         width=width,
         height=height,

@@ -44,6 +44,18 @@ class DecompressionBomb(TooManyPixels):
     code = "decompression_bomb"
 
 
+class DecodeTooCostly(TooManyPixels):
+    """A canvas whose decoded pixels would not fit the memory budget (:data:`MAX_DECODE_BYTES`)."""
+
+    code = "decode_too_costly"
+
+
+class ExtremeAspectRatio(ImageRejected):
+    """A strip far longer than wide (beyond :data:`MAX_ASPECT`)."""
+
+    code = "extreme_aspect_ratio"
+
+
 class TruncatedImage(ImageRejected):
     """The file ends before the picture does."""
 

@@ -24,6 +24,10 @@ OCR_MAX_SIDE: Final = 1600
 OCR_MAX_ASPECT: Final = 4.0
 """Narrower pictures are padded (white, bottom/right) to this ratio before OCR: RapidOCR scales
 the short side up to 736 px, so a 1×5000 strip would otherwise become a gigapixel canvas."""
+DET_MAX_SIDE: Final = 960
+"""Longest side the text detector sees. RapidOCR's default scales the *short* side up to 736 px,
+so a 4:1 picture became a 2944×736 tensor (≈ 600 MB of activations, kept as peak RSS) and a
+tiny warm-up picture cost as much; bounding the long side bounds the detector's memory."""
 MIN_SCORE: Final = 0.6
 """Lines the recogniser is less sure of than this are dropped (noise reads as junk text)."""
 
@@ -78,7 +82,13 @@ class RapidOcrEngine:
 
                     # RapidOCR logs model paths at INFO on its own stream handler.
                     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-                    self._engine = RapidOCR(params={"Global.log_level": "error"})
+                    self._engine = RapidOCR(
+                        params={
+                            "Global.log_level": "error",
+                            "Det.limit_type": "max",
+                            "Det.limit_side_len": DET_MAX_SIDE,
+                        }
+                    )
         return self._engine
 
     def warm_up(self) -> None:

@@ -109,7 +109,9 @@ def analyze_source(
     op = parse_operation(operation) if operation is not None else DEFAULT_OPERATION
     history = history if history is not None else CustomerHistory()
     stored = intake(source, settings)
-    analysis = analyze_image(stored.image(), ocr=ocr)
+    analysis = analyze_image(
+        stored.analysis_image(), ocr=ocr, full_size=(stored.width, stored.height)
+    )
     risk = assess_risk(
         analysis.to_risk_input(
             operation=op,

@@ -215,6 +215,29 @@ def bomb_png(side: int = 20_000) -> bytes:
     )
 
 
+def canvas_png(width: int, height: int, *, line_every: int = 300) -> bytes:
+    """An RGB PNG of ``width``×``height``: paper with a dark line every ``line_every`` rows.
+
+    Written row by row through zlib, so a canvas just under the pixel limit is made without
+    holding its pixels (6000×6600 gives a file of about 115 KB).
+    """
+    paper = b"\x00" + b"\xf5\xf0\xe6" * width
+    ink = b"\x00" + b"\x28\x1e\x5a" * width
+    packer = zlib.compressobj(9)
+    body = b"".join(
+        packer.compress(ink if row % line_every == line_every // 2 else paper)
+        for row in range(height)
+    )
+    body += packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", body)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
 def truncated_jpeg() -> bytes:
     """A real JPEG cut off in the middle of its scan data."""
     data = encode(photo_like((640, 480)), "JPEG", quality=90)

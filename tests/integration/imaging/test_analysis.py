@@ -22,6 +22,7 @@ from pictures import (
 from ai_cs.core.pricing import Complexity, PriceTable
 from ai_cs.core.risk import Decision
 from ai_cs.imaging.analysis import analyze_image, aspect_ratio, resolution_class
+from ai_cs.imaging.errors import ExtremeAspectRatio
 from ai_cs.imaging.ocr import OcrEngine, OcrLine, RapidOcrEngine, StaticOcr, default_ocr
 from ai_cs.imaging.report import CustomerHistory, analyze_source
 
@@ -245,10 +246,20 @@ def test_crooked_page_has_perspective_but_a_diamond_logo_does_not():
 
 
 @pytest.mark.timeout(60)
-@pytest.mark.parametrize("size", [(1, 5000), (5000, 1), (3, 3), (2000, 90)])
+@pytest.mark.parametrize("size", [(3, 3), (2000, 90), (100, 3000), (4000, 134)])
 def test_extreme_shapes_are_analysed_quickly(settings, size):
     from PIL import Image
 
     report = analyze_source(encode(Image.new("RGB", size, (200, 10, 10)), "PNG"), settings)
     assert (report.analysis.width, report.analysis.height) == size
     assert report.risk.decision in set(Decision)
+
+
+@pytest.mark.parametrize("size", [(1, 5000), (5000, 1), (40000, 1), (3100, 100)])
+def test_strips_are_refused_before_decoding(settings, size):
+    from PIL import Image
+
+    with pytest.raises(ExtremeAspectRatio) as refused:
+        analyze_source(encode(Image.new("RGB", size, (200, 10, 10)), "PNG"), settings)
+    assert refused.value.code == "extreme_aspect_ratio"
+    assert not (settings.data_dir / "images").exists()
