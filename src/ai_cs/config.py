@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from ai_cs.core.delivery import DeliveryTimes
 from ai_cs.core.pricing import PriceTable
 
 
@@ -102,12 +103,34 @@ class Settings(BaseSettings):
         "missing fields keep the shop's list prices.",
     )
 
+    delivery_times: DeliveryTimes = Field(
+        default_factory=DeliveryTimes,
+        description="Typical job times as JSON (AICS_DELIVERY_TIMES), e.g. "
+        '{"minutes": {"vectorize": {"simple": 10, ...}}, "designer_hours": 12}; '
+        "the chat quotes them with the queue's length.",
+    )
+
     # --- agent and gateway ---------------------------------------------------------------------
     llm_model: str = Field(
-        "", description="pydantic-ai model name; empty = built-in offline agent."
+        "",
+        description="Empty = the built-in offline agent; a preset (alibaba:qwen-plus, "
+        "alibaba:qwen-max on DashScope's mainland endpoint, deepseek:deepseek-chat) or any "
+        "model name of an OpenAI-compatible LLM_BASE_URL.",
     )
-    llm_base_url: str = Field("", description="OpenAI-compatible endpoint for LLM_MODEL.")
-    llm_api_key: str = Field("", description="API key for LLM_BASE_URL.")
+    llm_base_url: str = Field(
+        "",
+        description="OpenAI-compatible endpoint for LLM_MODEL (Ollama, vLLM …); overrides a "
+        "preset's endpoint.",
+    )
+    llm_api_key: str = Field(
+        "", description="API key of the LLM endpoint (DashScope, DeepSeek or LLM_BASE_URL)."
+    )
+    llm_timeout_seconds: float = Field(
+        20.0, gt=0, description="Per-request time limit of the LLM; then the offline agent answers."
+    )
+    llm_vision: bool = Field(
+        False, description="Send the customer's picture (downscaled) to the LLM with the turn."
+    )
     takeover_minutes: float = Field(
         30.0, description="How long a seller's own message pauses the AI in that conversation."
     )

@@ -18,19 +18,17 @@ Used by ``aics bench`` (``conversations_*`` figures) and by the tests (a held-ou
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
+from ai_cs.agent.corpus import CorpusConversation, Turn
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.clock import Clock
 from ai_cs.config import Settings
@@ -42,76 +40,10 @@ from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.tasks import service
 from ai_cs.workflow import Workflow
 
-CORPUS_FILE: Final = "corpus.jsonl"
 FALLBACK_MARK: Final = "没太明白"
 ASK_PICTURE_MARKS: Final = ("图片发给我", "发图片给我", "还没收到图片", "把图发给我", "发图给我")
 """How a reply asks for a picture; never right once the customer sent one."""
 DECLINE_MARKS: Final = ("没法接", "不能接", "无法接", "不接")
-
-
-class Turn(BaseModel):
-    """One step of a conversation: the customer's words and pictures, or a platform event."""
-
-    say: str | None = None
-    pictures: int = 0
-    intents: list[str] = Field(default_factory=list)
-    expect: dict[str, Any] = Field(default_factory=dict)
-    event: str | None = None
-
-
-class Conversation_(BaseModel):
-    """A labelled conversation with its expectations."""
-
-    id: str
-    split: str
-    category: str
-    turns: list[Turn]
-    expect: dict[str, Any] = Field(default_factory=dict)
-
-
-class Phrasing(BaseModel):
-    """A labelled buyer phrasing (training rows for the understanding model)."""
-
-    text: str
-    intents: list[str]
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """The corpus file, parsed."""
-
-    conversations: tuple[Conversation_, ...]
-    phrasings: tuple[Phrasing, ...]
-
-    def split(self, name: str) -> list[Conversation_]:
-        """The conversations of one split (``train`` or ``heldout``)."""
-        return [c for c in self.conversations if c.split == name]
-
-    def training_rows(self) -> list[Phrasing]:
-        """Every labelled training utterance: the phrasings and the train split's turns."""
-        rows = list(self.phrasings)
-        for conv in self.split("train"):
-            rows.extend(
-                Phrasing(text=t.say, intents=t.intents) for t in conv.turns if t.say and t.say
-            )
-        return rows
-
-
-@lru_cache(maxsize=1)
-def load_corpus() -> Corpus:
-    """The corpus shipped with the package (``ai_cs/agent/data/corpus.jsonl``)."""
-    text = resources.files("ai_cs.agent").joinpath("data", CORPUS_FILE).read_text("utf-8")
-    convs: list[Conversation_] = []
-    phrasings: list[Phrasing] = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        if "phrasing" in row:
-            phrasings.append(Phrasing.model_validate(row["phrasing"]))
-        else:
-            convs.append(Conversation_.model_validate(row))
-    return Corpus(tuple(convs), tuple(phrasings))
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -119,7 +51,7 @@ def load_corpus() -> Corpus:
 class ConversationResult:
     """What happened in one conversation and which expectations failed."""
 
-    conversation: Conversation_
+    conversation: CorpusConversation
     replies: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     orders_right: bool = True
@@ -138,7 +70,9 @@ class Report:
 
     def accuracy(self, category: str | None = None) -> float:
         """Share of conversations meeting every expectation."""
-        chosen = [r for r in self.results if category is None or r.conversation.category == category]
+        chosen = [
+            r for r in self.results if category is None or r.conversation.category == category
+        ]
         return sum(r.passed for r in chosen) / len(chosen) if chosen else 0.0
 
     def order_accuracy(self) -> float:
@@ -207,9 +141,7 @@ def _sentences(reply: str) -> list[str]:
     return [s.strip() for s in re.split(r"[。！？!?～\n]", reply) if len(s.strip()) >= 6]
 
 
-def check_reply(
-    turn: Turn, reply: str, *, picture_sent: bool, price: str | None
-) -> list[str]:
+def check_reply(turn: Turn, reply: str, *, picture_sent: bool, price: str | None) -> list[str]:
     """The failures of one reply against its turn's expectations and the general rules."""
     failures = []
     expect = turn.expect
@@ -238,7 +170,9 @@ def check_reply(
     return failures
 
 
-def check_outcome(conv: Conversation_, workflow: Workflow, customer: str) -> tuple[list[str], bool]:
+def check_outcome(
+    conv: CorpusConversation, workflow: Workflow, customer: str
+) -> tuple[list[str], bool]:
     """Failures of the conversation's end state (orders, hand-off, declines); orders right?"""
     failures: list[str] = []
     expect = conv.expect
@@ -252,7 +186,9 @@ def check_outcome(conv: Conversation_, workflow: Workflow, customer: str) -> tup
     for task, want in zip(tasks, wanted, strict=False):
         reqs = task.get("requirements") or {}
         if task["operation"] != want["operation"]:
-            failures.append(f"{task['task_id']} is {task['operation']}, expected {want['operation']}")
+            failures.append(
+                f"{task['task_id']} is {task['operation']}, expected {want['operation']}"
+            )
             orders_ok = False
         if want.get("status") and task["status"] != want["status"]:
             failures.append(f"{task['task_id']} {task['status']}, expected {want['status']}")
@@ -286,13 +222,21 @@ def check_outcome(conv: Conversation_, workflow: Workflow, customer: str) -> tup
 
 # --- running -----------------------------------------------------------------------------------
 def _finish(workflow: Workflow, clock: Clock, customer: str) -> None:
+    """The worker's part: every order in processing gets its result."""
     for task in workflow.get_customer_tasks(customer):
         if task["status"] == TaskStatus.PROCESSING:
-            workflow.db.run_write(
-                lambda s, tid=task["task_id"]: service.transition(
-                    s, clock, tid, TaskStatus.AWAITING_CONFIRM, result_image="results/done.png"
+            task_id = str(task["task_id"])
+
+            def deliver(session: Session, task_id: str = task_id) -> None:
+                service.transition(
+                    session,
+                    clock,
+                    task_id,
+                    TaskStatus.AWAITING_CONFIRM,
+                    result_image="results/done.png",
                 )
-            )
+
+            workflow.db.run_write(deliver)
 
 
 def _pay(workflow: Workflow, customer: str, number: int) -> None:
@@ -318,7 +262,7 @@ def _current_price(workflow: Workflow, conversation_id: str, customer: str) -> s
 
 
 async def play(
-    conv: Conversation_, handler: AgentHandler, pictures: Sequence[Path]
+    conv: CorpusConversation, handler: AgentHandler, pictures: Sequence[Path]
 ) -> ConversationResult:
     """Run one conversation and check it."""
     workflow = handler.workflow
@@ -360,7 +304,7 @@ async def play(
 
 
 async def evaluate_async(
-    conversations: Iterable[Conversation_], settings: Settings, database_url: str | None = None
+    conversations: Iterable[CorpusConversation], settings: Settings, database_url: str | None = None
 ) -> Report:
     """Play ``conversations`` on a fresh database (a temporary SQLite file by default)."""
     from ai_cs.imaging.ocr import StaticOcr
@@ -380,7 +324,7 @@ async def evaluate_async(
 
 
 def evaluate(
-    conversations: Iterable[Conversation_], settings: Settings, database_url: str | None = None
+    conversations: Iterable[CorpusConversation], settings: Settings, database_url: str | None = None
 ) -> Report:
     """:func:`evaluate_async` from synchronous code."""
     return asyncio.run(evaluate_async(list(conversations), settings, database_url))

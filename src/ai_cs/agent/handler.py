@@ -179,4 +179,7 @@ class AgentHandler:
 
 def create_message_handler(workflow: Workflow) -> AgentHandler:
     """The gateway's handler factory: the agent on ``workflow``'s database and settings."""
+    from ai_cs.agent.intent_model import warm_up
+
+    warm_up()  # the gateway runs for long: the first buyer should not wait for the training
     return AgentHandler(workflow)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+from ai_cs.core.risk import ID_PHOTO_WORDS
 from ai_cs.core.tasks import Operation
 
 
@@ -35,6 +36,13 @@ class Intent(StrEnum):
     HUMAN = "human"
     PAID_CLAIM = "paid_claim"
     PRICE_CHANGE = "price_change"
+    ASK_TIME = "ask_time"
+    REFUND = "refund"
+    CAPABILITY = "capability"
+    FORMAT = "format"
+    BATCH = "batch"
+    ACK = "ack"
+    INJECTION = "injection"
 
 
 INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
@@ -48,6 +56,11 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "哈喽",
         "嗨",
         "老板好",
+        "早上好",
+        "中午好",
+        "下午好",
+        "晚上好",
+        "早安",
         "亲",
         "hello",
         "hi",
@@ -72,7 +85,31 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
     Intent.REMOVE_BG: (
         "抠图",
         "扣图",
+        "抠",
+        "可以抠",
+        "能抠",
+        "扣一下",
+        "扣个图",
+        "扣掉",
+        "扣成",
         "抠出来",
+        "抠一下",
+        "抠个",
+        "背景不要",
+        "不要背景",
+        "背景去",
+        "背景删",
+        "背景p掉",
+        "背景扣",
+        "背景弄掉",
+        "背景弄成",
+        "背景换成",
+        "背景改成",
+        "把底去掉",
+        "去底",
+        "背景去除",
+        "透明的",
+        "主体",
         "去背景",
         "去掉背景",
         "背景去掉",
@@ -84,6 +121,8 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "背景透明",
         "remove background",
         "remove bg",
+        "remove the bg",
+        "remove the background",
         "cutout",
         "cut out",
         "transparent background",
@@ -100,6 +139,19 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "画质",
         "清晰度",
         "放大",
+        "太糊",
+        "糊了",
+        "拍糊",
+        "救救",
+        "有点糊",
+        "糊的",
+        "弄清楚",
+        "不清楚",
+        "清楚些",
+        "变高清",
+        "分辨率",
+        "像素太低",
+        "老照片",
         "enhance",
         "sharpen",
         "upscale",
@@ -116,22 +168,24 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "eps",
         "cdr",
         "描图",
+        "描一下",
+        "矢亮",
+        "失量",
+        "转曲",
+        "无限放大",
         "vectorize",
         "vector",
     ),
-    Intent.LAYERED: ("分层", "psd", "图层", "layered", "layers", "layer"),
+    Intent.LAYERED: ("分层", "分个层", "psd", "图层", "layered", "layers", "layer"),
     Intent.ID_PHOTO: (
-        "证件照",
-        "寸照",
-        "一寸",
-        "二寸",
-        "1寸",
-        "2寸",
-        "换底色",
+        *ID_PHOTO_WORDS,
         "换背景色",
         "蓝底照",
         "红底照",
         "白底照",
+        "两寸",
+        "小一寸",
+        "大一寸",
         "id photo",
         "passport photo",
     ),
@@ -144,6 +198,12 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "压缩",
         "kb以内",
         "kb以下",
+        "kb以内",
+        "改小",
+        "缩小",
+        "文件太大",
+        "上传用",
+        "传不上去",
         "resize",
         "compress",
     ),
@@ -157,12 +217,33 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "同款图",
         "原图",
         "帮我找",
+        "找到这张",
+        "大图",
+        "高清版",
+        "出处",
         "find image",
         "find the original",
         "original image",
         "find picture",
     ),
-    Intent.CHANGE: ("改成", "换成", "改为", "改一下", "改下", "变成", "change to", "switch to"),
+    Intent.CHANGE: (
+        "改成",
+        "换成",
+        "改为",
+        "改一下",
+        "改下",
+        "变成",
+        "还是",
+        "算了",
+        "不要了",
+        "换一下",
+        "改主意",
+        "想了想",
+        "instead",
+        "actually",
+        "change to",
+        "switch to",
+    ),
     Intent.ADD_DETAIL: (
         "对了",
         "还要",
@@ -213,6 +294,23 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
     ),
     Intent.REVISION: (
         "再改",
+        "再修",
+        "修一下",
+        "再弄",
+        "重新弄",
+        "改一版",
+        "改改",
+        "没抠干净",
+        "不干净",
+        "缺了",
+        "有白边",
+        "白边",
+        "调亮",
+        "调暗",
+        "偏暗",
+        "偏亮",
+        "不够平滑",
+        "不够清楚",
         "不满意",
         "重做",
         "返工",
@@ -225,7 +323,120 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "revise",
         "revision",
     ),
-    Intent.COMPLAINT: ("投诉", "差评", "举报", "骗子", "退款", "complain", "complaint", "refund"),
+    Intent.COMPLAINT: (
+        "投诉",
+        "差评",
+        "举报",
+        "骗子",
+        "坑人",
+        "搞什么",
+        "成这样",
+        "什么鬼",
+        "垃圾",
+        "太差",
+        "太烂",
+        "什么玩意",
+        "气死",
+        "失望",
+        "敷衍",
+        "锯齿",
+        "毛刺",
+        "complain",
+        "complaint",
+        "terrible",
+    ),
+    Intent.REFUND: ("退款", "退钱", "退给我", "能退吗", "怎么退", "refund", "money back"),
+    Intent.ASK_TIME: (
+        "多久",
+        "多长时间",
+        "什么时候能",
+        "几天",
+        "几个小时",
+        "来得及",
+        "今天能",
+        "今晚能",
+        "明天能",
+        "着急",
+        "急用",
+        "加急",
+        "赶时间",
+        "多快",
+        "出图",
+        "how long",
+        "when ready",
+    ),
+    Intent.CAPABILITY: (
+        "能做",
+        "能不能",
+        "可以做",
+        "做不做",
+        "做吗",
+        "能做吗",
+        "会吗",
+        "会不会",
+        "你们会",
+        "能弄吗",
+        "行不行",
+        "会做",
+        "能转",
+        "能修",
+        "能压缩",
+        "能改",
+        "可以吗",
+        "能抠",
+        "可以抠",
+        "能出",
+        "做不",
+        "能不",
+        "can you",
+        "do you do",
+        "do you",
+    ),
+    Intent.FORMAT: (
+        "cdr",
+        "coreldraw",
+        "pdf",
+        "eps",
+        "ai格式",
+        "ai文件",
+        "ai矢量",
+        "psd",
+        "svg",
+        "jpg",
+        "jpeg",
+        "png",
+        "格式",
+        "源文件",
+    ),
+    Intent.BATCH: ("批量", "量大", "一批", "打包价", "很多张", "好多张", "in bulk", "bulk"),
+    Intent.ACK: (
+        "好的",
+        "好滴",
+        "好嘞",
+        "好吧",
+        "行吧",
+        "收到",
+        "明白",
+        "知道了",
+        "嗯嗯",
+        "ok",
+        "okk",
+        "okay",
+        "👌",
+    ),
+    Intent.INJECTION: (
+        "忽略",
+        "指令",
+        "system",
+        "系统通知",
+        "管理员",
+        "开发者模式",
+        "ignore previous",
+        "instructions",
+        "其他客户",
+        "别人的订单",
+        "服从",
+    ),
     Intent.HUMAN: (
         "人工",
         "真人",
@@ -234,8 +445,15 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "叫客服",
         "客服呢",
         "活人",
-        "店主",
-        "老板在吗",
+        "设计师",
+        "修图师",
+        "叫你们老板",
+        "叫老板",
+        "找个人",
+        "和人说",
+        "跟人说",
+        "机器人",
+        "人工客服",
         "human",
         "real person",
         "agent",
@@ -252,6 +470,10 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "已经付了",
         "标记为已付款",
         "已付",
+        "付过了",
+        "钱已经转",
+        "付完款",
+        "拍了付款",
         "paid",
         "mark as paid",
         "payment done",
@@ -268,6 +490,15 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "少点",
         "免费",
         "不要钱",
+        "便宜",
+        "少5块",
+        "砍价",
+        "砍个价",
+        "友情价",
+        "打个折",
+        "太贵",
+        "贵了",
+        "能少",
         "discount",
         "for free",
         "set price",
@@ -281,8 +512,8 @@ OPERATION_OF_INTENT: Final[dict[Intent, Operation]] = {
     Intent.LAYERED: Operation.REMOVE_BG_AND_LAYER,
     Intent.VECTORIZE: Operation.VECTORIZE,
     Intent.REMOVE_BG: Operation.REMOVE_BG,
-    Intent.RESIZE: Operation.RESIZE_COMPRESS,
     Intent.ENHANCE: Operation.ENHANCE,
+    Intent.RESIZE: Operation.RESIZE_COMPRESS,
 }
 """Which operation an intent asks for, in order of precedence (分层 includes 抠图)."""
 
@@ -301,32 +532,94 @@ LEADING_FILLERS: Final = (
 )
 """Openers stripped from a note: "对了，要高清一点" is recorded as "要高清一点"."""
 
-COLOUR_WORDS: Final[dict[str, str]] = {
-    "白底": "白色背景",
-    "白色背景": "白色背景",
-    "透明底": "透明背景",
-    "透明背景": "透明背景",
-    "红底": "红色背景",
-    "蓝底": "蓝色背景",
-    "黑底": "黑色背景",
-    "白色": "白色",
-    "黑色": "黑色",
-    "红色": "红色",
-    "蓝色": "蓝色",
-    "绿色": "绿色",
-    "黄色": "黄色",
-    "灰色": "灰色",
-    "粉色": "粉色",
-    "紫色": "紫色",
-    "橙色": "橙色",
-    "金色": "金色",
+BACKGROUND_COLOURS: Final[dict[str, str]] = {
+    "白": "white",
+    "纯白": "white",
+    "蓝": "blue",
+    "红": "red",
+    "灰": "grey",
+    "黑": "#000000",
+    "透明": "transparent",
+    "white": "white",
+    "blue": "blue",
+    "red": "red",
+    "grey": "grey",
+    "gray": "grey",
+    "black": "#000000",
+    "transparent": "transparent",
 }
-"""Colour words and what is recorded for them (``colour`` requirement)."""
+"""Background colours as buyers name them → the ``background`` requirement (core/requirements)."""
 
+BACKGROUND_PATTERNS: Final = (
+    r"(纯白|白|蓝|红|灰|黑|透明)色?的?(?:底|背景)",
+    r"(?:背景|底色|底)(?:色)?(?:要|换成|改成|换|改|弄成|做成|是|用|为)?(?:纯)?(纯白|白|蓝|红|灰|黑|透明)",
+    r"(透明)(?:的|png)",
+    r"(white|blue|red|grey|gray|black|transparent)\s*(?:background|bg)",
+)
+"""Where a colour names the background ("白底", "背景换成蓝色", "透明的"); "白边" does not."""
+
+HEX_BACKGROUND: Final = r"#([0-9a-f]{6})\b"
+
+FORMAT_WORDS: Final[dict[str, str]] = {
+    "png": "png",
+    "jpg": "jpg",
+    "jpeg": "jpg",
+    "svg": "svg",
+    "pdf": "pdf",
+    "eps": "eps",
+    "psd": "psd",
+    "ai格式": "eps",
+    "ai文件": "eps",
+    "ai矢量": "eps",
+    "ai源文件": "eps",
+}
+"""Output formats → the ``format`` requirement; an Illustrator file is delivered as EPS."""
+
+CDR_PATTERN: Final = r"cdr|coreldraw|corel"
+"""CorelDRAW's own format, which the shop cannot write (SVG/PDF/EPS open in CorelDRAW)."""
+
+PIXEL_SIZE_PATTERN: Final = (
+    r"(?<![\d.])(\d{2,5})\s*(?:x|×|\*|乘|✖|✕)\s*(\d{2,5})(?!\s*(?:cm|厘米|mm|毫米|\d))"
+)
+PRINT_SIZE_PATTERN: Final = r"(\d+(?:\.\d+)?)\s*(?:x|×|\*|乘)\s*(\d+(?:\.\d+)?)\s*(cm|厘米|mm|毫米)"
+PHOTO_INCH_PATTERN: Final = r"(小一|大一|小二|一|二|两|1|2)\s*寸"
+PRINT_INCH_PATTERN: Final = r"(?<![\d.])([3-9]|1[0-2]|[三四五六七八九]|十|十二)\s*寸"
+PAPER_PATTERN: Final = r"(?<![a-z0-9])(a[3-6])(?![a-z0-9])"
+DPI_PATTERN: Final = r"(\d{2,4})\s*dpi"
+KB_RANGE_PATTERN: Final = (
+    r"(\d{1,5})\s*(?:kb?|k)?\s*(?:-|~|到|至|—)\s*(\d{1,5})\s*(kb?|k|mb?|m|兆)\b"
+)
+KB_MAX_PATTERN: Final = (
+    r"(?:(?:小于|不超过|不大于|低于|不要超过|压到|压缩到|控制在|<)\s*)?(\d{1,5}(?:\.\d+)?)\s*"
+    r"(kb?|k|mb?|m|兆)(?:b)?\s*(?:以内|以下|之内|内)?"
+)
+KB_MAX_CUES: Final = (
+    "以内",
+    "以下",
+    "之内",
+    "小于",
+    "不超过",
+    "不大于",
+    "低于",
+    "压到",
+    "压缩到",
+    "控制在",
+    "内",
+)
+KB_MIN_CUES: Final = ("以上", "大于", "不小于", "至少", "最少")
+
+DEADLINE_PATTERNS: Final = (
+    r"\d{1,2}\s*(?:点|点钟|:\d\d)\s*(?:前|之前|以前)",
+    r"(?:上午|中午|下午|晚上|今晚|明早|明天|今天)\s*\d{1,2}\s*点\s*(?:前|之前)?",
+    r"\d{1,3}\s*(?:个)?\s*(?:小时|天|分钟)\s*(?:内|之内|以内)",
+)
 DEADLINE_WORDS: Final = (
     "今天之内",
+    "今天下班前",
     "今天",
     "今晚",
+    "明早",
+    "明天早上",
     "明天",
     "后天",
     "这周",
@@ -336,24 +629,55 @@ DEADLINE_WORDS: Final = (
     "马上",
     "越快越好",
     "急用",
+    "着急",
+    "很急",
+    "赶时间",
     "asap",
     "today",
+    "tonight",
     "tomorrow",
 )
 """Deadline words recorded as the ``deadline`` requirement."""
 
-SIZE_PATTERNS: Final = (
-    r"(\d+(?:\.\d+)?)\s*(?:x|×|\*|乘)\s*(\d+(?:\.\d+)?)\s*(cm|厘米|mm|毫米)",
-    r"(\d{2,5})\s*(?:x|×|\*|乘)\s*(\d{2,5})\s*(?:px|像素)?",
-    r"(?<![a-z0-9])(a[3-6])(?![a-z0-9])",
-)
-"""Sizes: print sizes ``10x15cm``, pixels ``800x800``, paper ``A4`` (first match wins)."""
+URGENT_WORDS: Final = ("急", "加急", "马上", "尽快", "赶时间", "越快越好", "asap", "urgent")
 
-DEADLINE_PATTERNS: Final = (
-    r"\d{1,2}\s*(?:点|点钟)\s*(?:前|之前)",
-    r"\d{1,3}\s*(?:个)?\s*(?:小时|天)\s*(?:内|之内)",
-)
-"""Deadlines: ``5点前``, ``2小时内``."""
+CHINESE_DIGITS: Final[dict[str, int]] = {
+    "一": 1,
+    "两": 2,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+    "百": 100,
+    "千": 1000,
+}
+QUANTITY_PATTERN: Final = r"(\d{1,5}|[一两二三四五六七八九十百千]{1,5})\s*(?:张|幅|个图|套)"
+
+PICTURE_REFERENCES: Final[dict[str, str]] = {
+    "两张都": "all",
+    "2张都": "all",
+    "这两张": "all",
+    "都要": "all",
+    "全部": "all",
+    "都帮": "all",
+    "both": "all",
+    "第一张": "1",
+    "第1张": "1",
+    "第二张": "2",
+    "第2张": "2",
+    "第三张": "3",
+    "第3张": "3",
+    "上一张": "previous",
+    "前一张": "previous",
+    "这张": "latest",
+    "这个": "latest",
+}
+"""How a buyer points at pictures: 这张 = the latest, 两张都 = every picture of the last batch."""
 
 MONEY_PATTERN: Final = r"\d+(?:\.\d+)?\s*(?:元|块|rmb|yuan)"
 """An amount of money; with a change request it is a price change request."""

@@ -1,27 +1,34 @@
 """The built-in offline model: a deterministic Chinese dialogue policy (a ``FunctionModel``).
 
 The policy plays the model's part in the ordinary agent loop, so the same agent, tools and
-message history serve the offline policy and a real LLM:
+message history serve the offline policy and a real LLM. Each customer turn:
 
-1. On the customer's turn it reads the message (:func:`~ai_cs.agent.understanding.read_message`),
-   looks back in the history for an operation or a find-image request still waiting for its
-   picture, and picks tool calls from the first rule of :data:`FIRST_MOVES` that applies.
-2. When tool results come back it may make follow-up calls (record the size stated with a
-   picture, hand an unsuccessful image search to a human, open a new order when a paid one
-   cannot change) and otherwise writes the reply from the results (:mod:`ai_cs.agent.replies`).
+1. It reads the conversation's state first (``conversation_state``: the open orders and the
+   picture each belongs to, the pictures sent, the current order).
+2. It reads the message (:func:`~ai_cs.agent.understanding.read_message`: several intents, the
+   operations, the details) together with what earlier turns asked and no tool has served yet
+   (an operation or details given before the picture: :func:`context_of`).
+3. It plans the turn against the state (:func:`plan`): words that would forge a document are
+   screened and declined; hand-offs go to staff; new pictures are quoted one by one with the
+   job named before, with or after them; an operation named after a picture changes that
+   picture's pending order; details go onto the order they belong to; questions (price,
+   delivery time, formats, capability, progress) are answered from tool results.
+4. When the results are in it writes one reply (:func:`compose_reply`): what was done, the
+   price, the next step, with nothing said twice.
 
 It only ever calls the agent's tools, with arguments built from its own reading; text in the
-message (or in a picture) can choose among those tools but cannot add capabilities.
+message (or in a picture) can choose among those tools but cannot add capabilities. Tool results
+are read through their result models (:data:`~ai_cs.agent.tools.RESULT_MODELS`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -36,50 +43,49 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ai_cs.agent import replies
 from ai_cs.agent.phrases import Intent
-from ai_cs.agent.understanding import Reading, read_message
+from ai_cs.agent.tools import (
+    RESULT_MODELS,
+    ChangeResult,
+    FindImageResult,
+    QuoteResult,
+    StateResult,
+    TaskView,
+    ToolName,
+)
+from ai_cs.agent.turn import Context, Step
+from ai_cs.agent.understanding import Details, Reading, find_details, read_message
+from ai_cs.core.risk import Decision, RiskInput, assess_risk
 from ai_cs.core.tasks import Operation
 
+T = ToolName
 Call = tuple[str, dict[str, Any]]
-Move = list[Call] | str
 
-MAX_STEPS: Final = 8
+MAX_STEPS: Final = 16
 """Tool results after which the policy answers whatever happened (a loop guard)."""
 SERVING_TOOLS: Final = frozenset(
-    {"analyse_and_quote_picture", "create_task", "find_image", "change_operation"}
+    {T.ANALYSE_AND_QUOTE_PICTURE, T.CREATE_TASK, T.FIND_IMAGE, T.CHANGE_OPERATION}
 )
 """Tools that answer an earlier "抠图" / "找图" request: later pictures start afresh."""
 OFFLINE_MODEL_NAME: Final = "aics-offline-policy"
+FINISHED: Final = frozenset({"awaiting_confirm", "completed", "with_designer"})
+PAID_STATES: Final = frozenset({"paid", "processing", "awaiting_confirm", "completed"})
 
 
-@dataclass(frozen=True)
-class Step:
-    """A tool call of the current turn and what it returned."""
-
-    tool: str
-    args: dict[str, Any]
-    result: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Context:
-    """What earlier turns asked for that no tool has served yet."""
-
-    operation: Operation | None = None
-    finding: bool = False
-
-
-def _as_dict(content: Any) -> dict[str, Any]:
-    if isinstance(content, BaseModel):
-        return content.model_dump(mode="json")
-    if isinstance(content, dict):
+def _as_model(tool: str, content: Any) -> BaseModel | None:
+    try:
+        model = RESULT_MODELS[ToolName(tool)]
+    except ValueError:
+        return None
+    if isinstance(content, model):
         return content
-    if isinstance(content, str):
-        try:
-            loaded = json.loads(content)
-        except ValueError:
-            return {"value": content}
-        return loaded if isinstance(loaded, dict) else {"value": loaded}
-    return {"value": content}
+    try:
+        if isinstance(content, str):
+            return model.model_validate(json.loads(content))
+        if isinstance(content, BaseModel):
+            return model.model_validate(content.model_dump(mode="json"))
+        return model.model_validate(content)
+    except (ValidationError, ValueError):
+        return None
 
 
 def _prompt_text(message: ModelRequest) -> str:
@@ -93,17 +99,21 @@ def _prompt_text(message: ModelRequest) -> str:
     return "\n".join(texts)
 
 
+def _is_turn_start(message: ModelMessage) -> bool:
+    return isinstance(message, ModelRequest) and any(
+        isinstance(p, UserPromptPart) for p in message.parts
+    )
+
+
 def _turn_start(messages: Sequence[ModelMessage]) -> int:
     for index in range(len(messages) - 1, -1, -1):
-        message = messages[index]
-        if isinstance(message, ModelRequest) and any(
-            isinstance(p, UserPromptPart) for p in message.parts
-        ):
+        if _is_turn_start(messages[index]):
             return index
     return 0
 
 
-def _steps(messages: Sequence[ModelMessage]) -> list[Step]:
+def steps_of(messages: Sequence[ModelMessage]) -> list[Step]:
+    """The tool calls in ``messages`` with their typed results (a refused call has none)."""
     calls: dict[str, ToolCallPart] = {}
     steps: list[Step] = []
     for message in messages:
@@ -117,239 +127,300 @@ def _steps(messages: Sequence[ModelMessage]) -> list[Step]:
                     call = calls.get(answer.tool_call_id)
                     args = call.args_as_dict() if call is not None else {}
                     result = (
-                        _as_dict(answer.content)
+                        _as_model(answer.tool_name, answer.content)
                         if isinstance(answer, ToolReturnPart)
-                        else {"ok": False, "error": "invalid_request"}
+                        else None
                     )
                     steps.append(Step(answer.tool_name, args, result))
     return steps
 
 
-def _tools_called(messages: Sequence[ModelMessage]) -> set[str]:
-    return {
-        part.tool_name
-        for m in messages
-        if isinstance(m, ModelResponse)
-        for part in m.parts
-        if isinstance(part, ToolCallPart)
-    }
-
-
 def context_of(earlier: Sequence[ModelMessage]) -> Context:
-    """The newest unserved request of earlier turns ("我要抠图" before the picture came)."""
-    starts = [
-        i
-        for i, m in enumerate(earlier)
-        if isinstance(m, ModelRequest) and any(isinstance(p, UserPromptPart) for p in m.parts)
-    ]
+    """Requests of earlier turns still waiting for a picture.
+
+    The operation, the details given before it ("要做成800×800白底的主图"), or a find-image
+    request.
+    """
+    starts = [i for i, m in enumerate(earlier) if _is_turn_start(m)]
     if not starts:
         return Context()
+    operation: Operation | None = None
+    details: dict[str, str] = {}
     bounds = list(zip(starts, [*starts[1:], len(earlier)], strict=True))
     for start, end in reversed(bounds):
-        if _tools_called(earlier[start:end]) & SERVING_TOOLS:
+        served = {s.tool for s in steps_of(earlier[start:end])}
+        if served & SERVING_TOOLS:
             break
         message = earlier[start]
         assert isinstance(message, ModelRequest)
         reading = read_message(_prompt_text(message))
         if reading.has(Intent.FIND_IMAGE):
             return Context(finding=True)
-        if reading.operation is not None:
-            return Context(operation=reading.operation)
-    return Context()
+        operation = operation or reading.operation
+        details = {**reading.details.values, **details}
+    return Context(operation=operation, details=details)
 
 
-# --- first moves: a table of (applies?, move) ----------------------------------------------------
+# --- the state, as the policy reads it ---------------------------------------------------------
+@dataclass(frozen=True)
+class View:
+    """The conversation's state and this message, read together."""
+
+    r: Reading
+    s: StateResult
+    c: Context
+
+    @property
+    def pending(self) -> list[TaskView]:
+        """Orders of this conversation still waiting for payment, oldest first."""
+        return [o for o in self.s.orders if o.status == "pending"]
+
+    def current(self) -> TaskView | None:
+        """The order a message without a picture or an id is about."""
+        if self.r.task_ids:
+            return next((o for o in self.s.orders if o.task_id == self.r.task_ids[0]), None)
+        pending = self.pending
+        named = next((o for o in pending if o.task_id == self.s.current_task_id), None)
+        if named is not None:
+            return named
+        if pending:
+            return pending[-1]
+        current = next((o for o in self.s.orders if o.task_id == self.s.current_task_id), None)
+        return current or (self.s.orders[-1] if self.s.orders else None)
+
+    def order_of_picture(self, number: int) -> TaskView | None:
+        """The newest order opened for picture ``number``."""
+        found = [o for o in self.s.orders if o.picture == number]
+        return found[-1] if found else None
+
+    def finished(self) -> TaskView | None:
+        """The newest order that is paid and done or being done."""
+        done = [o for o in self.s.orders if o.status in FINISHED | PAID_STATES]
+        return done[-1] if done else None
+
+
 def _tid(r: Reading) -> dict[str, Any]:
     return {"task_id": r.task_ids[0]} if r.task_ids else {}
 
 
-def _details(r: Reading) -> list[Call]:
+def _details(values: dict[str, str], task_id: str | None) -> list[Call]:
+    target = {"task_id": task_id} if task_id else {}
     return [
-        ("set_requirement_detail", {"key": key, "value": value, **_tid(r)})
-        for key, value in r.slots.items()
+        (T.SET_REQUIREMENT_DETAIL, {"key": key, "value": value, **target})
+        for key, value in values.items()
     ]
 
 
-def _find_move(r: Reading) -> Move:
-    from ai_cs.library.service import query_terms
-
-    if r.pictures:
-        return [("find_image", {"by_picture": True})]
-    if query_terms(r.text):
-        return [("find_image", {"query": r.text})]
-    return replies.FIXED["ask_find"]
+def _op_args(op: Operation | None) -> dict[str, Any]:
+    return {"operation": op.value} if op else {}
 
 
-def _picture_move(r: Reading, c: Context) -> Move:
-    op = r.operation or c.operation
-    return [("analyse_and_quote_picture", {"operation": op.value} if op else {})]
+def screened(r: Reading) -> Decision:
+    """The risk table's decision on the words alone (forgery, others' watermarks)."""
+    return assess_risk(RiskInput(request_text=r.text)).decision
 
 
-def _detail_move(r: Reading) -> Move:
+def _handoff(v: View) -> list[Call]:
+    r = v.r
+    if r.has(Intent.HUMAN):
+        return [(T.HAND_TO_HUMAN, {"reason": "customer_request", **_tid(r)})]
+    if r.has(Intent.REFUND):
+        return [(T.HAND_TO_HUMAN, {"reason": "refund", **_tid(r)})]
+    finished = v.finished()
+    if r.has(Intent.COMPLAINT) and (finished is not None or not (r.operation or r.pictures)):
+        # "画质太差了 提升一下" with a picture is a job; a complaint is about the shop's work.
+        return [(T.HAND_TO_HUMAN, {"reason": "complaint", **_tid(r)})]
+    if r.has(Intent.REVISION) and finished is not None and finished.status in FINISHED:
+        return [(T.HAND_TO_HUMAN, {"reason": "revision_request", "note": r.note, **_tid(r)})]
+    return []
+
+
+def _picture_jobs(v: View) -> list[tuple[int, Operation | None]]:
+    """The pictures of this message and the job each is for."""
+    r, c = v.r, v.c
+    default = r.operation or c.operation
+    jobs = []
+    for index, number in enumerate(v.s.this_turn, start=1):
+        jobs.append((number, r.per_picture.get(index, default)))
+    return jobs
+
+
+def _named_jobs(v: View) -> list[Call]:
+    """An operation named without a new picture.
+
+    It changes the order(s) it points at, or opens one for a picture that has none yet.
+    """
+    r, s = v.r, v.s
+    targets: list[tuple[int | None, Operation]] = []
+    if r.per_picture and s.last_batch:
+        for index, op in r.per_picture.items():
+            if index <= len(s.last_batch):
+                targets.append((s.last_batch[index - 1], op))
+    elif "all" in r.details.pictures and s.last_batch and r.operation is not None:
+        targets = [(number, r.operation) for number in s.last_batch]
+    elif r.operation is not None:
+        current = v.current()
+        targets = [(current.picture if current else (s.pictures or None), r.operation)]
     calls: list[Call] = []
-    if r.has(Intent.ADD_DETAIL) and r.note:
-        calls.append(("add_requirement", {"requirement": r.note, **_tid(r)}))
-    return calls + _details(r)
+    for number, op in targets:
+        order = v.order_of_picture(number) if number else v.current()
+        if r.task_ids:
+            order = v.current()
+        if order is not None and order.status == "pending":
+            if _is_note(r, op) and order.operation != op.value:
+                calls.append((T.ADD_REQUIREMENT, {"requirement": r.note, "task_id": order.task_id}))
+            elif order.operation != op.value:
+                calls.append(
+                    (T.CHANGE_OPERATION, {"operation": op.value, "task_id": order.task_id})
+                )
+        elif order is not None and r.has(Intent.CHANGE):
+            calls.append((T.CHANGE_OPERATION, {"operation": op.value, "task_id": order.task_id}))
+        elif number is not None and order is None:
+            calls.append((T.ANALYSE_AND_QUOTE_PICTURE, {"operation": op.value, "picture": number}))
+        elif order is not None and order.status in PAID_STATES | FINISHED:
+            if not r.has(Intent.CAPABILITY, Intent.ASK_PRICE):
+                calls.append((T.CREATE_TASK, {"operation": op.value}))
+    return calls
 
 
-def _price_move(r: Reading) -> Move:
-    return [("show_price_list", {"operation": r.operation.value} if r.operation else {})]
+def _is_note(r: Reading, op: Operation) -> bool:
+    """Whether naming ``op`` is a wish about the result, not another job.
+
+    "对了，要高清一点" on a cut-out order is such a wish.
+    """
+    if r.has(Intent.CHANGE) or r.per_picture:
+        return False
+    return r.has(Intent.ADD_DETAIL) or (op is Operation.ENHANCE and len(r.operations) == 1)
 
 
-@dataclass(frozen=True)
-class Situation:
-    """The message just read (``r``) and what earlier turns left open (``c``)."""
+def plan(v: View) -> list[Call]:
+    """Every call the turn needs besides the quotes of new pictures (those come one by one)."""
+    r = v.r
+    if r.has(Intent.INJECTION, Intent.PAID_CLAIM):
+        return [(T.LIST_MY_TASKS, _tid(r))]
+    handoff = _handoff(v)
+    if handoff:
+        return handoff
+    if r.has(Intent.FIND_IMAGE) or (v.c.finding and r.pictures and not r.operation):
+        from ai_cs.library.service import query_terms
 
-    r: Reading
-    c: Context
-
-
-def _say(key: str) -> Callable[[Situation], Move]:
-    return lambda _s: replies.FIXED[key]
-
-
-def _call(tool: str, **fixed: Any) -> Callable[[Situation], Move]:
-    return lambda s: [(tool, {**fixed, **_tid(s.r)})]
-
-
-def _change_move(s: Situation) -> Move:
-    if s.r.operation is None:
-        return replies.FIXED["ask_change"]
-    return [("change_operation", {"operation": s.r.operation.value, **_tid(s.r)})]
-
-
-def _finding(s: Situation) -> bool:
-    if s.r.has(Intent.FIND_IMAGE):
-        return True
-    # "帮我找原图" earlier, now the picture (or just words) without another request.
-    return s.c.finding and (s.r.pictures > 0 or not s.r.intents) and not s.r.has(Intent.CHANGE)
-
-
-def _adds_detail(s: Situation) -> bool:
-    if s.r.has(Intent.ADD_DETAIL) and s.r.note:
-        return True
-    return bool(s.r.slots) and not s.r.has(Intent.ASK_PRICE, Intent.ASK_PROGRESS)
-
-
-Rule = tuple[Callable[[Situation], bool], Callable[[Situation], Move]]
-
-FIRST_MOVES: Final[tuple[Rule, ...]] = (
-    (lambda s: s.r.has(Intent.HUMAN), _call("hand_to_human", reason="customer_request")),
-    (lambda s: s.r.has(Intent.COMPLAINT), _call("hand_to_human", reason="complaint")),
-    (lambda s: s.r.has(Intent.PAID_CLAIM, Intent.PRICE_CHANGE), _call("list_my_tasks")),
-    (lambda s: s.r.has(Intent.REVISION), _call("hand_to_human", reason="revision_request")),
-    (_finding, lambda s: _find_move(s.r)),
-    (lambda s: s.r.pictures > 0, lambda s: _picture_move(s.r, s.c)),
-    (lambda s: s.r.has(Intent.CHANGE) and s.r.operation is not None, _change_move),
-    (_adds_detail, lambda s: _detail_move(s.r)),
-    (lambda s: s.r.has(Intent.CHANGE), _say("ask_change")),
-    (lambda s: s.r.has(Intent.ASK_PROGRESS), _call("list_my_tasks")),
-    (lambda s: s.r.has(Intent.CONFIRM), _call("confirm_receipt")),
-    (lambda s: s.r.has(Intent.ASK_PRICE) or s.r.operation is not None, lambda s: _price_move(s.r)),
-    (lambda s: s.r.has(Intent.GREETING), _say("greeting")),
-    (lambda s: s.r.has(Intent.THANKS), _say("thanks")),
-)
-"""The first rule that applies decides the turn's first move (tool calls or a direct reply)."""
+        if r.pictures:
+            return [(T.FIND_IMAGE, {"by_picture": True})]
+        if query_terms(r.text):
+            return [(T.FIND_IMAGE, {"query": r.text})]
+        return []
+    calls: list[Call] = []
+    if not v.s.this_turn:
+        if not r.has(Intent.CAPABILITY) or v.pending:
+            calls.extend(_named_jobs(v))
+        current = v.current()
+        if r.details and current is not None and current.status == "pending":
+            calls.extend(_details(r.details.values, current.task_id))
+        elif r.has(Intent.ADD_DETAIL) and r.note and current is not None and not r.operation:
+            calls.append((T.ADD_REQUIREMENT, {"requirement": r.note, "task_id": current.task_id}))
+    op = r.operation or v.c.operation
+    if r.has(Intent.ASK_TIME) or (r.details.urgent and not v.s.this_turn):
+        calls.append((T.ESTIMATE_DELIVERY, _op_args(op) if not v.s.orders else {}))
+    if r.has(Intent.ASK_PROGRESS) and v.s.orders and not r.has(Intent.ASK_TIME):
+        calls.append((T.LIST_MY_TASKS, _tid(r)))
+        if any(o.status in ("paid", "processing") for o in v.s.orders):
+            calls.append((T.ESTIMATE_DELIVERY, {}))  # progress with an honest time estimate
+    if r.has(Intent.CONFIRM) and any(o.status == "awaiting_confirm" for o in v.s.orders):
+        calls.append((T.CONFIRM_RECEIPT, _tid(r)))
+    wants_list = r.has(Intent.ASK_PRICE, Intent.CAPABILITY, Intent.BATCH) or (
+        r.operation is not None and not v.s.pictures
+    )
+    if wants_list and not v.pending and not v.s.this_turn:
+        calls.append((T.SHOW_PRICE_LIST, _op_args(op)))
+    return calls
 
 
-def first_move(reading: Reading, context: Context) -> Move:
-    """Tool calls (or a reply) for the start of a customer turn."""
-    situation = Situation(reading, context)
-    for applies, move in FIRST_MOVES:
-        if applies(situation):
-            result = move(situation)
-            if result:
-                return result
-    return replies.FIXED["fallback"]
+def _quoted(steps: Sequence[Step], number: int) -> Step | None:
+    for step in steps:
+        if step.tool == T.ANALYSE_AND_QUOTE_PICTURE and step.args.get("picture") == number:
+            return step
+    return None
 
 
-def follow_up(reading: Reading, steps: Sequence[Step]) -> list[Call]:
-    """Further tool calls once results are in (none: time to reply)."""
-    done = {s.tool for s in steps}
-    last = steps[-1]
-    result = last.result
-    if (
-        last.tool == "analyse_and_quote_picture"
-        and result.get("ok")
-        and result.get("decision") == "accept"
-        and result.get("task")
-    ):
-        calls: list[Call] = []
-        if reading.has(Intent.ADD_DETAIL) and reading.note and "add_requirement" not in done:
-            calls.append(("add_requirement", {"requirement": reading.note}))
-        if "set_requirement_detail" not in done:
-            calls.extend(_details(reading))
-        return calls
-    if (
-        last.tool == "find_image"
-        and result.get("ok")
-        and not result.get("matches")
-        and "hand_to_human" not in done
-    ):
-        return [("hand_to_human", {"reason": "find_image_no_match"})]
-    if (
-        last.tool == "change_operation"
-        and result.get("error") == "operation_locked"
-        and reading.operation is not None
-        and "create_task" not in done
-    ):
-        return [("create_task", {"operation": reading.operation.value})]
+def _done(steps: Sequence[Step], call: Call) -> bool:
+    return any(s.tool == call[0] and s.args == call[1] for s in steps)
+
+
+def next_calls(v: View, steps: Sequence[Step]) -> list[Call]:
+    """The calls still to make this turn, given what is done (none: time to reply)."""
+    r = v.r
+    risky = screened(r)
+    if risky is not Decision.ACCEPT:
+        return [] if _done(steps, (T.SCREEN_REQUEST, {})) else [(T.SCREEN_REQUEST, {})]
+    first = plan(v)
+    if first and first[0][0] in (T.HAND_TO_HUMAN, T.FIND_IMAGE) or r.has(Intent.INJECTION):
+        todo = [c for c in first if not _done(steps, c)]
+        return todo + _find_follow_up(steps)
+    details = {**v.c.details, **r.details.values}
+    for number, op in _picture_jobs(v):
+        step = _quoted(steps, number)
+        if step is None:
+            return [(T.ANALYSE_AND_QUOTE_PICTURE, {**_op_args(op), "picture": number})]
+        quote = step.result
+        if isinstance(quote, QuoteResult) and quote.ok and quote.task and not quote.reused:
+            todo = [c for c in _details(details, quote.task.task_id) if not _done(steps, c)]
+            if r.has(Intent.ADD_DETAIL) and r.note and not details:
+                note = (T.ADD_REQUIREMENT, {"requirement": r.note, "task_id": quote.task.task_id})
+                todo += [] if _done(steps, note) else [note]
+            if todo:
+                return todo
+    todo = [c for c in first if not _done(steps, c)]
+    for step in steps:
+        # A new order opened for a named job gets the details given with or before it.
+        if (
+            step.tool in (T.ANALYSE_AND_QUOTE_PICTURE, T.CREATE_TASK)
+            and step.args.get("picture") not in v.s.this_turn
+        ):
+            quote = step.result
+            if isinstance(quote, QuoteResult) and quote.ok and quote.task and details:
+                todo += [c for c in _details(details, quote.task.task_id) if not _done(steps, c)]
+    locked = [
+        s
+        for s in steps
+        if s.tool == T.CHANGE_OPERATION
+        and isinstance(s.result, ChangeResult)
+        and s.result.error == "operation_locked"
+    ]
+    for step in locked:
+        create = (T.CREATE_TASK, {"operation": step.args["operation"]})
+        if not _done(steps, create):
+            todo.append(create)
+    return todo + _find_follow_up(steps)
+
+
+def _find_follow_up(steps: Sequence[Step]) -> list[Call]:
+    for step in steps:
+        if (
+            step.tool == T.FIND_IMAGE
+            and isinstance(step.result, FindImageResult)
+            and step.result.ok
+            and not step.result.matches
+        ):
+            call = (T.HAND_TO_HUMAN, {"reason": "find_image_no_match"})
+            return [] if _done(steps, call) else [call]
     return []
 
 
 # --- the reply -----------------------------------------------------------------------------------
-def _reply_for(step: Step, reading: Reading) -> str:
-    named = "task_id" in step.args
-    result = {**step.result, "named": named}
-    tool = step.tool
-    if tool == "analyse_and_quote_picture":
-        return replies.reply_quote(result)
-    if tool == "create_task":
-        task = result.get("task")
-        if result.get("ok") and result.get("decision") == "accept" and task:
-            return (
-                f"可以为您另开一单{task.get('operation_label')}：报价 {task.get('price_yuan')} 元，"
-                f"订单号 {task.get('task_id')}。" + replies.next_step(task)
-            )
-        return ""
-    if tool == "change_operation":
-        return replies.reply_change(result)
-    if tool == "add_requirement":
-        return replies.reply_requirement(result, None)
-    if tool == "set_requirement_detail":
-        return replies.reply_requirement(result, str(step.args.get("key", "")))
-    if tool == "list_my_tasks":
-        listing = replies.reply_tasks(result, named=named)
-        if reading.has(Intent.PAID_CLAIM):
-            return replies.FIXED["paid_claim"] + listing
-        if reading.has(Intent.PRICE_CHANGE):
-            return replies.FIXED["price_fixed"] + listing
-        return listing
-    if tool == "confirm_receipt":
-        return replies.reply_confirm(result)
-    if tool == "show_price_list":
-        return replies.reply_prices(result)
-    if tool == "find_image":
-        return replies.reply_find(result)
-    if tool == "hand_to_human":
-        return replies.reply_handoff({**result, "reason": step.args.get("reason")})
-    return ""
-
-
-def compose_reply(reading: Reading, steps: Sequence[Step]) -> str:
-    """The turn's reply written from every tool result, in order, without repeats."""
-    pieces: list[str] = []
-    for step in steps:
-        piece = _reply_for(step, reading)
-        if piece and piece not in pieces:
-            pieces.append(piece)
-    if not pieces:
-        pieces.append(replies.FIXED["fallback"])
-    return replies.opening(reading, "".join(pieces))
+def compose_reply(v: View, steps: Sequence[Step]) -> str:
+    """The turn's reply from every tool result and the questions asked, without repeats."""
+    return replies.compose(v.r, v.s, v.c, steps)
 
 
 def _respond(text: str) -> ModelResponse:
     return ModelResponse(parts=[TextPart(content=text)])
+
+
+def _state_of(steps: Sequence[Step]) -> StateResult:
+    for step in steps:
+        if step.tool == T.CONVERSATION_STATE and isinstance(step.result, StateResult):
+            return step.result
+    return StateResult()
 
 
 def offline_policy(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
@@ -359,26 +430,19 @@ def offline_policy(messages: list[ModelMessage], info: AgentInfo) -> ModelRespon
     first = current[0] if current else None
     prompt = _prompt_text(first) if isinstance(first, ModelRequest) else ""
     reading = read_message(prompt)
-    steps = _steps(current)
+    steps = steps_of(current)
     available = {tool.name for tool in info.function_tools}
-
-    if not steps:
-        move = first_move(reading, context_of(messages[:start]))
-        if isinstance(move, str):
-            return _respond(replies.opening(reading, move))
-        calls = move
-    elif (
-        len(steps) >= MAX_STEPS
-        or not isinstance(messages[-1], ModelRequest)
-        or any(isinstance(p, RetryPromptPart) for p in messages[-1].parts)
-    ):
-        calls = []
-    else:
-        calls = follow_up(reading, steps)
-    calls = [(name, args) for name, args in calls if name in available]
+    if not steps and T.CONVERSATION_STATE in available:
+        return ModelResponse(parts=[ToolCallPart(tool_name=T.CONVERSATION_STATE, args={})])
+    view = View(reading, _state_of(steps), context_of(messages[:start]))
+    calls: list[Call] = []
+    if len(steps) < MAX_STEPS and isinstance(messages[-1], ModelRequest):
+        calls = [(n, a) for n, a in next_calls(view, steps) if n in available]
     if not calls:
-        return _respond(compose_reply(reading, steps))
-    return ModelResponse(parts=[ToolCallPart(tool_name=name, args=args) for name, args in calls])
+        return _respond(compose_reply(view, steps))
+    return ModelResponse(
+        parts=[ToolCallPart(tool_name=str(name), args=args) for name, args in calls]
+    )
 
 
 async def _offline_policy(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
@@ -390,3 +454,6 @@ async def _offline_policy(messages: list[ModelMessage], info: AgentInfo) -> Mode
 def offline_model() -> FunctionModel:
     """The built-in offline model (no network, deterministic)."""
     return FunctionModel(_offline_policy, model_name=OFFLINE_MODEL_NAME)
+
+
+__all__ = ["Context", "Details", "Step", "View", "find_details", "offline_model", "plan"]

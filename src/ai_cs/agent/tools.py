@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, Field
@@ -27,9 +28,11 @@ from ai_cs.agent.deps import ShopDeps
 from ai_cs.clock import Clock
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.models import Conversation
+from ai_cs.core.delivery import duration_text
 from ai_cs.core.pricing import COMPLEXITY_LABELS, OPERATION_LABELS, Complexity
 from ai_cs.core.quoting import quote_json, reassess, requote
-from ai_cs.core.risk import Decision
+from ai_cs.core.requirements import output_from_detail
+from ai_cs.core.risk import Decision, RiskInput, assess_risk
 from ai_cs.core.tasks import Operation, TaskStatus, sources_of
 from ai_cs.db.models import TaskRequirementChange
 from ai_cs.errors import (
@@ -53,10 +56,24 @@ OperationName = Literal[
 StatusName = Literal[
     "pending", "paid", "processing", "awaiting_confirm", "completed", "failed", "with_designer"
 ]
-RequirementKey = Literal["size", "colour", "deadline"]
+RequirementKey = Literal[
+    "background",
+    "size",
+    "format",
+    "max_kb",
+    "min_kb",
+    "print_size",
+    "dpi",
+    "deadline",
+    "quantity",
+    "colour",
+]
+OUTPUT_KEYS: Final = frozenset({"background", "size", "format", "max_kb", "min_kb"})
+"""Requirement keys the engines apply; a value they cannot apply is refused, not stored."""
 HandoffReason = Literal[
     "customer_request",
     "complaint",
+    "refund",
     "revision_request",
     "find_image_no_match",
     "risk_review",
@@ -102,6 +119,7 @@ STATUS_LABELS: Final[dict[str, str]] = {
 HANDOFF_LABELS: Final[dict[str, str]] = {
     "customer_request": "客户要求人工客服",
     "complaint": "客户投诉",
+    "refund": "客户申请退款",
     "revision_request": "客户对结果不满意，要求修改",
     "find_image_no_match": "图库中没有找到客户要的图片",
     "risk_review": "图片需要人工审核",
@@ -113,6 +131,24 @@ DESIGNER_STATUSES: Final = frozenset(s.value for s in sources_of(TaskStatus.WITH
 MAX_LISTED_TASKS: Final = 10
 
 T = TypeVar("T")
+
+
+class ToolName(StrEnum):
+    """Every tool the agent has, by the name the model calls it (checked against the agent)."""
+
+    CONVERSATION_STATE = "conversation_state"
+    ANALYSE_AND_QUOTE_PICTURE = "analyse_and_quote_picture"
+    CREATE_TASK = "create_task"
+    CHANGE_OPERATION = "change_operation"
+    ADD_REQUIREMENT = "add_requirement"
+    SET_REQUIREMENT_DETAIL = "set_requirement_detail"
+    LIST_MY_TASKS = "list_my_tasks"
+    CONFIRM_RECEIPT = "confirm_receipt"
+    SHOW_PRICE_LIST = "show_price_list"
+    ESTIMATE_DELIVERY = "estimate_delivery"
+    FIND_IMAGE = "find_image"
+    HAND_TO_HUMAN = "hand_to_human"
+    SCREEN_REQUEST = "screen_request"
 
 
 # --- results -------------------------------------------------------------------------------------
@@ -137,6 +173,13 @@ class TaskView(BaseModel):
     price_yuan: str | None = None
     notes: list[str] = Field(default_factory=list)
     created_at: str | None = None
+    complexity: str | None = None
+    output: dict[str, Any] = Field(default_factory=dict)
+    """What the result must be (requirements.output: background, size, format, file size)."""
+    details: dict[str, str] = Field(default_factory=dict)
+    """Other details the buyer gave (deadline, quantity, print size, dpi)."""
+    picture: int | None = None
+    """Which picture of the conversation the order is for (1 = the first one sent)."""
 
 
 class QuoteLine(BaseModel):
@@ -251,6 +294,43 @@ class PriceListResult(BaseModel):
     text_band: str
 
 
+class StateResult(BaseModel):
+    """The conversation as it stands: its orders, the pictures sent, the current order."""
+
+    orders: list[TaskView] = Field(default_factory=list)
+    """Orders opened in this conversation, oldest first, each with its picture number."""
+    pictures: int = 0
+    """Pictures the customer has sent in this conversation (this turn's included)."""
+    this_turn: list[int] = Field(default_factory=list)
+    """Numbers of the pictures that came with this message."""
+    last_batch: list[int] = Field(default_factory=list)
+    """Numbers of the pictures of the newest message that had any ("两张都")."""
+    current_task_id: str | None = None
+    other_orders: int = 0
+    """The customer's orders from other conversations (not shown)."""
+
+
+class DeliveryResult(BaseModel):
+    """How long a job takes: the shop's typical time and the queue ahead of it."""
+
+    operation: str
+    operation_label: str
+    typical_minutes: int
+    queued_ahead: int
+    estimate_minutes: int
+    estimate_text: str
+    designer_hours: int
+    task: TaskView | None = None
+
+
+class ScreenResult(BaseModel):
+    """The risk table's verdict on what the customer asked in words (伪造/去水印 …)."""
+
+    decision: Literal["accept", "review", "decline"]
+    reasons: list[str] = Field(default_factory=list)
+    codes: list[str] = Field(default_factory=list)
+
+
 # --- helpers -------------------------------------------------------------------------------------
 class _Missing(Exception):
     """The target task does not exist or is not the customer's (the same to the caller)."""
@@ -263,11 +343,20 @@ def _label(operation: str | None) -> str:
         return str(operation or "")
 
 
-def task_view(task: dict[str, Any]) -> TaskView:
+DETAIL_KEYS: Final = ("deadline", "quantity", "print_size", "dpi")
+
+
+def task_view(task: dict[str, Any], picture: int | None = None) -> TaskView:
     """The customer-facing view of a task dict."""
     notes = [line for line in (task.get("customer_notes") or "").splitlines() if line][-5:]
     status = str(task.get("status") or "")
+    reqs = task.get("requirements") or {}
+    output = reqs.get("output") if isinstance(reqs.get("output"), dict) else {}
     return TaskView(
+        complexity=str(reqs.get("complexity")) if reqs.get("complexity") else None,
+        output=dict(output or {}),
+        details={k: str(reqs[k]) for k in DETAIL_KEYS if reqs.get(k)},
+        picture=picture,
         task_id=str(task["task_id"]),
         operation=str(task.get("operation") or ""),
         operation_label=_label(task.get("operation")),
@@ -350,17 +439,35 @@ def _request_text(session: Session, deps: ShopDeps) -> str:
     return "\n".join(texts)
 
 
-def _picture_source(deps: ShopDeps) -> tuple[str | None, ErrorCode | None]:
-    """The picture of this turn, else the last one the customer sent in this conversation."""
+def _all_pictures(deps: ShopDeps) -> list[list[str]]:
+    with deps.workflow.db.read() as session:
+        groups = conversations.customer_pictures(session, deps.conversation_id)
+    return [[a.url.strip() for a in group] for group in groups]
+
+
+def _picture_source(
+    deps: ShopDeps, number: int | None = None
+) -> tuple[str | None, ErrorCode | None]:
+    """The source of a picture of the conversation.
+
+    Picture ``number`` (1 = the first sent), else this turn's first, else the newest picture
+    the customer sent.
+    """
     from ai_cs.imaging.intake import is_url
 
-    pictures = list(deps.pictures)
-    if not pictures:
-        with deps.workflow.db.read() as session:
-            pictures = conversations.last_customer_pictures(session, deps.conversation_id)
-    if not pictures:
-        return None, "no_picture"
-    url = pictures[0].url.strip()
+    if number is not None:
+        flat = [url for group in _all_pictures(deps) for url in group]
+        if not 1 <= number <= len(flat):
+            return None, "no_picture"
+        url = flat[number - 1]
+    else:
+        pictures = list(deps.pictures)
+        if not pictures:
+            with deps.workflow.db.read() as session:
+                pictures = conversations.last_customer_pictures(session, deps.conversation_id)
+        if not pictures:
+            return None, "no_picture"
+        url = pictures[0].url.strip()
     if is_url(url):
         if url.lower().startswith(("http://", "https://")):
             return url, None
@@ -383,10 +490,12 @@ def _pending_for_picture(deps: ShopDeps, source: str) -> dict[str, Any] | None:
     return None
 
 
-def _quote_picture(deps: ShopDeps, operation: Operation | None, *, force_new: bool) -> QuoteResult:
+def _quote_picture(
+    deps: ShopDeps, operation: Operation | None, *, force_new: bool, picture: int | None = None
+) -> QuoteResult:
     from ai_cs.imaging.report import CustomerHistory, analyze_source
 
-    source, problem = _picture_source(deps)
+    source, problem = _picture_source(deps, picture)
     if source is None:
         code = problem or "no_picture"
         return QuoteResult(ok=False, error=code, message=ERROR_MESSAGES[code])
@@ -473,7 +582,7 @@ def _quote_picture(deps: ShopDeps, operation: Operation | None, *, force_new: bo
 
 
 def analyse_and_quote_picture(  # noqa: D417 (ctx is not shown to the model)
-    ctx: RunContext[ShopDeps], operation: OperationName | None = None
+    ctx: RunContext[ShopDeps], operation: OperationName | None = None, picture: int | None = None
 ) -> QuoteResult:
     """Analyse the picture the customer just sent (or last sent) and quote a price.
 
@@ -484,12 +593,18 @@ def analyse_and_quote_picture(  # noqa: D417 (ctx is not shown to the model)
     Args:
         operation: What the customer wants done: ``enhance`` (变清晰/高清修复), ``remove_bg``
             (抠图/去背景/白底), ``vectorize`` (转矢量/AI/SVG/描图), ``remove_bg_and_layer``
-            (分层/PSD). Leave it out when the customer has not said.
+            (分层/PSD), ``id_photo`` (证件照), ``resize_compress`` (改尺寸/压缩). Leave it out
+            when the customer has not said.
+        picture: Which picture of the conversation (1 = the first sent; see
+            conversation_state); leave it out for the picture of this message.
 
     """
     deps = ctx.deps
     op = Operation(operation) if operation else None
-    return deps.once(("quote", operation), lambda: _quote_picture(deps, op, force_new=False))
+    return deps.once(
+        ("quote", operation, picture),
+        lambda: _quote_picture(deps, op, force_new=False, picture=picture),
+    )
 
 
 def create_task(  # noqa: D417 (ctx is not shown to the model)
@@ -666,15 +781,22 @@ def add_requirement(  # noqa: D417 (ctx is not shown to the model)
 def set_requirement_detail(  # noqa: D417 (ctx is not shown to the model)
     ctx: RunContext[ShopDeps], key: RequirementKey, value: str, task_id: str | None = None
 ) -> RequirementResult:
-    """Record a structured requirement of the order: size, colour or deadline.
+    """Record a structured requirement of the order, which the result must then meet.
 
     Args:
-        key: ``size`` (尺寸), ``colour`` (颜色/背景色) or ``deadline`` (交付时间).
-        value: The value in the customer's words, e.g. "800×800像素", "白色背景", "明天".
+        key: ``background`` (white/transparent/blue/red/#rrggbb), ``size`` (pixels "800x800"),
+            ``format`` (png/jpg/svg/pdf/eps/psd), ``max_kb`` / ``min_kb`` (file size), or a
+            detail for the shop: ``print_size`` ("10x15cm"), ``dpi``, ``deadline`` (交付时间),
+            ``quantity``.
+        value: The value, e.g. "white", "800x800", "pdf", "50", "明天".
         task_id: The order id if the customer named one; leave it out for the current order.
 
     """
     deps = ctx.deps
+    if key in OUTPUT_KEYS and not output_from_detail(key, value):
+        return RequirementResult(
+            ok=False, error="invalid_request", message=ERROR_MESSAGES["invalid_request"]
+        )
     return deps.once(
         ("detail", key, value, task_id), lambda: _add_requirement(deps, task_id, key, value)
     )
@@ -832,19 +954,27 @@ def find_image(  # noqa: D417 (ctx is not shown to the model)
 
 # --- hand to a human -----------------------------------------------------------------------------
 def hand_to_human(  # noqa: D417 (ctx is not shown to the model)
-    ctx: RunContext[ShopDeps], reason: HandoffReason, task_id: str | None = None
+    ctx: RunContext[ShopDeps],
+    reason: HandoffReason,
+    task_id: str | None = None,
+    note: str | None = None,
 ) -> HandoffResult:
     """Hand the conversation to the shop's staff (转人工); a paid order goes to a designer.
 
+    A refund request goes to staff only (never to a designer).
+
     Args:
-        reason: Why: customer_request (要人工), complaint (投诉), revision_request (不满意要重做),
-            find_image_no_match, risk_review or other.
+        reason: Why: customer_request (要人工), complaint (投诉), refund (退款),
+            revision_request (不满意要修改), find_image_no_match, risk_review or other.
         task_id: The order concerned if the customer named one.
+        note: For a revision, what the customer wants changed, in their words.
 
     """
     deps = ctx.deps
     clock = deps.workflow.clock
     label = HANDOFF_LABELS[reason]
+    if note and note.strip():
+        label = f"{label}：{note.strip()[:300]}"
 
     def run(session: Session) -> HandoffResult:
         error: ErrorCode | None = None
@@ -888,7 +1018,129 @@ def hand_to_human(  # noqa: D417 (ctx is not shown to the model)
     return deps.once(("human", reason, task_id), attempt)
 
 
+# --- the conversation as it stands ---------------------------------------------------------------
+def conversation_state(ctx: RunContext[ShopDeps]) -> StateResult:
+    """The conversation as it stands: its orders, the pictures sent, the current order.
+
+    Each order carries the number of its picture; ``pictures`` counts this message's too.
+
+    Read it before acting on a message that may refer to an order or a picture ("这张",
+    "两张都", "多少钱", "背景不要了").
+    """
+    deps = ctx.deps
+
+    def read() -> StateResult:
+        groups = _all_pictures(deps)
+        flat = [url for group in groups for url in group]
+        with deps.workflow.db.read() as session:
+            conv = session.get(Conversation, deps.conversation_id)
+            rows, total = service.list_tasks(session, customer_id=deps.customer_id, limit=50)
+        mine = [t for t in rows if t.get("conversation_id") == deps.conversation_id]
+        mine.sort(key=lambda t: str(t["task_id"]))
+        orders = []
+        for task in mine:
+            numbers = [i for i, url in enumerate(flat, start=1) if url == task["original_image"]]
+            orders.append(task_view(task, numbers[-1] if numbers else None))
+        count = len(flat)
+        this_turn = len(deps.pictures)
+        last = len(groups[-1]) if groups else 0
+        return StateResult(
+            orders=orders,
+            pictures=count,
+            this_turn=list(range(count - this_turn + 1, count + 1)) if this_turn else [],
+            last_batch=list(range(count - last + 1, count + 1)) if last else [],
+            current_task_id=conv.current_task_id if conv is not None else None,
+            other_orders=max(0, total - len(mine)),
+        )
+
+    return deps.once(("state",), read)
+
+
+def estimate_delivery(  # noqa: D417 (ctx is not shown to the model)
+    ctx: RunContext[ShopDeps], operation: OperationName | None = None, task_id: str | None = None
+) -> DeliveryResult:
+    """How long a job takes (交付时间), with the queue as it is now.
+
+    The shop's typical time for the operation and the picture's complexity, plus the paid jobs
+    queued ahead right now.
+
+    Args:
+        operation: The job asked about; leave it out for the current order's job.
+        task_id: The order id if the customer named one.
+
+    """
+    deps = ctx.deps
+    times = deps.settings.delivery_times
+    with deps.workflow.db.read() as session:
+        try:
+            task = _find_target(session, deps, task_id, prefer={TaskStatus.PENDING.value})
+        except _Missing:
+            task = None
+        queued = sum(
+            service.list_tasks(session, status=status.value, limit=1)[1]
+            for status in (TaskStatus.PAID, TaskStatus.PROCESSING)
+        )
+    if task is not None and task["status"] in (TaskStatus.PAID.value, TaskStatus.PROCESSING.value):
+        queued = max(0, queued - 1)
+    op = Operation(operation) if operation else None
+    if op is None:
+        op = Operation(task["operation"]) if task is not None else Operation.REMOVE_BG
+    try:
+        complexity = Complexity(str(((task or {}).get("requirements") or {}).get("complexity")))
+    except ValueError:
+        complexity = Complexity.NORMAL
+    estimate = times.estimate(op, complexity, queued)
+    return DeliveryResult(
+        operation=op.value,
+        operation_label=_label(op.value),
+        typical_minutes=times.typical(op, complexity),
+        queued_ahead=queued,
+        estimate_minutes=estimate,
+        estimate_text=duration_text(estimate),
+        designer_hours=times.designer_hours,
+        task=task_view(task) if task is not None else None,
+    )
+
+
+def screen_request(ctx: RunContext[ShopDeps]) -> ScreenResult:
+    """Check the customer's words against the shop's risk rules (伪造证件、改票据、去他人水印).
+
+    A declined request opens nothing; one needing a look goes to staff.
+
+    Call it before opening an order for a request that changes documents, certificates,
+    invoices, seals, ID cards or removes a watermark.
+    """
+    deps = ctx.deps
+    risk = assess_risk(RiskInput(request_text=deps.turn_text))
+    reasons = [reason.message for reason in risk.reasons]
+
+    def record(session: Session) -> None:
+        if risk.decision is Decision.DECLINE:
+            conversations.count_decline(
+                session, deps.workflow.clock, deps.conversation_id, "；".join(reasons)
+            )
+        elif risk.decision is Decision.REVIEW:
+            conversations.mark_needs_human(
+                session,
+                deps.workflow.clock,
+                deps.conversation_id,
+                HANDOFF_LABELS["risk_review"] + "：" + "；".join(reasons),
+                notify=NotifyKind.RISK_REVIEW,
+            )
+
+    if risk.decision is not Decision.ACCEPT:
+        deps.once(("screen",), lambda: _write(deps, record))
+    return ScreenResult(
+        decision=risk.decision.value,
+        reasons=reasons,
+        codes=[reason.code for reason in risk.reasons],
+    )
+
+
 SHOP_TOOLS: Final = (
+    conversation_state,
+    screen_request,
+    estimate_delivery,
     analyse_and_quote_picture,
     create_task,
     change_operation,
@@ -901,3 +1153,20 @@ SHOP_TOOLS: Final = (
     hand_to_human,
 )
 """Every tool the agent has; none pays, sets a price or reaches another customer's order."""
+
+RESULT_MODELS: Final[dict[ToolName, type[BaseModel]]] = {
+    ToolName.CONVERSATION_STATE: StateResult,
+    ToolName.SCREEN_REQUEST: ScreenResult,
+    ToolName.ESTIMATE_DELIVERY: DeliveryResult,
+    ToolName.ANALYSE_AND_QUOTE_PICTURE: QuoteResult,
+    ToolName.CREATE_TASK: QuoteResult,
+    ToolName.CHANGE_OPERATION: ChangeResult,
+    ToolName.ADD_REQUIREMENT: RequirementResult,
+    ToolName.SET_REQUIREMENT_DETAIL: RequirementResult,
+    ToolName.LIST_MY_TASKS: TaskListResult,
+    ToolName.CONFIRM_RECEIPT: ConfirmResult,
+    ToolName.SHOW_PRICE_LIST: PriceListResult,
+    ToolName.FIND_IMAGE: FindImageResult,
+    ToolName.HAND_TO_HUMAN: HandoffResult,
+}
+"""The result model each tool returns; the offline policy reads results through these."""

@@ -1,36 +1,89 @@
-"""Reading a customer message: intents, the operation asked for, and slots (size, colour, deadline).
+"""Reading a customer message: intents, the operations asked for, and the order's details.
 
-Pure functions over the tables in :mod:`ai_cs.agent.phrases`. Phrases are matched longest
-first and each stretch of text counts once, so "不满意" is a revision request and not also
-"满意", and "高清原图" is a find-image request and not also "高清".
+Two readers, merged. The phrase tables of :mod:`ai_cs.agent.phrases` (matched longest first,
+each stretch of text counted once, so "不满意" is a revision request and not also "满意") give
+precise, explainable intents; the trained model of :mod:`ai_cs.agent.intent_model` adds the
+ones the tables miss (typos, new wording, English). Safety-relevant intents — payment claims,
+price changes written as instructions, prompt injection — come from the tables only, and the
+decision to decline a forgery comes from the risk table (:mod:`ai_cs.core.risk`), never from
+the model.
+
+Details (:class:`Details`) are patterns: the background colour, the pixel size (``800*800``,
+``1寸``), a print size in cm/寸 with DPI, the output format (CDR noted apart: the shop cannot
+write it), file-size limits, the deadline and urgency, the quantity, and which pictures a
+message points at ("这张", "两张都", "第二张").
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
 
 from ai_cs.agent.phrases import (
-    COLOUR_WORDS,
+    BACKGROUND_COLOURS,
+    BACKGROUND_PATTERNS,
+    CDR_PATTERN,
+    CHINESE_DIGITS,
     DEADLINE_PATTERNS,
     DEADLINE_WORDS,
+    DPI_PATTERN,
+    FORMAT_WORDS,
+    HEX_BACKGROUND,
     INTENT_PHRASES,
+    KB_MAX_CUES,
+    KB_MAX_PATTERN,
+    KB_MIN_CUES,
+    KB_RANGE_PATTERN,
     LEADING_FILLERS,
     MONEY_PATTERN,
     OPERATION_OF_INTENT,
+    PAPER_PATTERN,
+    PHOTO_INCH_PATTERN,
     PICTURE_MARKER,
-    SIZE_PATTERNS,
+    PICTURE_REFERENCES,
+    PIXEL_SIZE_PATTERN,
+    PRINT_INCH_PATTERN,
+    PRINT_SIZE_PATTERN,
+    QUANTITY_PATTERN,
     TASK_ID_PATTERN,
+    URGENT_WORDS,
     Intent,
 )
+from ai_cs.core.requirements import PHOTO_SIZES
 from ai_cs.core.tasks import Operation
 
 MAX_READ_CHARS: Final = 2000
 _PUNCT_EDGE = re.compile(r"^[\s,，。.!！?？:：;；、~～…-]+|[\s,，。.!！?？:：;；、~～…-]+$")
 _ASCII = re.compile(r"^[ -~]+$")
+LEARNED: ContextVar[bool] = ContextVar("aics_learned_intents", default=True)
+"""Whether :func:`read_message` consults the trained model (benchmarks compare without it)."""
+RULE_ONLY: Final = frozenset(
+    {Intent.PAID_CLAIM, Intent.INJECTION, Intent.ADD_DETAIL, Intent.CHANGE, Intent.FIND_IMAGE}
+)
+"""Intents the model may not add on its own: claims and instructions are read by the tables."""
+
+
+@dataclass(frozen=True)
+class Details:
+    """What the buyer asked the result to be, as requirement keys and values.
+
+    ``values`` holds keys the order stores (``background``, ``size``, ``format``, ``max_kb``,
+    ``min_kb``, ``print_size``, ``dpi``, ``deadline``, ``quantity``); ``cdr`` marks a request for
+    CorelDRAW's format, answered honestly instead of stored.
+    """
+
+    values: dict[str, str] = field(default_factory=dict)
+    cdr: bool = False
+    urgent: bool = False
+    quantity: int | None = None
+    pictures: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
 
 
 @dataclass(frozen=True)
@@ -40,10 +93,12 @@ class Reading:
     text: str
     intents: frozenset[Intent]
     operation: Operation | None
-    slots: dict[str, str] = field(default_factory=dict)
+    details: Details = field(default_factory=Details)
     task_ids: tuple[str, ...] = ()
     pictures: int = 0
     money: bool = False
+    operations: tuple[Operation, ...] = ()
+    per_picture: dict[int, Operation] = field(default_factory=dict)
 
     def has(self, *intents: Intent) -> bool:
         """Whether any of ``intents`` was read."""
@@ -54,6 +109,11 @@ class Reading:
         """The message as a requirement note, openers like "对了，" removed."""
         return note_text(self.text)
 
+    @property
+    def slots(self) -> dict[str, str]:
+        """The details as requirement keys and values."""
+        return self.details.values
+
 
 def normalise(text: str) -> str:
     """NFKC (full-width → ASCII), lower case, single spaces."""
@@ -61,15 +121,17 @@ def normalise(text: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _phrase_matchers() -> tuple[tuple[re.Pattern[str], Intent], ...]:
-    pairs = [(p, intent) for intent, phrases in INTENT_PHRASES.items() for p in phrases]
-    pairs.sort(key=lambda item: len(item[0]), reverse=True)
+def _phrase_matchers() -> tuple[tuple[re.Pattern[str], frozenset[Intent]], ...]:
+    by_phrase: dict[str, set[Intent]] = {}
+    for intent, phrases in INTENT_PHRASES.items():
+        for phrase in phrases:
+            by_phrase.setdefault(normalise(phrase), set()).add(intent)
     out = []
-    for phrase, intent in pairs:
-        escaped = re.escape(normalise(phrase))
+    for phrase in sorted(by_phrase, key=len, reverse=True):
+        escaped = re.escape(phrase)
         # ASCII words match whole words ("hi" is not in "this"); Chinese matches anywhere.
         pattern = rf"(?<![a-z0-9]){escaped}(?![a-z0-9])" if _ASCII.match(phrase) else escaped
-        out.append((re.compile(pattern), intent))
+        out.append((re.compile(pattern), frozenset(by_phrase[phrase])))
     return tuple(out)
 
 
@@ -91,9 +153,9 @@ def find_intents(text: str) -> frozenset[Intent]:
     """Intents whose phrases occur in ``text`` (longest phrase wins a stretch of text)."""
     work = normalise(text)
     found: set[Intent] = set()
-    for pattern, intent in _phrase_matchers():
+    for pattern, intents in _phrase_matchers():
         if pattern.search(work):
-            found.add(intent)
+            found.update(intents)
             # Blank the stretch so shorter phrases inside it do not count again.
             work = pattern.sub(lambda m: "\x00" * len(m.group(0)), work)
     return frozenset(found)
@@ -107,40 +169,117 @@ def operation_of(intents: frozenset[Intent]) -> Operation | None:
     return None
 
 
-def find_slots(text: str) -> dict[str, str]:
-    """``size``, ``colour`` and ``deadline`` when the message states them."""
-    work = normalise(text)
-    slots: dict[str, str] = {}
-    for pattern in SIZE_PATTERNS:
+def _number(text: str) -> int | None:
+    if text.isdigit():
+        return int(text)
+    total, current = 0, 0
+    for char in text:
+        value = CHINESE_DIGITS.get(char)
+        if value is None:
+            return None
+        if value >= 10:
+            total += (current or 1) * value
+            current = 0
+        else:
+            current = value
+    return total + current or None
+
+
+def _kb(amount: str, unit: str) -> int:
+    value = float(amount)
+    return int(value * 1024) if unit.startswith(("m", "兆")) else int(value)
+
+
+def _background(work: str) -> str | None:
+    for pattern in BACKGROUND_PATTERNS:
         match = re.search(pattern, work)
         if match:
-            groups = [g for g in match.groups() if g]
-            if len(groups) == 3:
-                slots["size"] = f"{groups[0]}×{groups[1]}{groups[2]}"
-            elif len(groups) == 2:
-                slots["size"] = f"{groups[0]}×{groups[1]}像素"
-            else:
-                slots["size"] = groups[0].upper()
-            break
-    for word in sorted(COLOUR_WORDS, key=len, reverse=True):
-        if word in work:
-            slots["colour"] = COLOUR_WORDS[word]
-            break
+            return BACKGROUND_COLOURS[match.group(1)]
+    hex_colour = re.search(HEX_BACKGROUND, work)
+    return f"#{hex_colour.group(1)}" if hex_colour else None
+
+
+def _file_size(work: str, values: dict[str, str]) -> None:
+    ranged = re.search(KB_RANGE_PATTERN, work)
+    if ranged:
+        unit = ranged.group(3)
+        values["min_kb"] = str(_kb(ranged.group(1), unit))
+        values["max_kb"] = str(_kb(ranged.group(2), unit))
+        return
+    for match in re.finditer(KB_MAX_PATTERN, work):
+        around = work[max(0, match.start() - 6) : match.end() + 4]
+        amount = str(_kb(match.group(1), match.group(2)))
+        if any(cue in around for cue in KB_MIN_CUES):
+            values["min_kb"] = amount
+        elif any(cue in around for cue in KB_MAX_CUES) or "压缩" in work:
+            values["max_kb"] = amount
+
+
+def _sizes(work: str, values: dict[str, str]) -> None:
+    printed = re.search(PRINT_SIZE_PATTERN, work)
+    if printed:
+        unit = "mm" if printed.group(3) in ("mm", "毫米") else "cm"
+        values["print_size"] = f"{printed.group(1)}x{printed.group(2)}{unit}"
+    pixels = re.search(PIXEL_SIZE_PATTERN, work)
+    if pixels:
+        values["size"] = f"{int(pixels.group(1))}x{int(pixels.group(2))}"
     else:
-        hex_colour = re.search(r"#[0-9a-f]{6}\b", work)
-        if hex_colour:
-            slots["colour"] = hex_colour.group(0)
+        photo = re.search(PHOTO_INCH_PATTERN, work)
+        if photo:
+            name = photo.group(1).replace("1", "一").replace("2", "二").replace("两", "二") + "寸"
+            width, height = PHOTO_SIZES[name]
+            values["size"] = f"{width}x{height}"
+    if "print_size" not in values:
+        inch = re.search(PRINT_INCH_PATTERN, work)
+        paper = re.search(PAPER_PATTERN, work)
+        if inch and not re.search(PHOTO_INCH_PATTERN, work):
+            values["print_size"] = f"{_number(inch.group(1))}寸"
+        elif paper:
+            values["print_size"] = paper.group(1).upper()
+    dpi = re.search(DPI_PATTERN, work)
+    if dpi:
+        values["dpi"] = dpi.group(1)
+
+
+def find_details(text: str) -> Details:
+    """Background, sizes, format, file size, deadline, quantity and picture references."""
+    work = normalise(text)
+    values: dict[str, str] = {}
+    background = _background(work)
+    if background:
+        values["background"] = background
+    _sizes(work, values)
+    for word, fmt in sorted(FORMAT_WORDS.items(), key=lambda item: -len(item[0])):
+        if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", work):
+            values["format"] = fmt
+            break
+    _file_size(work, values)
     for pattern in DEADLINE_PATTERNS:
         match = re.search(pattern, work)
         if match:
-            slots["deadline"] = match.group(0).replace(" ", "")
+            values["deadline"] = match.group(0).replace(" ", "")
             break
     else:
         for word in DEADLINE_WORDS:
             if word in work:
-                slots["deadline"] = word
+                values["deadline"] = word
                 break
-    return slots
+    quantity = None
+    for match in re.finditer(QUANTITY_PATTERN, work):
+        number = _number(match.group(1))
+        if number is not None and number > 2:
+            quantity = number
+            values["quantity"] = str(number)
+    references = tuple(
+        dict.fromkeys(ref for phrase, ref in PICTURE_REFERENCES.items() if phrase in work)
+    )
+    return Details(
+        values=values,
+        cdr=re.search(CDR_PATTERN, work) is not None,
+        urgent=any(word in work for word in URGENT_WORDS),
+        quantity=quantity,
+        pictures=references,
+    )
 
 
 def find_task_ids(text: str) -> tuple[str, ...]:
@@ -167,21 +306,63 @@ def note_text(text: str) -> str:
     return note
 
 
-def read_message(text: str) -> Reading:
-    """Everything the offline policy needs to know about one message."""
+def _learned(words: str) -> frozenset[Intent]:
+    from ai_cs.agent.intent_model import intent_model
+
+    return intent_model().predict(words)
+
+
+def _per_picture(words: str, learned: bool) -> dict[int, Operation]:
+    """Each numbered picture's operation ("第一张抠图，第二张变清晰")."""
+    work = normalise(words)
+    marks = [
+        (m.start(), int(m.group(1)) if m.group(1).isdigit() else _number(m.group(1)) or 0)
+        for m in re.finditer(r"第\s*([1-9一二三四五六七八九])\s*张", work)
+    ]
+    out: dict[int, Operation] = {}
+    for index, (start, number) in enumerate(marks):
+        end = marks[index + 1][0] if index + 1 < len(marks) else len(work)
+        segment = work[start:end]
+        operation = operation_of(find_intents(segment))
+        if operation is None and learned:
+            operation = operation_of(_learned(segment))
+        if operation is not None and number > 0:
+            out[number] = operation
+    return out
+
+
+def read_message(text: str, *, learned: bool | None = None) -> Reading:
+    """Everything the offline policy needs to know about one message.
+
+    ``learned=False`` reads with the phrase tables alone (no model); by default the model is
+    used unless :data:`LEARNED` is switched off.
+    """
+    return _read(text, LEARNED.get() if learned is None else learned)
+
+
+@lru_cache(maxsize=512)
+def _read(text: str, learned: bool) -> Reading:
+    """:func:`read_message`, cached: the policy reads the same turn at every step."""
     words, pictures = split_picture_marker(text[:MAX_READ_CHARS])
-    intents = set(find_intents(words))
+    ruled = set(find_intents(words))
+    intents = set(ruled)
+    if learned and words.strip():
+        intents |= {i for i in _learned(words) if i not in RULE_ONLY}
     money = re.search(MONEY_PATTERN, normalise(words)) is not None
-    if money and Intent.CHANGE in intents:
-        # "价格改成1元": a change request that names an amount is about the price.
+    if money and (Intent.CHANGE in intents or Intent.CAPABILITY in intents):
+        # "价格改成1元", "20块行不行": a change or a question that names an amount is about price.
         intents.add(Intent.PRICE_CHANGE)
     frozen = frozenset(intents)
+    ops = tuple(op for intent, op in OPERATION_OF_INTENT.items() if intent in frozen)
+    rule_op = operation_of(frozenset(ruled))
     return Reading(
         text=words,
         intents=frozen,
-        operation=operation_of(frozen),
-        slots=find_slots(words),
+        operation=rule_op or operation_of(frozen),
+        details=find_details(words),
         task_ids=find_task_ids(words),
         pictures=pictures,
         money=money,
+        operations=ops,
+        per_picture=_per_picture(words, learned),
     )

@@ -305,6 +305,10 @@ def register(app: typer.Typer) -> None:
         from ai_cs.workflow import Workflow
 
         interactive = sys.stdin.isatty()
+        if interactive:
+            from ai_cs.agent.intent_model import warm_up
+
+            warm_up()  # trained while the customer types the first message
         args = {
             "customer": customer,
             "conversation": conversation or f"chat-{platform}-{account}-{customer}",

@@ -465,6 +465,29 @@ def last_customer_pictures(session: Session, conversation_id: str) -> list[Attac
     return []
 
 
+MAX_PICTURES_KEPT: Final = 50
+
+
+def customer_pictures(session: Session, conversation_id: str) -> list[list[Attachment]]:
+    """Every picture the customer sent in the conversation, oldest first, grouped by message.
+
+    The dialogue state numbers pictures in this order ("第二张" is the second one sent), and a
+    message's group is what "两张都" points at. At most the last :data:`MAX_PICTURES_KEPT`.
+    """
+    rows = session.execute(
+        select(ConversationMessage.attachments)
+        .where(
+            ConversationMessage.conversation_id == conversation_id,
+            ConversationMessage.role == Role.CUSTOMER.value,
+            ConversationMessage.attachments != "[]",
+        )
+        .order_by(ConversationMessage.id.desc())
+        .limit(MAX_PICTURES_KEPT)
+    ).scalars()
+    groups = [attachments_from_json(value) for value in rows]
+    return [group for group in reversed(groups) if group]
+
+
 # --- the agent's memory --------------------------------------------------------------------------
 def _starts_turn(message: ModelMessage) -> bool:
     return isinstance(message, ModelRequest) and any(

@@ -239,6 +239,65 @@ FORGERY_REQUEST_WORDS: Final = (
     "改证件",
     "改学历",
 )
+DOCUMENT_WORDS: Final = (
+    "营业执照|执照|毕业证|学位证|学历|结婚证|离婚证|身份证|户口本|户口簿|驾驶证|驾照|行驶证|"
+    "房产证|不动产|发票|收据|公章|印章|合同|成绩单|分数|流水|余额|病假条|假条|病历|诊断|体检|"
+    "证明|证书|护照(?!照)|签证(?!照)|准考证|学生证|录取通知书|工作证|工牌|银行卡|转账记录|聊天记录|核酸|"
+    "健康码|行程码|资格证|许可证|公函|红头文件|证件(?!照)|执业证|房本|车牌"
+)
+"""Documents, certificates and records whose content must never be made up or changed."""
+ALTER_WORDS: Final = (
+    r"改|(?<![a-z])ps?(?![a-z])|换成|换个名|换名|伪造|仿|做一?[个张份]|弄一?[个张份]|生成|制作|套|造|"
+    r"刻|[加盖]一?个?章|编一?[个张份]|开一?[个张份]|拼一?[个张份]|p[一个上]"
+)
+"""Verbs of making up or changing a document (matched on normalised text: NFKC, lower case)."""
+FORGERY_REQUEST_PATTERNS: Final = (
+    rf"(?:{DOCUMENT_WORDS}).{{0,14}}(?:{ALTER_WORDS})",
+    rf"(?:{ALTER_WORDS}).{{0,14}}(?:{DOCUMENT_WORDS})",
+)
+"""A document named with a verb of making or changing it, in either order ("发票金额改成…",
+"帮我做个假的结婚证")."""
+ID_PHOTO_WORDS: Final = (
+    "证件照",
+    "寸照",
+    "一寸",
+    "二寸",
+    "1寸",
+    "2寸",
+    "换底色",
+    "底色",
+    "护照照片",
+    "签证照",
+    "简历照",
+)
+"""An ID photo (证件照) made from one's own picture: a shop job, looked at by staff when it names
+a document ("用身份证上的照片做证件照")."""
+WATERMARK_REMOVAL_PATTERNS: Final = (
+    r"水印.{0,6}(?:去|擦|删|抹|消|p|弄掉|拿掉|干掉)",
+    r"(?:去|擦|删|抹|消除|p掉|弄掉|拿掉|干掉).{0,10}水印",
+    r"(?:remove|erase|delete).{0,20}watermark",
+)
+OTHERS_CONTENT_WORDS: Final = (
+    "网上",
+    "别人",
+    "别家",
+    "他人",
+    "店家",
+    "商家",
+    "同行",
+    "图库",
+    "下载",
+    "下的",
+    "抖音",
+    "小红书",
+    "快手",
+    "淘宝",
+    "截图",
+    "logo",
+    "stock",
+    "视觉中国",
+)
+"""Words saying a picture is somebody else's (its watermark is theirs to keep)."""
 LAYOUT_OPERATIONS: Final = ("remove_bg", "remove_bg_and_layer", "vectorize")
 
 C = Condition
@@ -254,6 +313,28 @@ RULES: Final[tuple[RiskRule, ...]] = (
         (C(When.REQUEST_KEYWORD, FORGERY_REQUEST_WORDS),),
     ),
     RiskRule(
+        "document_forgery_request",
+        D,
+        "客户要求制作或修改证件/票据/印章等文件内容，涉嫌伪造，不接单",
+        (C(When.REQUEST_PATTERN, FORGERY_REQUEST_PATTERNS),),
+        unless=(C(When.REQUEST_KEYWORD, ID_PHOTO_WORDS),),
+    ),
+    RiskRule(
+        "id_photo_from_document",
+        R,
+        "客户要用证件上的照片做证件照，需人工确认是本人照片",
+        (C(When.REQUEST_PATTERN, (DOCUMENT_WORDS,)), C(When.REQUEST_KEYWORD, ID_PHOTO_WORDS)),
+    ),
+    RiskRule(
+        "others_watermark_removal",
+        D,
+        "客户要求去掉他人图片的水印，侵犯版权，不接单",
+        (
+            C(When.REQUEST_PATTERN, WATERMARK_REMOVAL_PATTERNS),
+            C(When.REQUEST_KEYWORD, OTHERS_CONTENT_WORDS),
+        ),
+    ),
+    RiskRule(
         "stock_watermark_removal",
         D,
         "图库图片（带图库水印）要求去水印，侵犯版权，不接单",
@@ -263,8 +344,11 @@ RULES: Final[tuple[RiskRule, ...]] = (
         "watermark_removal",
         R,
         "客户要求去水印，需确认图片版权归客户所有",
-        (C(When.REQUEST_KEYWORD, WATERMARK_REQUEST_WORDS),),
-        unless=(C(When.OCR_KEYWORD, STOCK_PHOTO_WORDS),),
+        (C(When.REQUEST_PATTERN, WATERMARK_REMOVAL_PATTERNS),),
+        unless=(
+            C(When.OCR_KEYWORD, STOCK_PHOTO_WORDS),
+            C(When.REQUEST_KEYWORD, OTHERS_CONTENT_WORDS),
+        ),
     ),
     # --- what the picture shows ---------------------------------------------------------------
     RiskRule(
@@ -366,7 +450,8 @@ def assess_risk(inp: RiskInput, rules: Sequence[RiskRule] = RULES) -> RiskAssess
     """Run every rule over ``inp``; the strongest decision wins, every fired rule is a reason."""
     facts = _Facts(
         ocr="\n".join(normalize(line) for line in inp.ocr_lines),
-        request=normalize(inp.request_text),
+        # One line per message: a pattern never joins words of two different messages.
+        request="\n".join(normalize(line) for line in inp.request_text.splitlines()),
         inp=inp,
     )
     fired = [

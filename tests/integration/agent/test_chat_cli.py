@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from ai_cs.cli import build_app
-from ai_cs.config import Settings, get_settings
+from ai_cs.config import Settings
 from ai_cs.core.money import yuan
 from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.jobs import presence
 from ai_cs.workflow import Workflow
-
-
-@pytest.fixture
-def runner(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
-) -> Iterator[CliRunner]:
-    monkeypatch.setenv("AICS_DATABASE_URL", database_url)
-    monkeypatch.setenv("AICS_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    try:
-        yield CliRunner()
-    finally:
-        get_settings.cache_clear()
 
 
 def test_scripted_chat_quotes_changes_pays_and_reports_progress(

@@ -53,7 +53,8 @@ async def test_revision_request_sends_the_finished_order_to_a_designer(
     reply = await chat.say("不满意，边缘没抠干净，重做")
     after = wf.get_task(task["task_id"])
     assert after["status"] == TaskStatus.WITH_DESIGNER
-    assert after["designer_reason"] == "客户对结果不满意，要求修改"
+    # The designer gets the customer's words with the reason: what to change.
+    assert after["designer_reason"] == "客户对结果不满意，要求修改：不满意，边缘没抠干净，重做"
     assert dispatch_rows(wf) == [f"dispatch:{task['task_id']}:1"]
     assert conversation(wf, "conv_123").needs_human == 1
     assert task["task_id"] in reply and "设计师" in reply

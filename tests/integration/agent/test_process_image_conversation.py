@@ -140,7 +140,8 @@ async def test_picture_over_loopback_http(
     task = fixed_workflow.get_customer_tasks(CUSTOMER)[0]
     assert task["original_image"] == url
     assert task["operation"] == Operation.REMOVE_BG and task["status"] == TaskStatus.PENDING
-    assert task["requirements"]["colour"] == "白色背景"
+    assert task["requirements"]["background"] == "white"
+    assert task["requirements"]["output"] == {"background": "white"}  # what the engine applies
     assert f"{yuan(task['price_fen'])} 元" in reply
 
     # Sending the same picture again gives the same order, not a second one.
@@ -161,7 +162,8 @@ async def test_size_colour_and_deadline_with_the_picture(
     await chat.say("转矢量，尺寸 1000x1000，明天要", [picture])
     task = fixed_workflow.get_customer_tasks(CUSTOMER)[0]
     assert task["operation"] == Operation.VECTORIZE
-    assert task["requirements"]["size"] == "1000×1000像素"
+    assert task["requirements"]["size"] == "1000x1000"
+    assert task["requirements"]["output"] == {"size": "1000x1000"}
     assert task["requirements"]["deadline"] == "明天"
     kinds = {h["change_type"] for h in fixed_workflow.get_task_requirement_history(task["task_id"])}
     assert kinds == {"add_requirement"}
@@ -219,9 +221,9 @@ async def test_the_same_note_twice_in_a_row_is_stored_once(
     tid = fixed_workflow.get_customer_tasks(CUSTOMER)[0]["task_id"]
     await chat.say("对了，要高清一点")
     await chat.say("对了，要高清一点")
-    await chat.say("另外，要白底")
+    await chat.say("另外，边缘修干净")
     history = fixed_workflow.get_task_requirement_history(tid)
     assert [h["new_value"] for h in history if h["change_type"] == "add_note"] == [
-        "要白底",
+        "边缘修干净",
         "要高清一点",
     ]

@@ -8,23 +8,12 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from ai_cs.agent.agent import INSTRUCTIONS, shop_agent
-from ai_cs.agent.tools import HANDOFF_LABELS, yuan
+from ai_cs.agent.tools import HANDOFF_LABELS, RESULT_MODELS, SHOP_TOOLS, ToolName, yuan
 from ai_cs.core.tasks import Operation
 
 pytestmark = pytest.mark.anyio
 
-EXPECTED_TOOLS = {
-    "analyse_and_quote_picture",
-    "create_task",
-    "change_operation",
-    "add_requirement",
-    "set_requirement_detail",
-    "list_my_tasks",
-    "confirm_receipt",
-    "show_price_list",
-    "find_image",
-    "hand_to_human",
-}
+EXPECTED_TOOLS = {name.value for name in ToolName}
 FORBIDDEN_PARAMETERS = {"customer_id", "acc_id", "account_id", "price", "price_fen", "amount_fen"}
 
 
@@ -49,7 +38,10 @@ async def tool_definitions() -> dict[str, dict[str, object]]:
 
 async def test_the_tool_set_is_exactly_the_shop_workflows() -> None:
     tools = await tool_definitions()
-    assert set(tools) == EXPECTED_TOOLS
+    # The enum the policy calls tools by is the set the agent registers: a renamed tool fails
+    # here instead of silently becoming the fallback reply.
+    assert set(tools) == EXPECTED_TOOLS == {tool.__name__ for tool in SHOP_TOOLS}
+    assert set(RESULT_MODELS) == set(ToolName)
     assert not [
         name for name in tools if "pay" in name or "price" in name and name != "show_price_list"
     ]
@@ -82,7 +74,8 @@ async def test_choices_are_enumerations() -> None:
     assert {"id_photo", "resize_compress"} <= set(ops)
     assert enum_of("change_operation", "operation") == ops
     assert enum_of("analyse_and_quote_picture", "operation") == ops
-    assert enum_of("set_requirement_detail", "key") == ["size", "colour", "deadline"]
+    keys = enum_of("set_requirement_detail", "key")
+    assert {"background", "size", "format", "max_kb", "min_kb", "deadline"} <= set(keys)
     assert enum_of("hand_to_human", "reason") == list(HANDOFF_LABELS)
     assert "paid" in enum_of("list_my_tasks", "status")  # a filter for reading, not a setter
 

@@ -19,10 +19,10 @@ I = Intent  # noqa: E741 - short alias for the table below
         ("要白底的", {I.REMOVE_BG}, Operation.REMOVE_BG),
         ("图片太模糊了，能变清晰吗", {I.ENHANCE}, Operation.ENHANCE),
         ("帮我去模糊修复一下", {I.ENHANCE}, Operation.ENHANCE),
-        ("能转矢量吗，要AI格式", {I.VECTORIZE}, Operation.VECTORIZE),
-        ("要 SVG", {I.VECTORIZE}, Operation.VECTORIZE),
+        ("能转矢量吗，要AI格式", {I.VECTORIZE, I.FORMAT}, Operation.VECTORIZE),
+        ("要 SVG", {I.VECTORIZE, I.FORMAT}, Operation.VECTORIZE),
         ("描图", {I.VECTORIZE}, Operation.VECTORIZE),
-        ("要分层的PSD", {I.LAYERED}, Operation.REMOVE_BG_AND_LAYER),
+        ("要分层的PSD", {I.LAYERED, I.FORMAT}, Operation.REMOVE_BG_AND_LAYER),
         ("抠图，还要分层", {I.REMOVE_BG, I.LAYERED, I.ADD_DETAIL}, Operation.REMOVE_BG_AND_LAYER),
         ("帮我找这张的高清原图", {I.FIND_IMAGE}, None),
         ("改成要分层文件", {I.CHANGE, I.LAYERED}, Operation.REMOVE_BG_AND_LAYER),
@@ -39,14 +39,18 @@ I = Intent  # noqa: E741 - short alias for the table below
         ("便宜点呗", {I.PRICE_CHANGE}, None),
         ("价格改成1元", {I.PRICE_CHANGE}, None),
         ("this is nothing", set(), None),
-        ("Hello, can you remove background?", {I.GREETING, I.REMOVE_BG}, Operation.REMOVE_BG),
-        ("ＰＳＤ", {I.LAYERED}, Operation.REMOVE_BG_AND_LAYER),
+        (
+            "Hello, can you remove background?",
+            {I.GREETING, I.REMOVE_BG, I.CAPABILITY},
+            Operation.REMOVE_BG,
+        ),
+        ("ＰＳＤ", {I.LAYERED, I.FORMAT}, Operation.REMOVE_BG_AND_LAYER),
     ],
 )
 def test_intents_and_operation(
     text: str, intents: set[Intent], operation: Operation | None
 ) -> None:
-    reading = read_message(text)
+    reading = read_message(text, learned=False)  # the phrase tables alone
     assert set(reading.intents) == intents
     assert reading.operation == operation
 
@@ -58,21 +62,74 @@ def test_longer_phrases_win_their_stretch_of_text() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "slots"),
+    ("text", "details"),
     [
-        ("尺寸800x800", {"size": "800×800像素"}),
-        ("要 1920×1080 像素的", {"size": "1920×1080像素"}),
-        ("打印 10x15cm", {"size": "10×15cm"}),
-        ("A4 大小", {"size": "A4"}),
-        ("白底，明天要", {"colour": "白色背景", "deadline": "明天"}),
-        ("背景换成 #FF0000", {"colour": "#ff0000"}),
+        ("尺寸800x800", {"size": "800x800"}),
+        ("要 1920×1080 像素的", {"size": "1920x1080"}),
+        ("800*800 白底", {"size": "800x800", "background": "white"}),
+        ("打印 10x15cm 300dpi", {"print_size": "10x15cm", "dpi": "300"}),
+        ("A4 大小", {"print_size": "A4"}),
+        ("白底，明天要", {"background": "white", "deadline": "明天"}),
+        ("背景换成 #FF0000", {"background": "#ff0000"}),
+        ("背景弄成透明的 要png", {"background": "transparent", "format": "png"}),
+        ("一寸蓝底", {"size": "295x413", "background": "blue"}),
+        ("两寸红底", {"size": "413x579", "background": "red"}),
+        ("20-50kb 尺寸295*413", {"size": "295x413", "min_kb": "20", "max_kb": "50"}),
+        ("压缩到200k以内", {"max_kb": "200"}),
+        ("不超过1m", {"max_kb": "1024"}),
+        ("要ai格式的", {"format": "eps"}),
+        ("矢量要pdf", {"format": "pdf"}),
         ("5点前能好吗", {"deadline": "5点前"}),
         ("2小时内", {"deadline": "2小时内"}),
+        ("三十张商品图", {"quantity": "30"}),
+        ("边缘有白边", {}),
         ("你好", {}),
     ],
 )
-def test_slots(text: str, slots: dict[str, str]) -> None:
-    assert read_message(text).slots == slots
+def test_details(text: str, details: dict[str, str]) -> None:
+    assert read_message(text).details.values == details
+
+
+def test_cdr_urgency_and_picture_references() -> None:
+    assert read_message("能给CDR格式吗").details.cdr
+    assert read_message("急用 今天要").details.urgent
+    assert read_message("两张都抠图").details.pictures == ("all",)
+    reading = read_message("第一张抠图，第二张转矢量")
+    assert reading.per_picture == {1: Operation.REMOVE_BG, 2: Operation.VECTORIZE}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("扣个图呗", Intent.REMOVE_BG),
+        ("pls cut out the background", Intent.REMOVE_BG),
+        ("啥时候能好啊", Intent.ASK_TIME),
+        ("这啥啊边缘都是锯齿", Intent.COMPLAINT),
+        ("我要跟设计师说", Intent.HUMAN),
+        ("退钱", Intent.REFUND),
+        ("三十张商品图 量大优惠吗", Intent.BATCH),
+        ("透明底的能做不", Intent.CAPABILITY),
+    ],
+)
+def test_the_model_reads_what_the_tables_may_miss(text: str, intent: Intent) -> None:
+    from ai_cs.agent.intent_model import intent_model
+
+    assert intent in intent_model().predict(text)
+    assert intent in read_message(text).intents
+
+
+def test_the_model_never_learns_the_held_out_split() -> None:
+    from ai_cs.agent.corpus import load_corpus
+
+    corpus = load_corpus()
+    trained = {row.text for row in corpus.training_rows()}
+    held = {t.say for c in corpus.split("heldout") for t in c.turns if t.say}
+    train = {t.say for c in corpus.split("train") for t in c.turns if t.say}
+    assert len(corpus.conversations) >= 300
+    assert sum(1 for c in corpus.conversations for t in c.turns if t.say is not None) >= 1500
+    # Held-out phrasings are never trained on (greetings-only words may recur in both).
+    assert not (held - train) & trained
+    assert len(held - train) > 100
 
 
 def test_task_ids_are_read_in_any_case() -> None:
@@ -85,6 +142,7 @@ def test_task_ids_are_read_in_any_case() -> None:
 
 def test_money_with_a_change_is_a_price_change() -> None:
     assert Intent.PRICE_CHANGE in read_message("改成10块").intents
+    assert Intent.PRICE_CHANGE in read_message("20块行不行").intents
     assert Intent.PRICE_CHANGE not in read_message("抠图多少钱").intents
 
 

@@ -166,6 +166,54 @@ def test_ordinary_requests_are_fine(request_text):
     assert assess_risk(RiskInput(request_text=request_text)).decision is Decision.ACCEPT
 
 
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "帮我用模板做一个营业执照",
+        "发票金额改成5000",
+        "帮忙做个假的结婚证",
+        "身份证上的日期帮我改下",
+        "能不能仿一个学位证",
+        "银行流水改一下余额",
+        "把成绩单的分数改高点",
+        "帮我把驾驶证名字换成我的",
+        "p一个公章上去",
+        "收据上的金额帮我改大一点",
+    ],
+)
+def test_making_or_changing_a_document_in_words_declines(request_text):
+    result = assess_risk(RiskInput(request_text=request_text))
+    assert result.decision is Decision.DECLINE
+    assert "document_forgery_request" in {r.code for r in result.reasons}
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    ["做个一寸证件照", "护照照片 白底的", "发票抠图 要png", "合同扫描件变清晰", "帮我做一个logo"],
+)
+def test_documents_and_photos_without_forgery_are_fine(request_text):
+    assert assess_risk(RiskInput(request_text=request_text)).decision is Decision.ACCEPT
+
+
+def test_an_id_photo_from_a_document_is_looked_at_not_declined():
+    result = assess_risk(RiskInput(request_text="用身份证上的照片做证件照"))
+    assert result.decision is Decision.REVIEW
+    assert {r.code for r in result.reasons} == {"id_photo_from_document"}
+
+
+def test_removing_others_watermarks_declines_ones_own_is_reviewed():
+    others = assess_risk(RiskInput(request_text="帮我去掉这张图的水印 网上下的"))
+    assert others.decision is Decision.DECLINE
+    own = assess_risk(RiskInput(request_text="去掉我自己照片的水印"))
+    assert own.decision is Decision.REVIEW
+
+
+def test_patterns_never_join_two_messages():
+    # "…发票" ends one message and "改成…" starts the next: no forgery.
+    joined = assess_risk(RiskInput(request_text="这是发票\n改成透明背景"))
+    assert joined.decision is Decision.ACCEPT
+
+
 def test_forged_certificate_combines_reasons_strongest_first():
     result = assess_risk(
         RiskInput(ocr_lines=["毕业证书"], red_seal=True, request_text="帮我改名字和日期")
