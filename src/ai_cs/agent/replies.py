@@ -106,7 +106,7 @@ DETAIL_LABELS: Final[dict[str, str]] = {
     "format": "格式",
     "max_kb": "文件不超过",
     "min_kb": "文件不小于",
-    "print_size": "打印尺寸",
+    "print": "打印尺寸",
     "dpi": "分辨率",
     "deadline": "交付时间",
     "quantity": "数量",
@@ -372,7 +372,7 @@ def _answer_formats(reading: Reading) -> list[str]:
     ):
         pieces.append(AI_FORMAT)
     elif fmt and reading.has(Intent.FORMAT, Intent.CAPABILITY) and "?" in _question(reading):
-        pieces.append(FORMAT_ANSWERS[fmt])
+        pieces.extend(FORMAT_ANSWERS[f] for f in fmt.split(",") if f in FORMAT_ANSWERS)
     return pieces
 
 

@@ -62,13 +62,13 @@ RequirementKey = Literal[
     "format",
     "max_kb",
     "min_kb",
-    "print_size",
+    "print",
     "dpi",
     "deadline",
     "quantity",
     "colour",
 ]
-OUTPUT_KEYS: Final = frozenset({"background", "size", "format", "max_kb", "min_kb"})
+OUTPUT_KEYS: Final = frozenset({"background", "size", "format", "max_kb", "min_kb", "print", "dpi"})
 """Requirement keys the engines apply; a value they cannot apply is refused, not stored."""
 HandoffReason = Literal[
     "customer_request",
@@ -343,7 +343,7 @@ def _label(operation: str | None) -> str:
         return str(operation or "")
 
 
-DETAIL_KEYS: Final = ("deadline", "quantity", "print_size", "dpi")
+DETAIL_KEYS: Final = ("deadline", "quantity")
 
 
 def task_view(task: dict[str, Any], picture: int | None = None) -> TaskView:
@@ -786,7 +786,8 @@ def set_requirement_detail(  # noqa: D417 (ctx is not shown to the model)
     Args:
         key: ``background`` (white/transparent/blue/red/#rrggbb), ``size`` (pixels "800x800"),
             ``format`` (png/jpg/svg/pdf/eps/psd), ``max_kb`` / ``min_kb`` (file size), or a
-            detail for the shop: ``print_size`` ("10x15cm"), ``dpi``, ``deadline`` (交付时间),
+            print size ``print`` ("10x15cm", "5寸", "A4") with ``dpi``, or for the shop
+            ``deadline`` (交付时间),
             ``quantity``.
         value: The value, e.g. "white", "800x800", "pdf", "50", "明天".
         task_id: The order id if the customer named one; leave it out for the current order.

@@ -72,7 +72,7 @@ class Details:
     """What the buyer asked the result to be, as requirement keys and values.
 
     ``values`` holds keys the order stores (``background``, ``size``, ``format``, ``max_kb``,
-    ``min_kb``, ``print_size``, ``dpi``, ``deadline``, ``quantity``); ``cdr`` marks a request for
+    ``min_kb``, ``print``, ``dpi``, ``deadline``, ``quantity``); ``cdr`` marks a request for
     CorelDRAW's format, answered honestly instead of stored.
     """
 
@@ -219,7 +219,7 @@ def _sizes(work: str, values: dict[str, str]) -> None:
     printed = re.search(PRINT_SIZE_PATTERN, work)
     if printed:
         unit = "mm" if printed.group(3) in ("mm", "毫米") else "cm"
-        values["print_size"] = f"{printed.group(1)}x{printed.group(2)}{unit}"
+        values["print"] = f"{printed.group(1)}x{printed.group(2)}{unit}"
     pixels = re.search(PIXEL_SIZE_PATTERN, work)
     if pixels:
         values["size"] = f"{int(pixels.group(1))}x{int(pixels.group(2))}"
@@ -229,13 +229,13 @@ def _sizes(work: str, values: dict[str, str]) -> None:
             name = photo.group(1).replace("1", "一").replace("2", "二").replace("两", "二") + "寸"
             width, height = PHOTO_SIZES[name]
             values["size"] = f"{width}x{height}"
-    if "print_size" not in values:
+    if "print" not in values:
         inch = re.search(PRINT_INCH_PATTERN, work)
         paper = re.search(PAPER_PATTERN, work)
         if inch and not re.search(PHOTO_INCH_PATTERN, work):
-            values["print_size"] = f"{_number(inch.group(1))}寸"
+            values["print"] = f"{_number(inch.group(1))}寸"
         elif paper:
-            values["print_size"] = paper.group(1).upper()
+            values["print"] = paper.group(1).upper()
     dpi = re.search(DPI_PATTERN, work)
     if dpi:
         values["dpi"] = dpi.group(1)
@@ -249,10 +249,16 @@ def find_details(text: str) -> Details:
     if background:
         values["background"] = background
     _sizes(work, values)
+    named: list[tuple[int, str]] = []
     for word, fmt in sorted(FORMAT_WORDS.items(), key=lambda item: -len(item[0])):
-        if re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", work):
-            values["format"] = fmt
-            break
+        named.extend(
+            (found.start(), fmt)
+            for found in re.finditer(rf"(?<![a-z]){re.escape(word)}(?![a-z])", work)
+        )
+    formats = list(dict.fromkeys(fmt for _, fmt in sorted(named)))
+    if formats:
+        # Several named ("svg和pdf都要"): the engines deliver one file per format.
+        values["format"] = ",".join(formats)
     _file_size(work, values)
     for pattern in DEADLINE_PATTERNS:
         match = re.search(pattern, work)
