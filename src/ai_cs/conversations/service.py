@@ -450,25 +450,16 @@ def recent_customer_texts(session: Session, conversation_id: str, limit: int = 5
 
 def last_customer_pictures(session: Session, conversation_id: str) -> list[Attachment]:
     """The pictures of the customer's most recent message that had any."""
-    rows = session.execute(
-        select(ConversationMessage.attachments)
-        .where(
-            ConversationMessage.conversation_id == conversation_id,
-            ConversationMessage.role == Role.CUSTOMER.value,
-            ConversationMessage.attachments != "[]",
-        )
-        .order_by(ConversationMessage.id.desc())
-        .limit(1)
-    ).scalars()
-    for value in rows:
-        return attachments_from_json(value)
-    return []
+    groups = customer_pictures(session, conversation_id, limit=1)
+    return groups[-1] if groups else []
 
 
 MAX_PICTURES_KEPT: Final = 50
 
 
-def customer_pictures(session: Session, conversation_id: str) -> list[list[Attachment]]:
+def customer_pictures(
+    session: Session, conversation_id: str, limit: int | None = None
+) -> list[list[Attachment]]:
     """Every picture the customer sent in the conversation, oldest first, grouped by message.
 
     The dialogue state numbers pictures in this order ("第二张" is the second one sent), and a
@@ -482,7 +473,7 @@ def customer_pictures(session: Session, conversation_id: str) -> list[list[Attac
             ConversationMessage.attachments != "[]",
         )
         .order_by(ConversationMessage.id.desc())
-        .limit(MAX_PICTURES_KEPT)
+        .limit(limit or MAX_PICTURES_KEPT)
     ).scalars()
     groups = [attachments_from_json(value) for value in rows]
     return [group for group in reversed(groups) if group]
