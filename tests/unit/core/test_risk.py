@@ -189,7 +189,14 @@ def test_making_or_changing_a_document_in_words_declines(request_text):
 
 @pytest.mark.parametrize(
     "request_text",
-    ["做个一寸证件照", "护照照片 白底的", "发票抠图 要png", "合同扫描件变清晰", "帮我做一个logo"],
+    [
+        "做个一寸证件照",
+        "护照照片 白底的",
+        "发票抠图 要png",
+        "合同扫描件变清晰",
+        "帮我做一个logo",
+        "能开张发票吗",
+    ],
 )
 def test_documents_and_photos_without_forgery_are_fine(request_text):
     assert assess_risk(RiskInput(request_text=request_text)).decision is Decision.ACCEPT
