@@ -43,6 +43,9 @@ class Intent(StrEnum):
     BATCH = "batch"
     ACK = "ack"
     INJECTION = "injection"
+    HOW_TO_PAY = "how_to_pay"
+    CANCEL = "cancel"
+    RETOUCH = "retouch"
 
 
 INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
@@ -152,6 +155,10 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "分辨率",
         "像素太低",
         "老照片",
+        "调亮",
+        "提亮",
+        "太暗",
+        "有点暗",
         "enhance",
         "sharpen",
         "upscale",
@@ -293,6 +300,13 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "confirm",
     ),
     Intent.REVISION: (
+        "不太满意",
+        "不大满意",
+        "不怎么满意",
+        "不是很满意",
+        "没那么满意",
+        "不太行",
+        "不太好",
         "再改",
         "再修",
         "修一下",
@@ -347,6 +361,8 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
     ),
     Intent.REFUND: ("退款", "退钱", "退给我", "能退吗", "怎么退", "refund", "money back"),
     Intent.ASK_TIME: (
+        "发货",
+        "什么时候发",
         "多久",
         "多长时间",
         "什么时候能",
@@ -423,6 +439,47 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "okk",
         "okay",
         "👌",
+    ),
+    Intent.HOW_TO_PAY: (
+        "怎么付款",
+        "如何付款",
+        "怎么付钱",
+        "怎么拍",
+        "拍哪个",
+        "拍哪个链接",
+        "怎么下单",
+        "在哪付",
+        "how to pay",
+    ),
+    Intent.CANCEL: (
+        "取消订单",
+        "取消吧",
+        "不做了",
+        "先不做",
+        "不要做了",
+        "晚点再说",
+        "算了不做",
+        "cancel",
+    ),
+    Intent.RETOUCH: (
+        "路人",
+        "祛痘",
+        "痘痘",
+        "磨皮",
+        "瘦脸",
+        "美颜",
+        "美白",
+        "换发型",
+        "发型",
+        "合成",
+        "p掉",
+        "精修",
+        "换衣服",
+        "加文字",
+        "加字",
+        "印t恤",
+        "海报设计",
+        "设计logo",
     ),
     Intent.INJECTION: (
         "忽略",
@@ -501,6 +558,9 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "友情价",
         "打个折",
         "太贵",
+        "这么贵",
+        "好贵",
+        "有点贵",
         "贵了",
         "能少",
         "discount",

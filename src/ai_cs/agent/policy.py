@@ -224,8 +224,11 @@ def _handoff(v: View) -> list[Call]:
     r = v.r
     if r.has(Intent.HUMAN):
         return [(T.HAND_TO_HUMAN, {"reason": "customer_request", **_tid(r)})]
-    if r.has(Intent.REFUND):
+    paid = any(o.status in PAID_STATES for o in v.s.orders)
+    if r.has(Intent.REFUND) or (r.has(Intent.CANCEL) and paid):
         return [(T.HAND_TO_HUMAN, {"reason": "refund", **_tid(r)})]
+    if r.has(Intent.RETOUCH) and r.operation is None:
+        return [(T.HAND_TO_HUMAN, {"reason": "retouch", "note": r.note, **_tid(r)})]
     finished = v.finished()
     if r.has(Intent.COMPLAINT) and (finished is not None or not (r.operation or r.pictures)):
         # "画质太差了 提升一下" with a picture is a job; a complaint is about the shop's work.

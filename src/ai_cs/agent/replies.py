@@ -84,6 +84,8 @@ FIXED: Final[dict[str, str]] = {
     "cdr": (
         "CDR 源文件我们出不了，可以给您 SVG、PDF 或 EPS 矢量文件，CorelDRAW 都能直接打开编辑～"
     ),
+    "how_to_pay": "直接在平台拍下付款就可以，系统收到付款会自动开始处理～",
+    "cancel": "好的，这单先不做了，没付款不会产生费用；之后需要的话随时找我～",
     "model_trouble": "抱歉，系统有点忙，我已经记下您的消息，请稍后再发一次或回复「人工」～",
 }
 
@@ -352,6 +354,11 @@ def reply_handoff(result: HandoffResult, reason: str) -> str:
         return "收到您的反馈，已经转给人工客服跟进，请稍等～"
     elif reason == "find_image_no_match":
         return ""
+    elif reason == "retouch":
+        return (
+            "这类精修/设计（去路人、修脸、合成等）需要设计师人工来做，已经帮您转给人工客服，"
+            "稍后按具体需求给您报价～"
+        )
     else:
         text = "好的，已经为您转接人工客服，设计师/同事看到后马上回复您，请稍等片刻～"
     if task is not None:
@@ -526,6 +533,10 @@ def _info_pieces(
         assert op is not None
         pieces.insert(0, f"可以做的～{operation_label(op)}没问题。")
     pieces.extend(_answer_formats(reading))
+    if reading.has(Intent.HOW_TO_PAY):
+        pieces.append(FIXED["how_to_pay"])
+    if reading.has(Intent.CANCEL) and not any(o.status in ("paid", "processing") for o in pending):
+        pieces.append(FIXED["cancel"])
     asked_price = reading.has(Intent.ASK_PRICE) or reading.has(Intent.PRICE_CHANGE)
     quoted = tools & {
         T.ANALYSE_AND_QUOTE_PICTURE,

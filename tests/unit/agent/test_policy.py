@@ -241,3 +241,24 @@ async def test_policy_drives_the_agent_loop_with_stub_tools() -> None:
         ("set_requirement_detail", {"key": "size", "value": "800x800"}),
     ]
     assert "15 元" in result.output and "尺寸 800×800 像素" in result.output
+
+
+def test_not_satisfied_is_never_a_confirmation() -> None:
+    made = calls("这个效果不太满意啊", DONE)
+    assert ("confirm_receipt", {}) not in made
+    assert made == [("hand_to_human", {"reason": "revision_request", "note": "这个效果不太满意啊"})]
+
+
+def test_retouching_we_do_not_automate_goes_to_staff() -> None:
+    assert calls("把照片里的路人去掉", NONE) == [
+        ("hand_to_human", {"reason": "retouch", "note": "把照片里的路人去掉"})
+    ]
+
+
+def test_how_to_pay_and_cancel_are_answered() -> None:
+    reply = compose_reply(View(read_message("怎么付款"), QUOTED, Context()), [])
+    assert "拍下付款" in reply and "15 元" in reply
+    reply = compose_reply(View(read_message("先不做了"), QUOTED, Context()), [])
+    assert "不会产生费用" in reply
+    paid = StateResult(orders=[order(status="processing")], pictures=1, last_batch=[1])
+    assert calls("先不做了", paid) == [("hand_to_human", {"reason": "refund"})]
