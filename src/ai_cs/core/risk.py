@@ -248,7 +248,7 @@ DOCUMENT_WORDS: Final = (
 """Documents, certificates and records whose content must never be made up or changed."""
 ALTER_WORDS: Final = (
     r"改|(?<![a-z])ps?(?![a-z])|换成|换个名|换名|伪造|仿|做一?[个张份]|弄一?[个张份]|生成|制作|套|造|"
-    r"刻|[加盖]一?个?章|编一?[个张份]|拼一?[个张份]|p[一个上]"
+    r"刻|[加盖]一?个?章|编一?[个张份]|p[一个上]"
 )
 """Verbs of making up or changing a document (matched on normalised text: NFKC, lower case)."""
 FORGERY_REQUEST_PATTERNS: Final = (

@@ -196,6 +196,7 @@ def test_making_or_changing_a_document_in_words_declines(request_text):
         "合同扫描件变清晰",
         "帮我做一个logo",
         "能开张发票吗",
+        "身份证正反面拼一张",  # the picture side reviews an ID card; the words are no forgery
     ],
 )
 def test_documents_and_photos_without_forgery_are_fine(request_text):
