@@ -31,7 +31,8 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ai_cs.db.database import Database
-from ai_cs.db.models import ImageTask, Job, OutboxMessage
+from ai_cs.db.models import Job, OutboxMessage
+from ai_cs.tasks.models import ImageTask
 
 
 class DatabaseCollector(Collector):

@@ -1,15 +1,12 @@
 """Wiring of the long-running parts, shared by ``aics serve``, ``aics worker`` and the demo.
 
 One :class:`Runtime` holds the settings, the database, the clock and the ``Workflow``; it builds
-the HTTP apps and the background loops (worker, dispatch outbox relay, gateway client, result
-delivery) on demand. Parts written by other domains are imported lazily, so a deployment that
-runs only the worker does not import the web stack.
+the background loops (worker, dispatch outbox relay, gateway client, result delivery) on demand.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import threading
 from collections.abc import Coroutine
@@ -22,16 +19,6 @@ from ai_cs.processing.worker import ProcessingFlow, Worker
 from ai_cs.workflow import Workflow
 
 log = logging.getLogger(__name__)
-
-
-def optional(module: str) -> Any | None:
-    """Import ``module`` if this installation has it (``None`` when it does not exist)."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise
-        return None
 
 
 class Runtime:

@@ -13,7 +13,7 @@ import uvicorn
 
 from ai_cs.config import Settings
 from ai_cs.observability import configure_from_settings
-from ai_cs.runtime import Runtime, optional
+from ai_cs.runtime import Runtime
 from ai_cs.web.listen import IN_USE_HINT, listen
 
 log = logging.getLogger(__name__)
@@ -42,18 +42,18 @@ def quiet_startup_logs() -> None:
 
 
 def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
-    """Loops other domains provide, when installed: dispatch relay, gateway, delivery."""
+    """The notification and dispatch relays, and the gateway (client or 闲鱼 bridge)."""
+    from ai_cs.dispatch.relay import run_relay_for
+    from ai_cs.gateway.runner import run_gateway_for
     from ai_cs.notify.relay import run_relay_for as notify_relay
 
-    loops: list[Coroutine[Any, Any, None]] = [notify_relay(runtime, stop)]
-    relay = optional("ai_cs.dispatch.relay")
-    if relay is not None and hasattr(relay, "run_relay_for"):
-        loops.append(relay.run_relay_for(runtime, stop))
-    gateway = optional("ai_cs.gateway.runner")
-    if gateway is not None:
-        # With AICS_GATEWAY_URL: the client. Without: the 闲鱼 bridge once an account exists.
-        loops.append(gateway.run_gateway_for(runtime, stop))
-    return loops
+    # The gateway part runs the client with AICS_GATEWAY_URL, else the 闲鱼 bridge once an
+    # account exists; it decides itself.
+    return [
+        notify_relay(runtime, stop),
+        run_relay_for(runtime, stop),
+        run_gateway_for(runtime, stop),
+    ]
 
 
 async def serve(

@@ -52,9 +52,6 @@ def build_prompt(message: InboundMessage) -> str:
 class AgentHandler:
     """Answers customer turns with the agent, remembering each conversation across restarts."""
 
-    handles_result_replies = True
-    """The agent confirms receipt and hands revision requests to a designer itself."""
-
     def __init__(
         self,
         workflow: Workflow,

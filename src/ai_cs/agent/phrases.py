@@ -266,6 +266,7 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
     ),
     Intent.ASK_PROGRESS: (
         "进度",
+        "收到了吗",
         "好了吗",
         "好了没",
         "好没好",
@@ -289,6 +290,7 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
     ),
     Intent.CONFIRM: (
         "确认收货",
+        "确认",
         "满意",
         "可以了",
         "没问题了",

@@ -34,7 +34,6 @@ from ai_cs.core.quoting import quote_json, reassess, requote
 from ai_cs.core.requirements import output_from_detail
 from ai_cs.core.risk import Decision, RiskInput, assess_risk
 from ai_cs.core.tasks import Operation, TaskStatus, sources_of
-from ai_cs.db.models import TaskRequirementChange
 from ai_cs.errors import (
     AicsError,
     ConcurrentUpdate,
@@ -47,6 +46,7 @@ from ai_cs.errors import (
 )
 from ai_cs.notify import NotifyKind
 from ai_cs.tasks import service
+from ai_cs.tasks.models import TaskRequirementChange
 
 log = logging.getLogger(__name__)
 
@@ -992,8 +992,11 @@ def hand_to_human(  # noqa: D417 (ctx is not shown to the model)
             if target["status"] in DESIGNER_STATUSES:
                 from ai_cs.tasks.handoff import hand_to_designer
 
-                # One notice for the situation: the conversation's, naming the order.
-                handed = hand_to_designer(session, clock, target["task_id"], label, notify=None)
+                # The designer needs the customer's own words (what to change), not only why;
+                # one notice for the situation: the conversation's, naming the order.
+                words = deps.turn_text.strip()
+                why = f"{label}：{words}" if words and reason == "revision_request" else label
+                handed = hand_to_designer(session, clock, target["task_id"], why, notify=None)
         note = label if handed is None else f"{label}（订单 {handed['task_id']} 已转设计师）"
         conversations.mark_needs_human(
             session,

@@ -1,14 +1,14 @@
 """``create_app``: the Tianwang HTTP API (天网协作系统, port 6060) and the staff console.
 
 Nothing is built at import time. ``create_app(settings)`` opens the workflow (database, clock,
-job queue) unless one is handed in, and keeps ``db``, ``clock``, ``workflow``, ``settings`` and
-the ``rate_limiter`` on ``app.state`` for the dependencies. Routers written by other domains
-(dispatch callback, conversations, library) are included when their modules exist.
+job queue) unless one is handed in, and keeps ``db``, ``clock``, ``queue``, ``workflow``,
+``settings`` and the ``rate_limiter`` on ``app.state`` for the dependencies. Every domain's
+router is included by a plain import: tasks, conversations, library, the dispatch callback, the
+customers' result links, metrics and the console.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Final
@@ -18,23 +18,23 @@ from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ai_cs import observability
+from ai_cs.api import console_accounts, console_conversations, console_notify
+from ai_cs.api.console import install as install_console
 from ai_cs.api.ratelimit import TokenBucketLimiter
+from ai_cs.api.routes import health
 from ai_cs.config import Settings
+from ai_cs.conversations import routes as conversations_routes
+from ai_cs.dispatch import callback as dispatch_callback
+from ai_cs.gateway import routes as result_links
+from ai_cs.library import routes as library_routes
+from ai_cs.tasks import routes as tasks_routes
 from ai_cs.web.errors import install_error_handlers
 from ai_cs.web.limits import BodySizeLimit
 from ai_cs.workflow import Workflow
 
 API_TITLE: Final = "ai-cs 天网协作 API"
 API_VERSION: Final = "1.0"
-
-OPTIONAL_ROUTERS: Final = (
-    "ai_cs.dispatch.callback",
-    "ai_cs.conversations.routes",
-    "ai_cs.library.routes",
-    "ai_cs.gateway.routes",
-    "ai_cs.observability",
-)
-"""Modules with an ``APIRouter`` named ``router``, included when importable."""
 
 
 class NoSniff:
@@ -58,27 +58,6 @@ class NoSniff:
             await send(message)
 
         await self.app(scope, receive, send_with_header)
-
-
-def _module_missing(exc: ModuleNotFoundError, name: str) -> bool:
-    # The module itself (or its package) is absent; an import failing *inside* it is a bug.
-    missing = exc.name or ""
-    return name == missing or name.startswith(missing + ".")
-
-
-def include_optional_routers(app: FastAPI, modules: tuple[str, ...] = OPTIONAL_ROUTERS) -> None:
-    """Include ``router`` from each module that exists; returns nothing, logs nothing."""
-    included: list[str] = []
-    for name in modules:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if not _module_missing(exc, name):
-                raise
-            continue
-        app.include_router(module.router)
-        included.append(name)
-    app.state.optional_routers = tuple(included)
 
 
 def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastAPI:
@@ -114,6 +93,7 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
     app.state.workflow = wf
     app.state.db = wf.db
     app.state.clock = wf.clock
+    app.state.queue = wf.queue
     per_minute = max(1, settings.rate_limit_per_minute)
     # A fifth of a minute's allowance may come at once (the console's first page load, a
     # partner system catching up); after that the steady rate applies.
@@ -123,20 +103,23 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
     app.add_middleware(BodySizeLimit, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(NoSniff)
 
-    from ai_cs.api import console_accounts, console_conversations, console_notify
-    from ai_cs.api.console import install as install_console
-    from ai_cs.api.routes import health, tasks
-
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
         """The first page a person opens: the staff console."""
         return RedirectResponse("/console/", status_code=307)
 
     app.include_router(health.router)
-    app.include_router(tasks.router)
+    for router in (
+        tasks_routes.router,
+        conversations_routes.router,
+        library_routes.router,
+        dispatch_callback.router,
+        result_links.router,
+        observability.router,
+    ):
+        app.include_router(router)
     install_console(app)
     app.include_router(console_conversations.router)
     console_accounts.install(app)
     app.include_router(console_notify.router)
-    include_optional_routers(app)
     return app

@@ -27,15 +27,14 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from ai_cs.api.deps import actor_name
-from ai_cs.api.files import media_type_of, picture_references, stored_picture_response
 from ai_cs.api.ratelimit import Limiter
 from ai_cs.auth.service import Principal, Scope
 from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.errors import AicsError, AuthError, Forbidden
 from ai_cs.tasks import service, staff
-from ai_cs.web.deps import authenticate_key
+from ai_cs.web.deps import actor_name, authenticate_key
+from ai_cs.web.files import media_type_of, picture_references, stored_picture_response
 from ai_cs.workflow import Workflow
 
 HERE: Final = Path(__file__).parent

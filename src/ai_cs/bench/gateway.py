@@ -38,7 +38,6 @@ def _p99(values: list[float]) -> float:
 async def _gateway_run(customers: int, messages: int) -> tuple[float, list[float], str]:
     from ai_cs.config import Settings
     from ai_cs.gateway.client import GatewayClient
-    from ai_cs.gateway.handlers import default_handler_factory
     from ai_cs.gateway.sim import Customer, Delivered, GatewaySimulator
     from ai_cs.workflow import Workflow
 
@@ -63,9 +62,7 @@ async def _gateway_run(customers: int, messages: int) -> tuple[float, list[float
         stop = asyncio.Event()
         try:
             await sim.start()
-            client = GatewayClient(
-                wf, url=sim.url, handler_factory=default_handler_factory, burst_window_ms=0
-            )
+            client = GatewayClient(wf, url=sim.url, burst_window_ms=0)
             runner = asyncio.create_task(client.run(stop))
             await asyncio.wait_for(client.connected.wait(), 30)
             people = [Customer(id=f"bench-{i}", nick=f"顾客{i}") for i in range(customers)]

@@ -112,7 +112,6 @@ async def run_demo(checks: Checks) -> None:
     from ai_cs.config import Settings
     from ai_cs.gateway.client import GatewayClient
     from ai_cs.gateway.delivery import ResultDelivery
-    from ai_cs.gateway.handlers import default_handler_factory
     from ai_cs.gateway.sim import GatewaySimulator
     from ai_cs.processing.worker import Worker
     from ai_cs.workflow import Workflow
@@ -155,11 +154,8 @@ async def run_demo(checks: Checks) -> None:
             from ai_cs.dispatch.app import create_dispatch_app
             from ai_cs.dispatch.options import DispatchOptions
             from ai_cs.dispatch.relay import serve_relay
-            from ai_cs.gateway.routes import router as results_router
 
             api = create_app(settings, workflow=wf)
-            if not any(getattr(r, "path", "") == "/r/{token}" for r in api.routes):
-                api.include_router(results_router)
             dispatch = create_dispatch_app(
                 settings,
                 db=wf.db,
@@ -174,9 +170,7 @@ async def run_demo(checks: Checks) -> None:
                 background.append(asyncio.create_task(server.serve(sockets=[sock])))
             sim = await GatewaySimulator().start()
             background.append(asyncio.create_task(_stop_later(sim, stop)))
-            client = GatewayClient(
-                wf, url=sim.url, handler_factory=default_handler_factory, lease_seconds=10
-            )
+            client = GatewayClient(wf, url=sim.url, lease_seconds=10)
             delivery = ResultDelivery(
                 wf.db, wf.clock, settings, on_queued=client.outbox_changed, poll_seconds=0.3
             )

@@ -11,29 +11,16 @@ from ai_cs.cli.common import console, fail
 if TYPE_CHECKING:
     import asyncio
 
-HANDLERS = ("auto", "agent", "basic", "echo")
-
 
 def _handler_factory(name: str) -> Any:
-    """The handler factory named on the command line (or ``module:callable``)."""
+    """The handler factory named on the command line: the agent, or ``module:callable``."""
     import importlib
 
-    from ai_cs.gateway import handlers
-
-    if name == "auto":
-        return handlers.default_handler_factory
     if name == "agent":
-        factory = handlers.agent_handler_factory()
-        if factory is None:
-            fail("the agent package provides no message handler factory")
-        return factory
-    if name == "basic":
-        return handlers.BasicShopHandler
-    if name == "echo":
-        return lambda _workflow: handlers.EchoHandler()
+        return None  # the client's default: the shop's agent
     module_name, _, attr = name.partition(":")
     if not attr:
-        fail(f"unknown handler {name!r}; use one of {HANDLERS} or module:callable")
+        fail(f"unknown handler {name!r}; use agent or module:callable")
     try:
         return getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
@@ -58,7 +45,7 @@ def register(app: typer.Typer) -> None:
     def gateway_cmd(
         url: str = typer.Option("", help="Gateway websocket URL (default AICS_GATEWAY_URL)."),
         handler: str = typer.Option(
-            "auto", help="auto (agent if installed), agent, basic, echo, or module:callable."
+            "agent", help="agent (the shop's agent), or module:callable (tests, experiments)."
         ),
         account: list[str] = typer.Option(
             [], "--account", help="Shop account(s) to hold; default: every account (*)."

@@ -35,9 +35,9 @@ from sqlalchemy.orm import Session
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from ai_cs.agent.handler import create_message_handler
 from ai_cs.config import Settings
 from ai_cs.conversations.contracts import MessageHandler
-from ai_cs.gateway.handlers import HandlerFactory, default_handler_factory
 from ai_cs.gateway.processor import EventProcessor
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.backoff import backoff_delay as jittered_backoff
@@ -53,6 +53,9 @@ from ai_cs.marketplace.protocol import (
 from ai_cs.workflow import Workflow
 
 log = logging.getLogger(__name__)
+
+HandlerFactory = Callable[[Workflow], MessageHandler]
+"""Builds the handler that answers customer turns (default: the shop's agent)."""
 
 LEASE_SECONDS: Final = 30.0
 """Account lease length; renewed every third of it. A crashed client's lease frees after this."""
@@ -117,7 +120,6 @@ class GatewayClient:
         ping_timeout: float = PING_TIMEOUT_SECONDS,
         burst_window_ms: int | None = None,
         takeover_minutes: float | None = None,
-        intercept_result_replies: bool | None = None,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.workflow = workflow
@@ -136,7 +138,7 @@ class GatewayClient:
         self.ping_timeout = ping_timeout
         self.rng = rng
         if handler is None:
-            handler = (handler_factory or default_handler_factory)(workflow)
+            handler = (handler_factory or create_message_handler)(workflow)
         self.handler = handler
         self.processor = EventProcessor(
             workflow,
@@ -145,7 +147,6 @@ class GatewayClient:
             accounts=self.scope,
             burst_window_ms=burst_window_ms,
             takeover_minutes=takeover_minutes,
-            intercept_result_replies=intercept_result_replies,
             on_outbox=self.outbox_changed,
         )
         self.stats = ClientStats()

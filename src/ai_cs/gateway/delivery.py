@@ -39,12 +39,12 @@ from ai_cs.config import Settings
 from ai_cs.core import wording
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import Database, dialect_insert
-from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError, NotFound
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.models import ResultDelivery as DeliveryRow
 from ai_cs.marketplace.protocol import wire_message
 from ai_cs.processing.storage import LocalStorage
+from ai_cs.tasks.models import ImageTask
 
 log = logging.getLogger(__name__)
 

@@ -34,22 +34,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ai_cs.config import Settings
+from ai_cs.conversations import service as conversations
 from ai_cs.conversations.contracts import (
     Attachment,
     InboundMessage,
     MessageHandler,
     OutboundMessage,
 )
+from ai_cs.conversations.models import Conversation
 from ai_cs.core import wording
 from ai_cs.core.money import yuan_fixed
 from ai_cs.core.tasks import TaskStatus
-from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError
-from ai_cs.gateway.intents import ResultReply, classify_result_reply
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.models import FAILED
 from ai_cs.marketplace.protocol import GatewayEvent, wire_message
 from ai_cs.tasks import service as tasks
+from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,6 @@ class Turn:
 
     events: list[gw.InboxEvent]
     paused_until: float | None
-    awaiting_task_id: str | None
 
     @property
     def first(self) -> gw.InboxEvent:
@@ -194,7 +194,6 @@ class EventProcessor:
         accounts: frozenset[str] | None = None,
         burst_window_ms: int | None = None,
         takeover_minutes: float | None = None,
-        intercept_result_replies: bool | None = None,
         on_outbox: Callable[[], None] | None = None,
     ) -> None:
         self.workflow = workflow
@@ -210,9 +209,6 @@ class EventProcessor:
         self.takeover_minutes = (
             self.settings.takeover_minutes if takeover_minutes is None else takeover_minutes
         )
-        if intercept_result_replies is None:
-            intercept_result_replies = not getattr(handler, "handles_result_replies", False)
-        self.intercept_result_replies = intercept_result_replies
         self.on_outbox = on_outbox
         self.stats = ProcessorStats()
         self._wake = asyncio.Event()
@@ -313,18 +309,7 @@ class EventProcessor:
                 return Wait(min(self.burst_window - quiet_for, limit - open_for) + 0.005)
         gw.begin_attempt(session, [e.event_id for e in turn])
         paused = gw.paused_until(session, account_id, conversation_id, now)
-        awaiting = None
-        if self.intercept_result_replies and paused is None and head.sender_id:
-            awaiting = session.execute(
-                select(ImageTask.task_id)
-                .where(
-                    ImageTask.customer_id == head.sender_id,
-                    ImageTask.status == TaskStatus.AWAITING_CONFIRM.value,
-                )
-                .order_by(ImageTask.updated_at.desc(), ImageTask.task_id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-        return Turn(events=turn, paused_until=paused, awaiting_task_id=awaiting)
+        return Turn(events=turn, paused_until=paused)
 
     def _give_up(self, session: Session, events: list[gw.InboxEvent], why: str) -> None:
         ids = [e.event_id for e in events]
@@ -358,13 +343,6 @@ class EventProcessor:
                 before=lambda s: self._record_paused_turn(s, turn),
             )
             return
-        if turn.awaiting_task_id is not None:
-            verdict = classify_result_reply(message.text)
-            if verdict is not ResultReply.OTHER:
-                await asyncio.to_thread(
-                    self._result_reply, turn, turn.awaiting_task_id, verdict, message.text
-                )
-                return
         try:
             outbound = await asyncio.wait_for(
                 self.handler.handle(message), timeout=HANDLER_TIMEOUT_SECONDS
@@ -384,58 +362,6 @@ class EventProcessor:
             for i, o in enumerate(outbound)
         ]
         await self._finish(turn.events, f"turn: {len(replies)} replies", replies)
-
-    def _result_reply(self, turn: Turn, task_id: str, verdict: ResultReply, text: str) -> None:
-        first = turn.first
-        customer = first.sender_id or ""
-
-        def run(session: Session) -> None:
-            if verdict is ResultReply.CONFIRM:
-                tasks.get_task(session, task_id, customer_id=customer)
-                tasks.transition(
-                    session,
-                    self.clock,
-                    task_id,
-                    TaskStatus.COMPLETED,
-                    expected=[TaskStatus.AWAITING_CONFIRM],
-                )
-                outcome = f"confirmed: {task_id}"
-                reply = f"感谢确认！订单 {task_id} 已完成，欢迎下次光临～"
-            else:
-                from ai_cs.tasks.handoff import hand_to_designer
-
-                hand_to_designer(
-                    session,
-                    self.clock,
-                    task_id,
-                    f"客户要求修改：{text}",
-                    expected=frozenset({TaskStatus.AWAITING_CONFIRM}),
-                )
-                outcome = f"revision_to_designer: {task_id}"
-                reply = "收到您的修改意见，已转给设计师重新处理，改好后第一时间发给您，请稍候～"
-            moved = gw.finish_events(
-                session, self.clock, turn.event_ids, outcome=outcome, turn_id=first.event_id
-            )
-            if moved != len(turn.event_ids):
-                raise _AlreadyProcessed(turn.event_ids)
-            self._queue(
-                session,
-                first,
-                [Reply(self._command_id("result", first.event_id), customer, wire_message(reply))],
-            )
-
-        try:
-            self.db.run_write(run)
-        except _AlreadyProcessed:
-            log.info("gateway: turn %s was processed meanwhile", turn.event_ids)
-        except AicsError as exc:
-            # The task moved meanwhile (staff confirmed it, a refund): let the agent answer.
-            log.info("gateway: result reply on %s not applied: %s", task_id, exc.message)
-            self._failed_attempt(turn.events, exc.message, retry_now=True)
-        except SQLAlchemyError as exc:
-            self._failed_attempt(turn.events, f"database: {exc}")
-        else:
-            self._notify_outbox()
 
     async def _finish(
         self,
@@ -588,8 +514,7 @@ class EventProcessor:
         return outcome, [self._reply(item, "pay", order.id, text)]
 
     def _needs_human(self, session: Session, ev: GatewayEvent, reason: str) -> None:
-        conversations = _conversations_service()
-        if conversations is None or session.get(_conversation_model(), ev.conversation_id) is None:
+        if session.get(Conversation, ev.conversation_id) is None:
             return
         conversations.mark_needs_human(session, self.clock, ev.conversation_id, reason)
 
@@ -656,27 +581,25 @@ class EventProcessor:
         if text and gw.sent_recently(session, ev.account_id, ev.conversation_id, text):
             return "seller_echo_of_our_reply", []
         by = ev.sender.nick or ev.sender.id
-        conversations = _conversations_service()
-        if conversations is not None:
-            conv = session.get(_conversation_model(), ev.conversation_id)
-            if conv is not None:
-                # The conversations domain owns the pause the agent and the console see; its
-                # take_over mirrors the pause into gateway_takeovers, which the lanes check.
-                conversations.record_message(
-                    session,
-                    self.clock,
-                    conv.conversation_id,
-                    direction=conversations.Direction.OUT,
-                    role=conversations.Role.STAFF,
-                    text=text,
-                    attachments=_attachments(ev),
-                    author=by,
-                    event_ids=[item.event_id],
-                )
-                state = conversations.take_over(
-                    session, self.clock, conv.conversation_id, minutes=self.takeover_minutes, by=by
-                )
-                return f"manual_takeover_until: {state.get('takeover_until')}", []
+        conv = session.get(Conversation, ev.conversation_id)
+        if conv is not None:
+            # The conversations domain owns the pause the agent and the console see; its
+            # take_over mirrors the pause into gateway_takeovers, which the lanes check.
+            conversations.record_message(
+                session,
+                self.clock,
+                conv.conversation_id,
+                direction=conversations.Direction.OUT,
+                role=conversations.Role.STAFF,
+                text=text,
+                attachments=_attachments(ev),
+                author=by,
+                event_ids=[item.event_id],
+            )
+            state = conversations.take_over(
+                session, self.clock, conv.conversation_id, minutes=self.takeover_minutes, by=by
+            )
+            return f"manual_takeover_until: {state.get('takeover_until')}", []
         until = gw.start_takeover(
             session,
             self.clock,
@@ -689,10 +612,7 @@ class EventProcessor:
 
     def _record_paused_turn(self, session: Session, turn: Turn) -> None:
         """Keep what the customer wrote during a takeover where staff read the conversation."""
-        conversations = _conversations_service()
-        if conversations is None:
-            return
-        if session.get(_conversation_model(), turn.first.conversation_id) is None:
+        if session.get(Conversation, turn.first.conversation_id) is None:
             return
         message = turn.message()
         conversations.record_message(
@@ -755,21 +675,6 @@ def _log_lane_failure(task: asyncio.Task[None]) -> None:
     """
     if not task.cancelled() and task.exception() is not None:
         log.error("gateway: %s failed", task.get_name(), exc_info=task.exception())
-
-
-def _conversations_service() -> Any | None:
-    """``ai_cs.conversations.service`` when the conversations domain is installed."""
-    try:
-        from ai_cs.conversations import service
-    except ImportError:
-        return None
-    return service
-
-
-def _conversation_model() -> Any:
-    from ai_cs.conversations.models import Conversation
-
-    return Conversation
 
 
 def _attachments(ev: GatewayEvent) -> tuple[Attachment, ...]:

@@ -14,12 +14,11 @@ import uuid
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import column, select, table
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
 from ai_cs.db.database import dialect_insert
-from ai_cs.db.models import ImageTask
 from ai_cs.notify.models import NotifyEvent
 
 MAX_FACT_CHARS: Final = 300
@@ -50,10 +49,28 @@ def _fact(value: object) -> str | None:
     return text[:MAX_FACT_CHARS] or None
 
 
+TASK_FACTS: Final = table(
+    "image_tasks",
+    *(
+        column(name)
+        for name in (
+            "task_id",
+            "customer_id",
+            "customer_name",
+            "operation",
+            "price_fen",
+            "acc_id",
+            "acc_type",
+            "conversation_id",
+        )
+    ),
+)
+"""The columns of a task a notice names. Read through a lightweight table so notifications sit
+below the task domain that emits them (the tasks' verbs call :func:`emit`)."""
+
+
 def _task_facts(session: Session, task_id: str) -> dict[str, Any]:
-    row = session.execute(
-        select(ImageTask).where(ImageTask.task_id == task_id)
-    ).scalar_one_or_none()
+    row = session.execute(select(TASK_FACTS).where(TASK_FACTS.c.task_id == task_id)).one_or_none()
     if row is None:
         return {"task_id": task_id}
     return {

@@ -39,7 +39,6 @@ from ai_cs.config import Settings
 from ai_cs.core.requirements import Requirements
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import Database
-from ai_cs.db.models import ImageTask
 from ai_cs.errors import AicsError, ImageRejected
 from ai_cs.jobs.embedded import ClaimedJob, EmbeddedQueue
 from ai_cs.jobs.queue import PROCESS_TASK
@@ -47,6 +46,7 @@ from ai_cs.notify import NotifyKind
 from ai_cs.processing.storage import LocalStorage, ResultStorage
 from ai_cs.tasks import service
 from ai_cs.tasks.handoff import hand_to_designer
+from ai_cs.tasks.models import ImageTask
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 from ai_cs import datafiles
 from ai_cs.clock import Clock, iso
 from ai_cs.core.tasks import TaskStatus, sources_of
-from ai_cs.db.models import ImageTask, OutboxMessage
+from ai_cs.db.models import OutboxMessage
 from ai_cs.errors import InvalidArgument
 from ai_cs.notify import NotifyKind, emit
 from ai_cs.tasks import service
+from ai_cs.tasks.models import ImageTask
 
 DISPATCH_TOPIC = "dispatch"
 MAX_REASON_CHARS = 500

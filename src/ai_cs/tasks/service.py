@@ -42,7 +42,6 @@ from ai_cs.core.tasks import (
     parse_status,
     sources_of,
 )
-from ai_cs.db.models import ImageTask, Payment, TaskRequirementChange
 from ai_cs.errors import (
     ConcurrentUpdate,
     Conflict,
@@ -54,6 +53,7 @@ from ai_cs.errors import (
 )
 from ai_cs.jobs.queue import PROCESS_TASK, JobQueue, JobSpec
 from ai_cs.notify import NotifyKind, emit
+from ai_cs.tasks.models import ImageTask, Payment, TaskRequirementChange
 from ai_cs.tasks.schemas import change_to_dict, encode_json, task_to_dict
 
 TASK_ID_PATTERN = re.compile(r"TASK_[0-9A-Za-z_]{1,40}")

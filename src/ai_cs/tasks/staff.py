@@ -14,18 +14,19 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
-from sqlalchemy import Integer, Text, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
 from ai_cs.core.pricing import PriceTable
 from ai_cs.core.tasks import TRANSITIONS, Actor, TaskStatus, check_id, parse_status
-from ai_cs.db.models import Base, ImageTask, Job, OutboxMessage
+from ai_cs.db.models import Job, OutboxMessage
 from ai_cs.errors import Conflict, InvalidArgument, TaskNotFound
 from ai_cs.jobs.queue import PROCESS_TASK, JobQueue, JobSpec
 from ai_cs.tasks import service
 from ai_cs.tasks.handoff import DISPATCH_TOPIC, hand_to_designer
+from ai_cs.tasks.models import ImageTask, StaffAction
 from ai_cs.tasks.schemas import task_to_dict
 
 S = TaskStatus
@@ -34,22 +35,6 @@ REFUNDABLE: Final = frozenset({S.PAID, S.PROCESSING, S.FAILED, S.WITH_DESIGNER, 
 """Statuses a task can be refunded from (the customer has paid, nothing is confirmed)."""
 
 MAX_SEARCH_CHARS: Final = 100
-
-
-class StaffAction(Base):
-    """操作记录: one row per status change made by staff or a partner system."""
-
-    __tablename__ = "staff_actions"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    task_id: Mapped[str] = mapped_column(Text, index=True)
-    action: Mapped[str] = mapped_column(Text)
-    from_status: Mapped[str | None] = mapped_column(Text)
-    to_status: Mapped[str | None] = mapped_column(Text)
-    detail: Mapped[str | None] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(Text)
-    key_id: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
 
 
 def _action_to_dict(row: StaffAction) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""FastAPI dependencies shared by both apps: the database, the clock, and bearer-key auth.
+"""FastAPI dependencies shared by both apps: database, clock, settings, queue, bearer-key auth.
 
-Apps keep their ``Database`` and ``Clock`` on ``app.state`` (set by their ``create_app``), so
-nothing is built at import time.
+Apps keep their ``Database``, ``Clock``, ``Settings`` and (the API) ``JobQueue`` on ``app.state``
+(set by their ``create_app``), so nothing is built at import time and every domain's routes
+reach them the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from fastapi import Depends, Request
 
 from ai_cs.auth.service import Principal, Scope, check_key, touch_key
 from ai_cs.clock import Clock
+from ai_cs.config import Settings
 from ai_cs.db.database import Database
+from ai_cs.jobs.queue import JobQueue
 
 
 async def get_db(request: Request) -> Database:
@@ -28,8 +31,22 @@ async def get_clock(request: Request) -> Clock:
     return clock
 
 
+async def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_queue(request: Request) -> JobQueue:
+    """The job queue work is enqueued on (the API app's; same transaction as the change)."""
+    queue: JobQueue = request.app.state.queue
+    return queue
+
+
 DbDep = Annotated[Database, Depends(get_db)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+QueueDep = Annotated[JobQueue, Depends(get_queue)]
 
 
 def bearer_token(request: Request) -> str | None:
@@ -74,3 +91,15 @@ def require(*scopes: Scope) -> Callable[..., Principal]:
         return principal
 
     return dependency
+
+
+StaffKey = Annotated[Principal, Depends(require(Scope.STAFF))]
+"""Shop staff (or admin): every action."""
+
+ReaderKey = Annotated[Principal, Depends(require(Scope.STAFF, Scope.PARTNER))]
+"""Staff or a partner system (limited to its own shop accounts)."""
+
+
+def actor_name(principal: Principal) -> str:
+    """How a caller appears in the staff-actions log: ``scope:key name``."""
+    return f"{principal.scope.value}:{principal.name}"

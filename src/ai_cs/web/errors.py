@@ -7,10 +7,12 @@ shape; nothing a client sends can produce a 500.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -32,6 +34,24 @@ _HTTP_CODES = {
     422: "invalid_request",
     429: "rate_limited",
 }
+
+
+class ErrorBody(BaseModel):
+    """``{"code", "message"}`` inside ``{"error": ...}``."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error of the API."""
+
+    error: ErrorBody
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each status it may answer, in the public error shape."""
+    return {status: {"model": ErrorResponse} for status in statuses}
 
 
 def error_response(

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.conversations.contracts import Attachment, InboundMessage
 from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMessage
-from ai_cs.db.models import OutboxMessage, Payment
+from ai_cs.db.models import OutboxMessage
+from ai_cs.tasks.models import Payment
 from ai_cs.workflow import Workflow
 
 

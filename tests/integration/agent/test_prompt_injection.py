@@ -26,8 +26,8 @@ from sqlalchemy import select
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.core.quoting import requote
 from ai_cs.core.tasks import Operation, TaskStatus
-from ai_cs.db.models import TaskRequirementChange
 from ai_cs.imaging.ocr import StaticOcr
+from ai_cs.tasks.models import TaskRequirementChange
 from ai_cs.workflow import Workflow
 
 pytestmark = pytest.mark.anyio

@@ -15,7 +15,7 @@ from ai_cs.api import create_app
 from ai_cs.api.server import ThreadedServer
 from ai_cs.auth.service import create_key
 from ai_cs.config import Settings
-from ai_cs.db.models import ImageTask
+from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
 
 

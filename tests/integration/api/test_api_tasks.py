@@ -13,7 +13,7 @@ from api_helpers import SHOP_B, assert_error, bearer
 from sqlalchemy import select
 
 from ai_cs.db.models import Job, OutboxMessage
-from ai_cs.tasks.staff import StaffAction
+from ai_cs.tasks.models import StaffAction
 from ai_cs.workflow import Workflow
 
 MakeTask = Callable[..., dict[str, Any]]

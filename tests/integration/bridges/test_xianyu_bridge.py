@@ -23,10 +23,10 @@ from ai_cs.bridges.xianyu.bridge import add_account
 from ai_cs.bridges.xianyu.session import Timings
 from ai_cs.bridges.xianyu.sim import FakeGoofish
 from ai_cs.config import Settings
-from ai_cs.db.models import ImageTask
 from ai_cs.gateway.runner import run_xianyu_bridge
 from ai_cs.gateway.sim import demo_picture
 from ai_cs.marketplace import service as gw
+from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))

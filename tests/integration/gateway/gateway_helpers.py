@@ -1,4 +1,4 @@
-"""Helpers of the gateway tests: a stand-in handler and a running client."""
+"""Helpers of the gateway tests: stand-in handlers and a running client."""
 
 from __future__ import annotations
 
@@ -16,6 +16,25 @@ from ai_cs.conversations.contracts import InboundMessage, OutboundMessage
 from ai_cs.gateway.client import GatewayClient
 from ai_cs.gateway.sim import GatewaySimulator
 from ai_cs.workflow import Workflow
+
+
+class EchoHandler:
+    """Answers every turn with ``收到：<text>`` (a handler that never touches a task)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.turns: list[InboundMessage] = []
+
+    async def handle(self, message: InboundMessage) -> list[OutboundMessage]:
+        self.turns.append(message)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return [OutboundMessage(text=f"收到：{message.text}")]
+
+
+def echo_handler(_workflow: Workflow) -> EchoHandler:
+    """Handler factory for ``aics gateway --handler gateway_helpers:echo_handler``."""
+    return EchoHandler()
 
 
 class ShopDouble:

@@ -6,14 +6,14 @@ import asyncio
 from collections import Counter
 
 import pytest
-from gateway_helpers import ShopDouble, make_client, running
+from gateway_helpers import EchoHandler, ShopDouble, make_client, running
 from sqlalchemy import func, select
 
-from ai_cs.db.models import Job, Payment
-from ai_cs.gateway.handlers import EchoHandler
+from ai_cs.db.models import Job
 from ai_cs.gateway.sim import Customer, GatewaySimulator
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.models import GatewayInbox, GatewayOutbox
+from ai_cs.tasks.models import Payment
 from ai_cs.workflow import Workflow
 
 pytestmark = pytest.mark.anyio

@@ -12,17 +12,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from gateway_helpers import make_client, running, serve_app
+from gateway_helpers import EchoHandler, make_client, running, serve_app
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.clock import FixedClock, SystemClock
 from ai_cs.config import Settings
-from ai_cs.conversations.contracts import InboundMessage, OutboundMessage
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.models import OutboxMessage
 from ai_cs.gateway.delivery import ResultDelivery
-from ai_cs.gateway.handlers import EchoHandler
 from ai_cs.gateway.routes import router
 from ai_cs.gateway.sim import Customer, GatewaySimulator
 from ai_cs.marketplace.models import GatewayOutbox
@@ -185,19 +184,6 @@ def test_a_designers_result_stored_by_path_is_delivered_and_served(
         assert http.get(f"/r/{token}").content == data
 
 
-class ConfirmingAgent:
-    """A handler that says it handles result replies itself (as the agent does)."""
-
-    handles_result_replies = True
-
-    def __init__(self) -> None:
-        self.turns: list[InboundMessage] = []
-
-    async def handle(self, message: InboundMessage) -> list[OutboundMessage]:
-        self.turns.append(message)
-        return [OutboundMessage(text="agent here")]
-
-
 @pytest.mark.anyio
 async def test_the_customer_confirms_in_chat_or_asks_for_a_revision(
     wf: Workflow, sim: GatewaySimulator
@@ -206,7 +192,9 @@ async def test_the_customer_confirms_in_chat_or_asks_for_a_revision(
     happy, unhappy = Customer(id="c-1"), Customer(id="c-2")
     pleased, _ = finished_task(wf, cutout_png(), "png", "c-1")
     redo, _ = finished_task(wf, SVG, "svg", "c-2")
-    client = make_client(wf, sim, EchoHandler())
+    # The shop's agent answers: its confirm_receipt and hand_to_human tools are the only way a
+    # chat turn confirms an order or sends it back to a designer.
+    client = make_client(wf, sim, AgentHandler(wf))
     delivery = ResultDelivery(wf.db, wf.clock, wf.settings, on_queued=client.outbox_changed)
     stop = asyncio.Event()
     async with running(client):
@@ -224,7 +212,7 @@ async def test_the_customer_confirms_in_chat_or_asks_for_a_revision(
     assert wf.get_task(pleased)["status"] == "completed"
     assert wf.get_task(pleased)["completed_at"]  # stamped by the transition, on this path too
     assert wf.get_task(redo)["completed_at"] is None
-    assert "感谢确认" in sim.messages_to(happy)[-1].text
+    assert "确认" in sim.messages_to(happy)[-1].text
     assert wf.get_task(redo)["status"] == "with_designer"
     assert "重做" in wf.get_task(redo)["designer_reason"]
     with wf.db.read() as s:
@@ -234,15 +222,15 @@ async def test_the_customer_confirms_in_chat_or_asks_for_a_revision(
 
 
 @pytest.mark.anyio
-async def test_a_handler_that_handles_result_replies_gets_the_confirmation_itself(
+async def test_the_gateway_never_confirms_on_its_own_the_handler_gets_the_turn(
     wf: Workflow, sim: GatewaySimulator
 ) -> None:
     wf.clock = SystemClock()
     tid, _ = finished_task(wf, cutout_png(), "png", "c-3")
-    agent = ConfirmingAgent()
-    async with running(make_client(wf, sim, agent)) as client:
+    handler = EchoHandler()
+    async with running(make_client(wf, sim, handler)) as client:
         await sim.say(Customer(id="c-3"), "确认")
         assert await sim.wait_for_replies(Customer(id="c-3"), 1)
         assert await client.processor.idle(5)
-    assert [t.text for t in agent.turns] == ["确认"]
-    assert wf.get_task(tid)["status"] == "awaiting_confirm"  # the gateway did not step in
+    assert [t.text for t in handler.turns] == ["确认"]
+    assert wf.get_task(tid)["status"] == "awaiting_confirm"  # only a verb the handler calls

@@ -37,7 +37,7 @@ class ClientProcess:
                     "ai_cs",
                     "gateway",
                     "--handler",
-                    "echo",
+                    "gateway_helpers:echo_handler",
                     "--lease-seconds",
                     "1",
                     "--no-deliver",
@@ -80,6 +80,7 @@ async def test_a_client_killed_with_sigkill_processes_acked_events_and_sends_exa
     env = {
         **os.environ,
         "AICS_DATABASE_URL": database_url,
+        "PYTHONPATH": str(Path(__file__).parent),
         "AICS_GATEWAY_URL": sim.url,
         "AICS_DATA_DIR": str(tmp_path / "data"),
         # A long burst window keeps acked events unprocessed when the first kill comes.

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ai_cs.db.models import Job, Payment
+from ai_cs.db.models import Job
+from ai_cs.tasks.models import Payment
 from ai_cs.workflow import Workflow
 
 TASKS = 40

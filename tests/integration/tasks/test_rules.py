@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ai_cs.db.models import Job, Payment, TaskRequirementChange
+from ai_cs.db.models import Job
 from ai_cs.errors import AicsError
+from ai_cs.tasks.models import Payment, TaskRequirementChange
 from ai_cs.workflow import Workflow
 
 pytestmark = pytest.mark.anyio

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from ai_cs.api.files import is_web_url, media_type_of
+from ai_cs.web.files import is_web_url, media_type_of
 
 
 def test_web_urls_and_media_types() -> None:

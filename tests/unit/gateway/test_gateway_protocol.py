@@ -7,7 +7,6 @@ import json
 import pytest
 
 from ai_cs.gateway.client import backoff_delay
-from ai_cs.gateway.intents import ResultReply, classify_result_reply
 from ai_cs.marketplace.protocol import (
     Ignored,
     ReceivedEvent,
@@ -119,27 +118,6 @@ def test_sent_receipts_and_outgoing_frames_follow_the_contract() -> None:
     }
     with pytest.raises(ValueError):
         wire_message("x", kind="video")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("确认", ResultReply.CONFIRM),
-        ("收到了，很满意，谢谢", ResultReply.CONFIRM),
-        ("可以了", ResultReply.CONFIRM),
-        ("OK", ResultReply.CONFIRM),
-        ("不满意，边缘有白边", ResultReply.REVISE),
-        ("能重做一下吗", ResultReply.REVISE),
-        ("颜色再改深一点", ResultReply.REVISE),
-        ("收到了吗？", ResultReply.OTHER),
-        ("还没收到", ResultReply.OTHER),
-        ("什么时候好", ResultReply.OTHER),
-        ("look at the token", ResultReply.OTHER),
-        ("", ResultReply.OTHER),
-    ],
-)
-def test_result_replies_are_told_apart(text: str, expected: ResultReply) -> None:
-    assert classify_result_reply(text) is expected
 
 
 def test_reconnect_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:

@@ -15,12 +15,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from ai_cs.api.deps import ReaderKey, SettingsDep, StaffKey, WorkflowDep, actor_name
-from ai_cs.api.files import media_type_of, picture_references, stored_picture_response
-from ai_cs.api.schemas import (
+from ai_cs.tasks import service, staff
+from ai_cs.tasks.schemas import (
     ActionNote,
     ChangeList,
     HandToDesigner,
@@ -28,30 +26,25 @@ from ai_cs.api.schemas import (
     RequirementCreate,
     TaskDetail,
     TaskList,
+    TaskRead,
     as_detail,
 )
-from ai_cs.tasks import service, staff
-from ai_cs.tasks.schemas import TaskRead
+from ai_cs.web.deps import (
+    ClockDep,
+    DbDep,
+    QueueDep,
+    ReaderKey,
+    SettingsDep,
+    StaffKey,
+    actor_name,
+)
+from ai_cs.web.errors import error_responses
+from ai_cs.web.files import media_type_of, picture_references, stored_picture_response
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
 
-class ErrorBody(BaseModel):
-    """``{"code", "message"}`` inside ``{"error": ...}``."""
-
-    code: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    """Every error of the API."""
-
-    error: ErrorBody
-
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (401, 403, 404, 409, 422, 429)
-}
+ERRORS = error_responses(401, 403, 404, 409, 422, 429)
 
 TaskId = Annotated[str, PathParam(max_length=128, description="e.g. TASK_20260227_001")]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
@@ -83,7 +76,7 @@ def task_detail(session: Session, task: dict[str, Any]) -> TaskDetail:
 
 @router.get("", response_model=TaskList, responses=ERRORS, summary="List tasks")
 def list_tasks(
-    workflow: WorkflowDep,
+    db: DbDep,
     principal: ReaderKey,
     status: Text = None,
     customer_id: Text = None,
@@ -93,7 +86,7 @@ def list_tasks(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """Tasks newest first; ``count`` is the total matching the filters (not the page size)."""
-    with workflow.db.read() as session:
+    with db.read() as session:
         data, count = staff.find_tasks(
             session,
             status=status,
@@ -108,9 +101,9 @@ def list_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskDetail, responses=ERRORS, summary="One task")
-def get_task(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) -> TaskDetail:
+def get_task(task_id: TaskId, db: DbDep, principal: ReaderKey) -> TaskDetail:
     """The task with analysis (``requirements``), quote, risk, results and dispatch state."""
-    with workflow.db.read() as session:
+    with db.read() as session:
         task = staff.visible_task(session, task_id, principal.acc_ids)
         return task_detail(session, task)
 
@@ -118,9 +111,9 @@ def get_task(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) -> Ta
 @router.get(
     "/{task_id}/history", response_model=ChangeList, responses=ERRORS, summary="Task history"
 )
-def get_history(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) -> dict[str, Any]:
+def get_history(task_id: TaskId, db: DbDep, principal: ReaderKey) -> dict[str, Any]:
     """The task's requirement changes (需求变更), newest first."""
-    with workflow.db.read() as session:
+    with db.read() as session:
         tid = staff.visible_task(session, task_id, principal.acc_ids)["task_id"]
         rows = service.get_history(session, tid)
     return {"data": rows, "count": len(rows)}
@@ -128,10 +121,10 @@ def get_history(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) ->
 
 @router.get("/{task_id}/original", responses=ERRORS, summary="The customer's picture")
 def get_original(
-    task_id: TaskId, workflow: WorkflowDep, settings: SettingsDep, principal: ReaderKey
+    task_id: TaskId, db: DbDep, settings: SettingsDep, principal: ReaderKey
 ) -> Response:
     """The original picture: a file from the data directory, or a redirect to its URL."""
-    with workflow.db.read() as session:
+    with db.read() as session:
         task = staff.visible_task(session, task_id, principal.acc_ids)
     return stored_picture_response(
         settings.data_dir,
@@ -142,11 +135,9 @@ def get_original(
 
 
 @router.get("/{task_id}/result", responses=ERRORS, summary="The result file")
-def get_result(
-    task_id: TaskId, workflow: WorkflowDep, settings: SettingsDep, principal: ReaderKey
-) -> Response:
+def get_result(task_id: TaskId, db: DbDep, settings: SettingsDep, principal: ReaderKey) -> Response:
     """The stored result (PNG, SVG, PSD …) with ``nosniff`` and a no-script CSP."""
-    with workflow.db.read() as session:
+    with db.read() as session:
         task = staff.visible_task(session, task_id, principal.acc_ids)
     return stored_picture_response(
         settings.data_dir,
@@ -164,13 +155,11 @@ def get_result(
     summary="Add a requirement as staff",
 )
 def add_requirement(
-    task_id: TaskId, body: RequirementCreate, workflow: WorkflowDep, principal: ReaderKey
+    task_id: TaskId, body: RequirementCreate, db: DbDep, clock: ClockDep, principal: ReaderKey
 ) -> dict[str, Any]:
     """Append ``[MM-DD HH:MM] text`` to the notes, ``changed_by = staff`` (before payment)."""
-    return workflow.db.run_write(
-        lambda s: staff.add_note(
-            s, workflow.clock, task_id, body.requirement, acc_ids=principal.acc_ids
-        )
+    return db.run_write(
+        lambda s: staff.add_note(s, clock, task_id, body.requirement, acc_ids=principal.acc_ids)
     )
 
 
@@ -181,17 +170,22 @@ def add_requirement(
     summary="Change the operation",
 )
 def change_operation(
-    task_id: TaskId, body: OperationChange, workflow: WorkflowDep, principal: ReaderKey
+    task_id: TaskId,
+    body: OperationChange,
+    db: DbDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: ReaderKey,
 ) -> dict[str, Any]:
     """Change the operation; 409 ``operation_locked_after_payment`` once the task is paid."""
-    return workflow.db.run_write(
+    return db.run_write(
         lambda s: staff.change_operation(
             s,
-            workflow.clock,
+            clock,
             task_id,
             body.operation,
             acc_ids=principal.acc_ids,
-            price_table=workflow.settings.prices,
+            price_table=settings.prices,
         )
     )
 
@@ -199,12 +193,12 @@ def change_operation(
 @router.post(
     "/{task_id}/confirm", response_model=TaskRead, responses=ERRORS, summary="Confirm the result"
 )
-def confirm(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) -> dict[str, Any]:
+def confirm(task_id: TaskId, db: DbDep, clock: ClockDep, principal: ReaderKey) -> dict[str, Any]:
     """``awaiting_confirm → completed`` on the customer's behalf."""
-    return workflow.db.run_write(
+    return db.run_write(
         lambda s: staff.confirm(
             s,
-            workflow.clock,
+            clock,
             task_id,
             acc_ids=principal.acc_ids,
             actor=actor_name(principal),
@@ -220,13 +214,13 @@ def confirm(task_id: TaskId, workflow: WorkflowDep, principal: ReaderKey) -> dic
     summary="Hand to a human designer",
 )
 def hand_to_designer(
-    task_id: TaskId, body: HandToDesigner, workflow: WorkflowDep, principal: ReaderKey
+    task_id: TaskId, body: HandToDesigner, db: DbDep, clock: ClockDep, principal: ReaderKey
 ) -> dict[str, Any]:
     """``→ with_designer`` and a dispatch request in the outbox, in one transaction."""
-    return workflow.db.run_write(
+    return db.run_write(
         lambda s: staff.hand_over(
             s,
-            workflow.clock,
+            clock,
             task_id,
             body.reason,
             acc_ids=principal.acc_ids,
@@ -239,13 +233,15 @@ def hand_to_designer(
 @router.post(
     "/{task_id}/retry", response_model=TaskRead, responses=ERRORS, summary="Retry processing"
 )
-def retry(task_id: TaskId, workflow: WorkflowDep, principal: StaffKey) -> dict[str, Any]:
+def retry(
+    task_id: TaskId, db: DbDep, clock: ClockDep, queue: QueueDep, principal: StaffKey
+) -> dict[str, Any]:
     """``failed → processing`` with a new processing job enqueued in the same transaction."""
-    return workflow.db.run_write(
+    return db.run_write(
         lambda s: staff.retry(
             s,
-            workflow.clock,
-            workflow.queue,
+            clock,
+            queue,
             task_id,
             acc_ids=principal.acc_ids,
             actor=actor_name(principal),
@@ -257,15 +253,16 @@ def retry(task_id: TaskId, workflow: WorkflowDep, principal: StaffKey) -> dict[s
 @router.post("/{task_id}/cancel", response_model=TaskRead, responses=ERRORS, summary="Cancel")
 def cancel(
     task_id: TaskId,
-    workflow: WorkflowDep,
+    db: DbDep,
+    clock: ClockDep,
     principal: StaffKey,
     body: Annotated[ActionNote | None, Body()] = None,
 ) -> dict[str, Any]:
     """``pending → cancelled`` (an unpaid task the shop will not do)."""
-    return workflow.db.run_write(
+    return db.run_write(
         lambda s: staff.cancel(
             s,
-            workflow.clock,
+            clock,
             task_id,
             acc_ids=principal.acc_ids,
             actor=actor_name(principal),
@@ -278,15 +275,16 @@ def cancel(
 @router.post("/{task_id}/refund", response_model=TaskRead, responses=ERRORS, summary="Refund")
 def refund(
     task_id: TaskId,
-    workflow: WorkflowDep,
+    db: DbDep,
+    clock: ClockDep,
     principal: StaffKey,
     body: Annotated[ActionNote | None, Body()] = None,
 ) -> dict[str, Any]:
     """Paid, processing, failed, with a designer or awaiting confirmation ``→ refunded``."""
-    return workflow.db.run_write(
+    return db.run_write(
         lambda s: staff.refund(
             s,
-            workflow.clock,
+            clock,
             task_id,
             acc_ids=principal.acc_ids,
             actor=actor_name(principal),
