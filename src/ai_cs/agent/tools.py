@@ -992,11 +992,8 @@ def hand_to_human(  # noqa: D417 (ctx is not shown to the model)
             if target["status"] in DESIGNER_STATUSES:
                 from ai_cs.tasks.handoff import hand_to_designer
 
-                # The designer needs the customer's own words (what to change), not only why;
-                # one notice for the situation: the conversation's, naming the order.
-                words = deps.turn_text.strip()
-                why = f"{label}：{words}" if words and reason == "revision_request" else label
-                handed = hand_to_designer(session, clock, target["task_id"], why, notify=None)
+                # One notice for the situation: the conversation's, naming the order.
+                handed = hand_to_designer(session, clock, target["task_id"], label, notify=None)
         note = label if handed is None else f"{label}（订单 {handed['task_id']} 已转设计师）"
         conversations.mark_needs_human(
             session,
