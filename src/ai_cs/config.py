@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         description="Pictures decoded at full size at once per process (each may take up to "
         "200 MB while it is decoded and stored); more wait their turn.",
     )
+    analysis_threads: int = Field(
+        0,
+        ge=0,
+        description="onnxruntime threads of the picture analysis (OCR); 0 = one per core. Set 1 "
+        "when one worker process runs per core, so analyses do not oversubscribe the cores.",
+    )
 
     # --- dispatch (Tuhui) ----------------------------------------------------------------------
     dispatch_api_key: str = Field(

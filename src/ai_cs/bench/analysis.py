@@ -8,57 +8,14 @@ adds on top of OCR (ideally little above 1). Medians over a few repetitions afte
 
 from __future__ import annotations
 
-import importlib
-import shutil
 import statistics
-import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 from ai_cs.bench import BenchResult
-
-LINES_ZH = ("新店开业 全场八折", "欢迎光临 美味小吃")
-LINES_EN = ("Grand Opening Sale", "Open 9:00-21:00")
-
-
-def _cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
-    """A Chinese-capable font if one is installed (pip font packages first, then fc-list)."""
-    for module, attr, index in (
-        ("noto_cjk_sans_otc", "FONT_PATH", 2),
-        ("pylopdf_fonts_zh_cn", "sans_path", 0),
-    ):
-        try:
-            found = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError):
-            continue
-        path = found() if callable(found) else found
-        return ImageFont.truetype(str(path), size, index=index)
-    if shutil.which("fc-list"):
-        out = subprocess.run(
-            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False
-        ).stdout
-        for line in sorted(out.splitlines()):
-            path = line.split(":", 1)[0].strip()
-            if path and Path(path).exists():
-                return ImageFont.truetype(path, size)
-    return None
-
-
-def make_picture() -> tuple[Image.Image, str]:
-    """A 1000×1000 poster with text; Chinese lines only when a CJK font is available."""
-    img = Image.new("RGB", (1000, 1000), (250, 240, 210))
-    draw = ImageDraw.Draw(img)
-    cjk = _cjk_font(56)
-    font = cjk if cjk is not None else ImageFont.load_default(size=56)
-    lines = (*LINES_ZH, *LINES_EN) if cjk is not None else LINES_EN * 2
-    for i, line in enumerate(lines):
-        draw.text((80, 150 + i * 180), line, font=font, fill=(30, 20, 90))
-    note = "zh+en text" if cjk is not None else "en text only (no CJK font installed)"
-    return img, note
+from ai_cs.bench.labelled import make_picture
 
 
 def _interleaved_ms(
@@ -75,18 +32,37 @@ def _interleaved_ms(
     return statistics.median(a_times), statistics.median(b_times)
 
 
+def _bare_text(result: object) -> str:
+    return " ".join(str(t) for t in (getattr(result, "txts", None) or ()))
+
+
 def run(quick: bool) -> list[BenchResult]:
-    """Time the full analysis and the bare OCR call on the same picture."""
-    from ai_cs.imaging.analysis import analyze_image
+    """Time our analysis against the bare default OCR call; score both on the labelled set."""
+    from rapidocr import RapidOCR
+
+    from ai_cs.bench.labelled import char_accuracy, normalise, picture_set
+    from ai_cs.imaging.analysis import analyze_image, to_rgb_array
     from ai_cs.imaging.ocr import RapidOcrEngine
 
     img, note = make_picture()
     engine = RapidOcrEngine()
+    bare = RapidOCR(params={"Global.log_level": "error"})  # RapidOCR as it comes
     bgr = np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
-    engine.read_bgr(bgr)  # warm-up: loads the models
+    ours = analyze_image(img, ocr=engine)  # warm-up: loads the models of both
+    bare_result = bare(bgr)
+    same = normalise(ours.text.text) == normalise(_bare_text(bare_result))
     repeats = 3 if quick else 9
     value, baseline = _interleaved_ms(
-        lambda: analyze_image(img, ocr=engine), lambda: engine.read_bgr(bgr), repeats
+        lambda: analyze_image(img, ocr=engine), lambda: bare(bgr), repeats
+    )
+
+    pictures, set_note = picture_set()
+    mine = char_accuracy(
+        pictures, lambda p: " ".join(line.text for line in engine.read(to_rgb_array(p)))
+    )
+    theirs = char_accuracy(
+        pictures,
+        lambda p: _bare_text(bare(np.ascontiguousarray(to_rgb_array(p)[:, :, ::-1]))),
     )
     return [
         BenchResult(
@@ -95,6 +71,21 @@ def run(quick: bool) -> list[BenchResult]:
             unit="ms",
             baseline=round(baseline, 1),
             ratio=round(value / baseline, 3) if baseline else 0.0,
-            note=f"1000x1000 {note}; baseline = bare RapidOCR call",
-        )
+            note=(
+                f"1000x1000 {note}; baseline = bare default RapidOCR call; "
+                f"same characters read: {'yes' if same else 'NO'}"
+            ),
+        ),
+        BenchResult(
+            bench="analysis_char_accuracy",
+            value=mine.accuracy,
+            unit="1 - CER",
+            baseline=theirs.accuracy,
+            ratio=round(mine.accuracy / theirs.accuracy, 3) if theirs.accuracy else 0.0,
+            note=(
+                f"{set_note}; {mine.labelled_chars} labelled characters; edits ours "
+                f"{mine.edits} vs bare {theirs.edits}; characters read where there is no text: "
+                f"ours {mine.false_chars} vs bare {theirs.false_chars}"
+            ),
+        ),
     ]

@@ -9,6 +9,7 @@ would only contend. Tests that do not care about text use :class:`StaticOcr`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
@@ -24,12 +25,19 @@ OCR_MAX_SIDE: Final = 1600
 OCR_MAX_ASPECT: Final = 4.0
 """Narrower pictures are padded (white, bottom/right) to this ratio before OCR: RapidOCR scales
 the short side up to 736 px, so a 1×5000 strip would otherwise become a gigapixel canvas."""
-DET_MAX_SIDE: Final = 960
+DET_MAX_SIDE: Final = 512
 """Longest side the text detector sees. RapidOCR's default scales the *short* side up to 736 px,
 so a 4:1 picture became a 2944×736 tensor (≈ 600 MB of activations, kept as peak RSS) and a
-tiny warm-up picture cost as much; bounding the long side bounds the detector's memory."""
+tiny warm-up picture cost as much; a 1 MP poster was detected at full size. Detection is most
+of the OCR's time and grows with the pixels; text a customer pays to have retouched stays
+readable at 512 px (the labelled set in ``ai_cs.bench.labelled`` reads as many characters as
+the default does, see BENCHMARKS.md), and recognition still reads each line from the picture
+at up to :data:`OCR_MAX_SIDE`."""
 MIN_SCORE: Final = 0.6
 """Lines the recogniser is less sure of than this are dropped (noise reads as junk text)."""
+ANGLE_RETRY_BELOW: Final = 0.85
+"""A line-shaped box read less surely than this sends the picture through the angle classifier
+(a line upside down reads at 0.6–0.8; upright printed lines at 0.95 and more)."""
 
 
 class OcrLine(BaseModel):
@@ -67,9 +75,18 @@ class StaticOcr:
 class RapidOcrEngine:
     """RapidOCR with the models from its wheel; quiet, lazy and thread-safe."""
 
-    def __init__(self, max_side: int = OCR_MAX_SIDE, min_score: float = MIN_SCORE) -> None:
+    def __init__(
+        self,
+        max_side: int = OCR_MAX_SIDE,
+        min_score: float = MIN_SCORE,
+        *,
+        det_side: int = DET_MAX_SIDE,
+        threads: int = 0,
+    ) -> None:
         self.max_side = max_side
         self.min_score = min_score
+        self.det_side = det_side
+        self.threads = threads
         self._engine: Any = None
         self._load_lock = threading.Lock()
         self._call_lock = threading.Lock()
@@ -85,8 +102,12 @@ class RapidOcrEngine:
                     self._engine = RapidOCR(
                         params={
                             "Global.log_level": "error",
+                            "Global.text_score": 0.0,  # weak lines too: see read()
                             "Det.limit_type": "max",
-                            "Det.limit_side_len": DET_MAX_SIDE,
+                            "Det.limit_side_len": self.det_side,
+                            # One analysis per core: a worker process per core sets 1, a
+                            # single process keeps onnxruntime's default (-1: every core).
+                            "EngineConfig.onnxruntime.intra_op_num_threads": self.threads or -1,
                         }
                     )
         return self._engine
@@ -94,13 +115,6 @@ class RapidOcrEngine:
     def warm_up(self) -> None:
         """Load the models now (the first call otherwise pays about a second)."""
         self.read(np.full((64, 256, 3), 255, dtype=np.uint8))
-
-    def read_bgr(self, bgr: NDArray[np.uint8]) -> list[OcrLine]:
-        """Run the bare engine on a BGR array as given (no resizing), for benchmarks."""
-        engine = self._load()
-        with self._call_lock:
-            result = engine(bgr)
-        return _lines(result, 1.0, self.min_score)
 
     def read(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:
         """Text lines in ``rgb``; the picture is scaled to at most ``max_side`` first."""
@@ -112,7 +126,11 @@ class RapidOcrEngine:
         bgr = np.ascontiguousarray(_pad_to_aspect(rgb, OCR_MAX_ASPECT)[:, :, ::-1])
         engine = self._load()
         with self._call_lock:
-            result = engine(bgr)
+            # The angle classifier only helps with lines upside down, which then read badly:
+            # it runs (a second pass) only when a line-shaped box read below the bar.
+            result = engine(bgr, use_cls=False)
+            if any(_weak_line(line) for line in _lines(result, 1.0, 0.0)):
+                result = engine(bgr, use_cls=True)
         return [
             line
             for line in _lines(result, scale, self.min_score)
@@ -150,6 +168,16 @@ def plausible_text(line: OcrLine, width: int, height: int) -> bool:
     return share <= MAX_CHAR_AREA_SHARE
 
 
+def _weak_line(line: OcrLine) -> bool:
+    """A box shaped like a line of text (at least two glyphs wide) that read unsurely."""
+    if line.score >= ANGLE_RETRY_BELOW or len(line.box) < 4:
+        return False
+    (x0, y0), (x1, y1), _, (x3, y3) = line.box[:4]
+    width = math.hypot(x1 - x0, y1 - y0)
+    height = math.hypot(x3 - x0, y3 - y0)
+    return height >= 8 and width >= 2 * height
+
+
 def _pad_to_aspect(rgb: NDArray[np.uint8], max_aspect: float) -> NDArray[np.uint8]:
     """``rgb`` padded with white so no side exceeds ``max_aspect`` times the other.
 
@@ -185,10 +213,15 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def default_ocr() -> RapidOcrEngine:
-    """The process-wide RapidOCR engine (created on first use, models loaded on first read)."""
+    """The process-wide RapidOCR engine (created on first use, models loaded on first read).
+
+    Its onnxruntime threads come from ``AICS_ANALYSIS_THREADS`` (0 = one per core).
+    """
     global _DEFAULT
     if _DEFAULT is None:
         with _DEFAULT_LOCK:
             if _DEFAULT is None:
-                _DEFAULT = RapidOcrEngine()
+                from ai_cs.config import get_settings
+
+                _DEFAULT = RapidOcrEngine(threads=get_settings().analysis_threads)
     return _DEFAULT

@@ -112,6 +112,27 @@ def test_large_picture_is_scaled_for_ocr_and_boxes_mapped_back():
     assert 540 < max(ys) < 700, ys
 
 
+def test_the_angle_classifier_runs_only_for_lines_that_read_unsurely(monkeypatch):
+    engine = RapidOcrEngine()
+    upright = poster(lines=("欢迎光临", "Welcome"), size=(900, 600))
+    model = type(engine._load())
+    calls: list[bool] = []
+    original = model.__call__
+
+    def spy(self, img, *args, **kwargs):  # noqa: ANN001, ANN202 - RapidOCR's own signature
+        calls.append(bool(kwargs.get("use_cls")))
+        return original(self, img, *args, **kwargs)
+
+    monkeypatch.setattr(model, "__call__", spy)
+    read = " ".join(line.text for line in engine.read(np.asarray(upright)))
+    assert calls == [False]  # upright lines read surely: one pass, no classifier
+    calls.clear()
+    read_down = " ".join(line.text for line in engine.read(np.asarray(upright.rotate(180))))
+    assert calls == [False, True]  # upside down: a second pass turns the lines
+    for text in (read, read_down):
+        assert "欢迎光临" in text and "Welcome" in text
+
+
 # --- geometry ------------------------------------------------------------------------------------
 def test_tilted_document_has_perspective_with_corners():
     analysis = analyze_image(document(tilted=True), ocr=StaticOcr())
