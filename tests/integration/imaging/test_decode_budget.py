@@ -93,7 +93,7 @@ def _strip_png(width: int, height: int) -> bytes:
 def test_a_canvas_just_under_the_pixel_limit_is_analysed_in_bounded_memory(tmp_path):
     # Before the budget: 945 MB here (full-size copies through the analysis, and the detector
     # fed a 2944-px-long tensor). Now ≈ 330 MB: the decoded picture (160 MB) while it is stored,
-    # then a reduced copy and a detector limited to 960 px.
+    # then a reduced copy and a detector limited to 512 px.
     big = _write(tmp_path, "big.png", canvas_png(6000, 6600))
     assert big.stat().st_size < 200_000
     results, peak_mb = _analyse_in_child(tmp_path, "one by one", big)
