@@ -167,6 +167,34 @@ class Settings(BaseSettings):
         description="Fernet key encrypting marketplace cookies at rest; empty = generated once "
         "into DATA_DIR/account.key (mode 0600).",
     )
+    xianyu_heartbeat_seconds: float = Field(
+        15.0, gt=0, description="IM heartbeat interval; two unanswered in a row end the socket."
+    )
+    xianyu_token_refresh_seconds: float = Field(
+        3600.0, gt=0, description="How often the IM token is renewed (then one reconnect)."
+    )
+    xianyu_reconnect_base_seconds: float = Field(
+        2.0, gt=0, description="First reconnect delay; doubles per failure, with jitter."
+    )
+    xianyu_reconnect_cap_seconds: float = Field(
+        300.0, gt=0, description="Longest delay between two reconnect attempts."
+    )
+    xianyu_reg_refusal_limit: int = Field(
+        3,
+        ge=1,
+        description="Refused IM registrations (/reg) in a row before the account is marked "
+        "needs_verification instead of logging in again and again.",
+    )
+    xianyu_offline_notify_minutes: float = Field(
+        10.0,
+        gt=0,
+        description="An account reconnecting for longer than this is announced as offline (§11).",
+    )
+    xianyu_consign_dummy: bool = Field(
+        False,
+        description="Offer 确认发货 (consign.dummy, shipped without logistics) in the console for "
+        "闲鱼 orders the buyer confirmed; each one needs a staff member's click.",
+    )
 
     # --- notifications to the shop (CONTRACT §11) --------------------------------------------
     notify_dingtalk_url: str = Field(

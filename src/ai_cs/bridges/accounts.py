@@ -6,14 +6,18 @@ Cookies and IM tokens are encrypted with Fernet (AES-128-CBC + HMAC-SHA256) unde
 (mode 0600) — so a copied database alone does not log anybody into the shop's account.
 
 State changes are explicit ``(previous, current)`` pairs: every change is also a row in
-``marketplace_account_events`` (with the reason), which the console shows and notifications
-(§11) read; ``notified_at`` stays empty until a notifier has told the shop.
+``marketplace_account_events`` (with the reason), which the console shows. A change that needs a
+person (``needs_verification``, ``logged_out``) records a notification (§11) in the same
+transaction and stamps the event's ``notified_at``; an account still ``reconnecting`` after
+``AICS_XIANYU_OFFLINE_NOTIFY_MINUTES`` is announced once per outage by
+:func:`announce_long_reconnects`, which the running bridge calls every few seconds.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 from typing import Final
 
@@ -27,6 +31,7 @@ from ai_cs.bridges.models import (
     NEW,
     ONLINE,
     PAUSED,
+    RECONNECTING,
     REJECTED,
     SENT,
     BridgeSend,
@@ -38,6 +43,7 @@ from ai_cs.config import Settings
 from ai_cs.db.database import dialect_insert
 from ai_cs.dispatch.config import read_secret_file, write_secret_file
 from ai_cs.errors import AicsError, InvalidArgument, NotFound
+from ai_cs.notify import NotifyKind, emit
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +52,17 @@ MAX_REASON_CHARS: Final = 500
 STATE_LABELS: Final = {
     NEW: "未连接",
     ONLINE: "在线",
-    "reconnecting": "重连中",
+    RECONNECTING: "重连中",
     NEEDS_VERIFICATION: "需要验证",
     LOGGED_OUT: "已掉线",
     PAUSED: "已暂停",
 }
 """How the console names each state (staff read Chinese)."""
+NOTIFIED_STATES: Final = {
+    NEEDS_VERIFICATION: NotifyKind.ACCOUNT_NEEDS_VERIFICATION,
+    LOGGED_OUT: NotifyKind.ACCOUNT_LOGGED_OUT,
+}
+"""States that need a person at once: entering one tells the shop (§11)."""
 
 
 class AccountKeyError(AicsError):
@@ -304,17 +315,40 @@ def _record_event(
     previous: str | None,
     state: str,
     reason: str | None,
-) -> None:
-    session.add(
-        MarketplaceAccountEvent(
-            platform=row.platform,
-            account_id=row.account_id,
-            previous_state=previous,
-            state=state,
-            reason=reason,
-            created_at=iso(clock.now()),
-        )
+) -> MarketplaceAccountEvent:
+    event = MarketplaceAccountEvent(
+        platform=row.platform,
+        account_id=row.account_id,
+        previous_state=previous,
+        state=state,
+        reason=reason,
+        created_at=iso(clock.now()),
     )
+    session.add(event)
+    return event
+
+
+def _announce(
+    session: Session,
+    clock: Clock,
+    row: MarketplaceAccount,
+    event: MarketplaceAccountEvent,
+    kind: NotifyKind,
+    reason: str | None,
+) -> None:
+    """Tell the shop about ``event`` (one notice per event row, however often this runs)."""
+    session.flush()  # the event's id names the notice
+    emit(
+        session,
+        clock,
+        kind,
+        key=f"account:{row.platform}:{row.account_id}:{event.id}",
+        account_id=row.account_id,
+        account_nick=row.nick,
+        platform=row.platform,
+        reason=reason,
+    )
+    event.notified_at = iso(clock.now())
 
 
 def set_state(
@@ -344,9 +378,54 @@ def set_state(
     row.updated_at = now
     if state == ONLINE:
         row.last_error = None if previous != ONLINE else row.last_error
-    _record_event(session, clock, row, previous, state, reason)
+    event = _record_event(session, clock, row, previous, state, reason)
+    kind = NOTIFIED_STATES.get(state)
+    if kind is not None:
+        _announce(session, clock, row, event, kind, reason)
     log.info("account %s/%s: %s → %s (%s)", platform, account_id, previous, state, reason)
     return previous, state
+
+
+def announce_long_reconnects(
+    session: Session, clock: Clock, platform: str, *, after_seconds: float
+) -> list[str]:
+    """Announce accounts ``reconnecting`` for longer than ``after_seconds``; returns their ids.
+
+    One notice per outage: the event that started it (the latest, a ``reconnecting`` one) is
+    stamped ``notified_at``, so later calls skip it until the account goes through another
+    state and comes back to ``reconnecting``.
+    """
+    now = clock.now()
+    announced: list[str] = []
+    rows = session.execute(
+        select(MarketplaceAccount).where(
+            MarketplaceAccount.platform == platform, MarketplaceAccount.state == RECONNECTING
+        )
+    ).scalars()
+    for row in rows:
+        try:
+            since = datetime.fromisoformat(row.state_since)
+        except ValueError:
+            continue
+        waited = (now - since).total_seconds()
+        if waited < after_seconds:
+            continue
+        event = session.execute(
+            select(MarketplaceAccountEvent)
+            .where(
+                MarketplaceAccountEvent.platform == platform,
+                MarketplaceAccountEvent.account_id == row.account_id,
+            )
+            .order_by(MarketplaceAccountEvent.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if event is None or event.state != RECONNECTING or event.notified_at:
+            continue
+        minutes = max(1, round(waited / 60))
+        reason = f"已重连 {minutes} 分钟仍未连上（{row.state_reason or '原因未知'}）"
+        _announce(session, clock, row, event, NotifyKind.ACCOUNT_OFFLINE, reason)
+        announced.append(row.account_id)
+    return announced
 
 
 def record_error(

@@ -71,6 +71,14 @@ class AccountStore:
             lambda s: accounts.set_state(s, self.clock, self.platform, account_id, state, reason)
         )
 
+    def announce_long_reconnects(self, after_seconds: float) -> list[str]:
+        """Tell the shop about accounts reconnecting for longer than ``after_seconds``."""
+        return self.db.run_write(
+            lambda s: accounts.announce_long_reconnects(
+                s, self.clock, self.platform, after_seconds=after_seconds
+            )
+        )
+
     def error(self, account_id: str, text: str) -> None:
         """Remember the account's last error."""
         try:

@@ -107,7 +107,8 @@ def register(app: typer.Typer) -> None:
             return
         table = Table(title="marketplace accounts")
         for col in COLUMNS:
-            table.add_column(col)
+            # Ids are copied into `aics accounts pause xianyu ID`: never wrapped.
+            table.add_column(col, no_wrap=col in ("platform", "account"))
         for v in rows:
             table.add_row(
                 v.platform,

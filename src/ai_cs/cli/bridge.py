@@ -63,6 +63,7 @@ def register(app: typer.Typer) -> None:
                     highlight=False,
                     soft_wrap=True,
                 )
+                console.file.flush()  # a pipe or file is block-buffered: show the URL now
                 bridge = XianyuBridge(
                     workflow.db, workflow.clock, settings, endpoint, holder=default_holder()
                 )
@@ -109,6 +110,7 @@ def register(app: typer.Typer) -> None:
                     highlight=False,
                     soft_wrap=True,
                 )
+                console.file.flush()
                 await stop.wait()
 
         asyncio.run(main())

@@ -33,6 +33,7 @@ class NotifyKind(StrEnum):
     DECLINED = "declined"
     NEEDS_HUMAN = "needs_human"
     ACCOUNT_NEEDS_VERIFICATION = "account_needs_verification"
+    ACCOUNT_LOGGED_OUT = "account_logged_out"
     ACCOUNT_OFFLINE = "account_offline"
     PAID = "paid"
     TEST = "test"
@@ -93,6 +94,7 @@ def emit(
     task_id: str | None = None,
     conversation_id: str | None = None,
     account_id: str | None = None,
+    account_nick: str | None = None,
     platform: str | None = None,
     customer: str | None = None,
     reason: str | None = None,
@@ -108,6 +110,7 @@ def emit(
     given = {
         "conversation_id": conversation_id,
         "account_id": account_id,
+        "account_nick": account_nick,
         "platform": platform,
         "customer": customer,
     }

@@ -44,14 +44,29 @@ KIND_TEXT: Final[dict[NotifyKind, tuple[str, str]]] = {
         "店铺需要验证",
         "平台要求验证身份：请在手机或电脑上登录这个账号完成验证，再到店铺账号页粘贴新的 Cookie。",
     ),
+    NotifyKind.ACCOUNT_LOGGED_OUT: (
+        "店铺登录过期",
+        "登录已失效，买家的消息暂时收不到：请在浏览器重新登录这个账号，"
+        "再到店铺账号页粘贴新的 Cookie。",
+    ),
     NotifyKind.ACCOUNT_OFFLINE: (
         "店铺掉线",
-        "店铺连接断了，买家的消息暂时收不到：请检查账号登录状态。",
+        "店铺连接断了，买家的消息暂时收不到：请到店铺账号页看原因；"
+        "若是登录问题，重新登录后粘贴新的 Cookie。",
     ),
     NotifyKind.PAID: ("新订单已付款", "已自动开始处理，不需要操作。"),
     NotifyKind.TEST: ("测试消息", "通知配置正确，不需要操作。"),
 }
 """Per kind: the word in the title and what a person has to do."""
+
+ACCOUNT_KINDS: Final = frozenset(
+    {
+        NotifyKind.ACCOUNT_NEEDS_VERIFICATION,
+        NotifyKind.ACCOUNT_LOGGED_OUT,
+        NotifyKind.ACCOUNT_OFFLINE,
+    }
+)
+"""Notices about a shop account: the account is the subject (named by nick and id)."""
 
 _MARKDOWN: Final = str.maketrans({"[": "［", "]": "］", "#": "＃", ">": "＞", "<": "＜", "`": "'"})
 """Links, headings, quotes, HTML and code; ``_`` and ``*`` stay (task ids have underscores)."""
@@ -85,10 +100,12 @@ def _operation_label(value: object) -> str:
 
 def _shop(payload: dict[str, Any]) -> str:
     account = plain(payload.get("account_id", ""))
+    nick = plain(payload.get("account_nick") or "")
     platform = payload.get("platform")
-    if platform:
-        return f"{account}（{PLATFORM_LABELS.get(str(platform), plain(platform))}）"
-    return account
+    where = PLATFORM_LABELS.get(str(platform), plain(platform)) if platform else ""
+    if nick:
+        return f"{nick}（{where} {account}）" if where else f"{nick}（{account}）"
+    return f"{account}（{where}）" if where else account
 
 
 def link_path(payload: dict[str, Any]) -> str:
@@ -109,7 +126,7 @@ def render(
     word, need = KIND_TEXT[kind]
     if payload.get("task_id"):
         subject = f"订单 {plain(payload['task_id'])}"
-    elif kind in (NotifyKind.ACCOUNT_OFFLINE, NotifyKind.ACCOUNT_NEEDS_VERIFICATION):
+    elif kind in ACCOUNT_KINDS:
         subject = f"店铺 {_shop(payload)}"
     elif payload.get("customer"):
         subject = f"客户 {plain(payload['customer'])}"

@@ -107,3 +107,30 @@ async def test_reg_needs_the_token_device_id_and_pushes_are_msgpack(fake: FakeGo
         assert await fake.wait_for(lambda: account.acks[push.mid or ""] == 1)
     assert account.regs == [(account.regs[0][0], False), (device, True)]
     assert account.heartbeats == 1
+
+
+async def test_every_call_tells_the_owner_about_risk_control_before_raising(
+    fake: FakeGoofish,
+) -> None:
+    account = fake.add_account("1000000005")
+    blocked: list[str] = []
+    async with httpx.AsyncClient() as http:
+        client = _client(
+            fake,
+            CookieJar.parse(account.cookie()),
+            http,
+            on_blocked=lambda exc: blocked.append(type(exc).__name__),
+        )
+        await client.item_detail("700000001")  # fine: nothing told
+        assert blocked == []
+        account.risk = "verify"
+        with pytest.raises(NeedsVerification):
+            await client.item_detail("700000001")
+        with pytest.raises(NeedsVerification):
+            await client.consign_dummy("4012345678901234567")
+        account.risk = "logged_out"
+        with pytest.raises(LoggedOut):
+            await client.order_detail("4012345678901234567")
+        with pytest.raises(LoggedOut):
+            await client.upload(b"\x89PNG", "a.png", "image/png")
+    assert blocked == ["NeedsVerification", "NeedsVerification", "LoggedOut", "LoggedOut"]

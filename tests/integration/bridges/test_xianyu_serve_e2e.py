@@ -2,7 +2,9 @@
 
 The bridge runs in-process in ``aics serve`` exactly as in production; only the four endpoint
 settings (``AICS_XIANYU_*_URL``) point at the fake on loopback. One account comes from
-``AICS_XIANYU_COOKIE``, the other from ``aics accounts add xianyu --cookie-file``.
+``AICS_XIANYU_COOKIE``, the other from ``aics accounts add xianyu --cookie-file``. The pacing is
+configuration too: a heartbeat every second and short reconnect delays, so nothing here waits
+for the production intervals (15 s heartbeats, 2 s first reconnect).
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ async def test_aics_serve_bridges_two_accounts_against_the_fake(tmp_path: Path) 
             AICS_FETCH_ALLOWED_HOSTS="127.0.0.1",
             AICS_GATEWAY_BURST_WINDOW_MS="0",
             AICS_XIANYU_COOKIE=a.cookie(),
+            AICS_XIANYU_HEARTBEAT_SECONDS="1",
+            AICS_XIANYU_RECONNECT_BASE_SECONDS="0.2",
+            AICS_XIANYU_RECONNECT_CAP_SECONDS="1",
         )
         cookie_file = tmp_path / "cookie-b.txt"
         cookie_file.write_text(b.cookie(), encoding="utf-8")
@@ -159,8 +164,9 @@ async def _run(fake: FakeGoofish, a: Any, b: Any, db: Path) -> None:
 
     # The same message id pushed again is not answered again.
     answered = len(fake.sent_to(SELLER_A, "cid-a2"))
-    await fake.push(SELLER_A, [question])
-    await asyncio.sleep(2.0)
+    again = await fake.push(SELLER_A, [question])
+    assert await fake.wait_for(lambda: a.acks[again] == 1, 30)  # handed on and acked
+    await asyncio.sleep(1.0)
     assert len(fake.sent_to(SELLER_A, "cid-a2")) == answered
     assert (
         _query(
@@ -218,7 +224,7 @@ async def _run(fake: FakeGoofish, a: Any, b: Any, db: Path) -> None:
     assert _query(db, "SELECT count(*) FROM image_tasks WHERE acc_id = ?", SELLER_A)[0][0] == 1
 
     # Heartbeats, and every push acknowledged exactly once.
-    assert await fake.wait_for(lambda: a.heartbeats >= 1, 30)
+    assert await fake.wait_for(lambda: a.heartbeats >= 2, 30)
     assert await fake.wait_for(lambda: all(a.acks[m] == 1 for m in a.pushes), 30), a.acks
 
     # A dropped socket reconnects and the account answers again.

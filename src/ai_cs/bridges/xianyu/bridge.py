@@ -5,7 +5,8 @@ Accounts come from the database (added by the console, ``aics accounts add`` or
 the bridge runs is picked up without a restart. Each account's session runs only while this
 process holds the account's lease (``gateway_account_leases``, key ``xianyu:<user id>``): two
 processes never open two connections for one account (a second connection would kick the first,
-and risk control counts both).
+and risk control counts both). The same look also announces accounts that have been
+reconnecting for too long (§11).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -145,13 +147,27 @@ class XianyuBridge:
                     await self._step()
                 except SQLAlchemyError:
                     log.warning("xianyu bridge: database error; retrying", exc_info=True)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+                await self._pause(stop)
         finally:
             for account_id in list(self.running):
                 await self._stop_session(account_id)
 
+    async def _pause(self, stop: asyncio.Event) -> None:
+        """Until the next look: ``poll_seconds``, or sooner when ``stop`` or the gate opens."""
+        waits = {asyncio.ensure_future(stop.wait())}
+        if self.gate is not None and not self.gate.is_set():
+            waits.add(asyncio.ensure_future(self.gate.wait()))
+        try:
+            await asyncio.wait(waits, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+
     async def _step(self) -> None:
+        await asyncio.to_thread(
+            self.store.announce_long_reconnects, self.settings.xianyu_offline_notify_minutes * 60
+        )
         views = await asyncio.to_thread(self.store.accounts)
         open_gate = self.gate is None or self.gate.is_set()
         wanted = {v.account_id for v in views} if open_gate else set()
@@ -164,7 +180,6 @@ class XianyuBridge:
                 self._start_session(account_id)
 
     def _start_session(self, account_id: str) -> None:
-        options = {"timings": self.timings} if self.timings is not None else {}
         session = self.session_factory(
             self.store,
             account_id,
@@ -172,7 +187,7 @@ class XianyuBridge:
             Endpoints.from_settings(self.settings),
             media_prefixes=media_prefixes(self.settings),
             max_media_bytes=self.settings.max_upload_bytes,
-            **options,
+            timings=self.timings or Timings.from_settings(self.settings),
         )
         stop = asyncio.Event()
         task = asyncio.create_task(session.run(stop), name=f"xianyu:{account_id}")

@@ -12,7 +12,10 @@ form field. The sign is the lowercase MD5 of ``token&t&appKey&data`` (token = th
 - ``FAIL_SYS_SESSION_EXPIRED`` / ``Session过期`` — the login is dead (:class:`LoggedOut`).
 
 Set-Cookie of every response is merged into the account's :class:`CookieJar`, and the owner is
-told (``on_cookies``) so the renewed cookie is stored encrypted.
+told (``on_cookies``) so the renewed cookie is stored encrypted. A risk-control or dead-login
+answer on **any** call (token, order or item detail, consign, upload) is also told to the owner
+(``on_blocked``) before it is raised: the session then moves the account's state the same way
+whichever call met it.
 """
 
 from __future__ import annotations
@@ -165,6 +168,7 @@ class MtopClient:
         passport_url: str,
         upload_url: str,
         on_cookies: Callable[[CookieJar], None] | None = None,
+        on_blocked: Callable[[XianyuError], None] | None = None,
         now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
     ) -> None:
         self.jar = jar
@@ -173,6 +177,7 @@ class MtopClient:
         self.passport_url = passport_url if passport_url.endswith("/") else passport_url + "/"
         self.upload_url = upload_url
         self.on_cookies = on_cookies
+        self.on_blocked = on_blocked
         self.now_ms = now_ms
 
     # ------------------------------------------------------------------ plumbing
@@ -184,6 +189,12 @@ class MtopClient:
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
         }
+
+    def _blocked(self, error: XianyuError) -> XianyuError:
+        """``error``, after telling the owner when it means the account needs a person."""
+        if isinstance(error, NeedsVerification | LoggedOut) and self.on_blocked is not None:
+            self.on_blocked(error)
+        return error
 
     def _absorb(self, response: httpx.Response) -> None:
         if self.jar.merge(response.headers.get_list("set-cookie")) and self.on_cookies:
@@ -239,7 +250,9 @@ class MtopClient:
                 continue
             raw = payload.get("data")
             url = raw.get("url") if isinstance(raw, dict) else None
-            raise failure(f"{api}: {' '.join(map(str, ret))[:200]}", api=api, url=url)
+            raise self._blocked(
+                failure(f"{api}: {' '.join(map(str, ret))[:200]}", api=api, url=url)
+            )
         raise TokenExpired(f"{api}: the signing token was refused twice")
 
     # ------------------------------------------------------------------ calls
@@ -307,7 +320,7 @@ class MtopClient:
             raise XianyuError(f"upload: {type(exc).__name__}: {exc}") from exc
         self._absorb(response)
         if "html" in response.headers.get("content-type", "").lower():
-            raise LoggedOut("upload: the platform answered with a login page")
+            raise self._blocked(LoggedOut("upload: the platform answered with a login page"))
         try:
             payload = response.json()
         except ValueError:

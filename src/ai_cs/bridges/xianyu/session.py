@@ -15,9 +15,13 @@ The life of a connection (marketplace-notes §1.3, §1.9):
 6. on close, kickout or silence: reconnect after an exponential, jittered backoff (2 s up to
    5 min), so a flapping account never storms the platform.
 
-Risk control is never solved here: ``RGV587`` / ``FAIL_SYS_USER_VALIDATE`` put the account in
-``needs_verification``, a dead login (after one renewal try) in ``logged_out``; either waits,
-without reconnecting, until staff paste a fresh cookie.
+Risk control is never solved here: ``RGV587`` / ``FAIL_SYS_USER_VALIDATE`` on **any** mtop call
+(token, order detail, item detail, consign, upload) put the account in ``needs_verification``, a
+dead login (after one renewal try) in ``logged_out``; either waits, without reconnecting, until
+staff paste a fresh cookie (the state change tells the shop, §11). A ``/reg`` the platform keeps
+refusing is not retried for ever either: each refusal drops the token and backs off, and after
+``reg_refusal_limit`` refusals in a row the account waits in ``needs_verification`` too — a login
+loop is exactly what risk control counts.
 
 Own messages: the send reply's message id is recorded; the echo with that id is ours. Any other
 message from the seller's side is a person in the shop's app: a §7 seller message (takeover).
@@ -104,6 +108,30 @@ class Timings:
     deliver_timeout: float = 20.0
     echo_wait_seconds: float = 10.0
     state_poll_seconds: float = 3.0
+    reg_refusal_limit: int = 3
+    heartbeat_timeout: float | None = None
+
+    @property
+    def heartbeat_reply_seconds(self) -> float:
+        """How long a heartbeat's reply may take before it counts as missed.
+
+        By default as long as any request, however short the interval is set: on a busy host a
+        slow answer delays the next beat instead of counting as silence.
+        """
+        if self.heartbeat_timeout is not None:
+            return self.heartbeat_timeout
+        return max(self.heartbeat_seconds, self.request_timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timings:
+        """The pacing ``AICS_XIANYU_*`` asks for (the rest stays at the defaults)."""
+        return cls(
+            heartbeat_seconds=settings.xianyu_heartbeat_seconds,
+            token_refresh_seconds=settings.xianyu_token_refresh_seconds,
+            backoff_base=settings.xianyu_reconnect_base_seconds,
+            backoff_cap=settings.xianyu_reconnect_cap_seconds,
+            reg_refusal_limit=settings.xianyu_reg_refusal_limit,
+        )
 
 
 @dataclass
@@ -173,6 +201,10 @@ class XianyuSession:
         self._jar: CookieJar | None = None
         self._mtop: MtopClient | None = None
         self._token: ImToken | None = None
+        self._reg_refusals = 0
+        self._blocked_by: XianyuError | None = None
+        self._blocked_seen = asyncio.Event()
+        self._push_idle = asyncio.Event()
 
     # ------------------------------------------------------------------ state helpers
     async def _state(self, state: str, reason: str) -> None:
@@ -203,6 +235,7 @@ class XianyuSession:
                     # Paused, or waiting for staff to log in again: no connection, no calls.
                     await self._wait_for_change(stop, view)
                     attempt = 0
+                    self._reg_refusals = 0
                     continue
                 opened = loop.time()
                 immediate = False
@@ -210,11 +243,10 @@ class XianyuSession:
                     await self._connect_once(stop, http)
                     reason = "连接已关闭"
                 except NeedsVerification as exc:
-                    await self._blocked(
-                        models.NEEDS_VERIFICATION,
-                        "平台要求验证（滑块/人脸），请重新登录后粘贴新的 Cookie",
-                        exc,
+                    reason = exc.details.get("reason") or (
+                        "平台要求验证（滑块/人脸），请重新登录后粘贴新的 Cookie"
                     )
+                    await self._blocked(models.NEEDS_VERIFICATION, str(reason), exc)
                     continue
                 except LoggedOut as exc:
                     if await self._renewed():
@@ -309,6 +341,7 @@ class XianyuSession:
             passport_url=self.endpoints.passport_url,
             upload_url=self.endpoints.upload_url,
             on_cookies=self._cookies_renewed,
+            on_blocked=self._on_blocked,
         )
         cached = secrets_.token
         expires = secrets_.token_expires_epoch
@@ -322,7 +355,36 @@ class XianyuSession:
         )
         return token
 
+    def _on_blocked(self, error: XianyuError) -> None:
+        """An mtop call met risk control or a dead login: this connection ends (see run)."""
+        if self._blocked_by is None:
+            self._blocked_by = error
+        self._blocked_seen.set()
+
+    async def _watch_blocked(self) -> None:
+        """Raise the first blocking answer once the push in hand is handled (its ack sent)."""
+        await self._blocked_seen.wait()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._push_idle.wait(), self.timings.deliver_timeout)
+        if self._blocked_by is not None:
+            raise self._blocked_by
+
+    def _refused_reg(self, reply: fr.Incoming) -> Exception:
+        """What a refused ``/reg`` ends in: a reconnect, or after too many, verification."""
+        self._reg_refusals += 1
+        said = f"（{reply.code}）：{str(reply.body)[:120]}"
+        if self._reg_refusals >= self.timings.reg_refusal_limit:
+            return NeedsVerification(
+                f"/reg refused {self._reg_refusals} times in a row{said}",
+                reason=f"IM 注册连续 {self._reg_refusals} 次被平台拒绝{said}；为免反复登录触发风控"
+                "已停止重试，请在浏览器重新登录闲鱼后粘贴新的 Cookie",
+            )
+        return _Reconnect(f"注册被拒绝{said}", drop_token=True)
+
     async def _connect_once(self, stop: asyncio.Event, http: httpx.AsyncClient) -> None:
+        self._blocked_by = None
+        self._blocked_seen.clear()
+        self._push_idle.set()
         token = self._token = await self._login(http)
         assert self._jar is not None
         headers = {"Cookie": self._jar.header(), "Origin": ORIGIN, "User-Agent": USER_AGENT}
@@ -345,9 +407,8 @@ class XianyuSession:
                     fr.reg_frame(token.access_token, token.device_id, fr.new_mid())
                 )
                 if reply.code != 200:
-                    raise _Reconnect(
-                        f"注册被拒绝（{reply.code}）：{str(reply.body)[:120]}", drop_token=True
-                    )
+                    raise self._refused_reg(reply)
+                self._reg_refusals = 0
                 await self._request(fr.sync_from_now_frame(fr.new_mid(), fr.now_ms()))
                 self.online.set()
                 await self._state(models.ONLINE, "已连接")
@@ -356,6 +417,7 @@ class XianyuSession:
                     asyncio.create_task(self._heartbeat(), name="xianyu-heartbeat"),
                     asyncio.create_task(self._refresh_token(token), name="xianyu-token"),
                     asyncio.create_task(self._watch_account(), name="xianyu-watch"),
+                    asyncio.create_task(self._watch_blocked(), name="xianyu-blocked"),
                     asyncio.create_task(_wait(stop), name="xianyu-stop"),
                 }
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -417,7 +479,7 @@ class XianyuSession:
             self.stats.heartbeats += 1
             try:
                 await self._request(
-                    fr.heartbeat_frame(fr.new_mid()), self.timings.heartbeat_seconds
+                    fr.heartbeat_frame(fr.new_mid()), self.timings.heartbeat_reply_seconds
                 )
                 misses = 0
             except TimeoutError:
@@ -449,7 +511,9 @@ class XianyuSession:
     # ------------------------------------------------------------------ pushes
     async def _pushes(self, ws: ClientConnection, pushes: asyncio.Queue[fr.Incoming]) -> None:
         while True:
+            self._push_idle.set()
             incoming = await pushes.get()
+            self._push_idle.clear()
             self.stats.pushes += 1
             events = await self._events_of(incoming)
             if events:
@@ -635,9 +699,9 @@ class XianyuSession:
         data, name, content_type = prepared
         try:
             uploaded = await self._mtop.upload(data, name, content_type)
-        except LoggedOut:
-            raise
         except XianyuError as exc:
+            # Risk control or a dead login was told to the session (on_blocked), which ends the
+            # connection; the command stays unanswered and is sent again once online.
             raise NotReady(f"upload failed: {exc.message}") from exc
         return fr.content_image(uploaded.url, uploaded.width, uploaded.height)
 

@@ -31,6 +31,7 @@ import json
 import logging
 import secrets
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -213,9 +214,15 @@ class FakeAccount:
     expire_sign_token_once: bool = False
     mute_heartbeats: bool = False
     echo_before_reply: bool = False
+    refuse_reg: bool = False
+    """Answer every ``/reg`` 401 (as for a token the IM service does not accept)."""
+    refuse_connections: bool = False
+    """Close every new websocket at once (the IM service unreachable for this account)."""
     token_calls: list[dict[str, Any]] = field(default_factory=list)
     mtop_calls: list[str] = field(default_factory=list)
     regs: list[tuple[str, bool]] = field(default_factory=list)
+    reg_times: list[float] = field(default_factory=list)
+    """When each ``/reg`` came (monotonic seconds): the pacing of logins."""
     syncs: int = 0
     heartbeats: int = 0
     connections: int = 0
@@ -612,6 +619,8 @@ class FakeGoofish:
         account, buyer, cid, text = value("account"), value("buyer"), value("cid"), value("text")
         if account not in self.accounts or not buyer or not text:
             return JSONResponse({"error": "account, buyer and text are needed"}, status_code=422)
+        if not self._registered[account].is_set():
+            return JSONResponse({"error": f"account {account} is not connected"}, status_code=409)
         message_id = await self.say(account, buyer, cid or f"cid-{buyer}", text)
         return JSONResponse({"message_id": message_id})
 
@@ -637,7 +646,7 @@ class FakeGoofish:
             await ws.close(code=4001)
             return
         account = self.accounts.get(jar.user_id)
-        if account is None:
+        if account is None or account.refuse_connections:
             await ws.close(code=4001)
             return
         await ws.accept()
@@ -686,8 +695,9 @@ class FakeGoofish:
         if incoming.lwp == fr.REG_PATH:
             token = str(incoming.headers.get("token", ""))
             did = str(incoming.headers.get("did", ""))
-            ok = account.tokens.get(token) == did and not account.risk
+            ok = account.tokens.get(token) == did and not account.risk and not account.refuse_reg
             account.regs.append((did, ok))
+            account.reg_times.append(time.monotonic())
             if not ok:
                 await self._reply(account, mid, 401, {"reason": "device id or appkey is not equal"})
                 return
