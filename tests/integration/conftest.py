@@ -1,13 +1,16 @@
-"""Integration fixtures: a ``Workflow`` on a fresh database."""
+"""Integration fixtures: a ``Workflow`` on a fresh database, the CLI in this process."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from ai_cs.clock import FixedClock
-from ai_cs.config import Settings
+from ai_cs.config import Settings, get_settings
 from ai_cs.workflow import Workflow
 
 
@@ -29,3 +32,17 @@ def fixed_workflow(database_url: str, settings: Settings, clock: FixedClock) -> 
         yield wf
     finally:
         wf.close()
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
+    """``CliRunner`` on a clean environment in ``tmp_path``; set more with ``monkeypatch``."""
+    for key in [k for k in os.environ if k.startswith("AICS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AICS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    try:
+        yield CliRunner()
+    finally:
+        get_settings.cache_clear()

@@ -20,7 +20,6 @@ from sqlalchemy import select
 from ai_cs.bridges import accounts
 from ai_cs.bridges.models import MarketplaceAccountEvent
 from ai_cs.bridges.xianyu.bridge import add_account
-from ai_cs.bridges.xianyu.session import Timings
 from ai_cs.bridges.xianyu.sim import FakeGoofish
 from ai_cs.config import Settings
 from ai_cs.gateway.runner import run_xianyu_bridge
@@ -30,22 +29,12 @@ from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "gateway"))
+from bridge_helpers import FAST, eventually  # noqa: E402
 from gateway_helpers import ShopDouble  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
 SELLER_A, SELLER_B = "1000000001", "1000000002"
-FAST = Timings(
-    heartbeat_seconds=0.4,
-    heartbeat_misses=2,
-    request_timeout=3.0,
-    backoff_base=0.1,
-    backoff_cap=0.5,
-    stable_seconds=5.0,
-    deliver_timeout=10.0,
-    echo_wait_seconds=3.0,
-    state_poll_seconds=0.2,
-)
 
 
 @pytest.fixture
@@ -94,16 +83,6 @@ def _state(wf: Workflow, account_id: str) -> str:
         return accounts.get_account(session, "xianyu", account_id).state
 
 
-async def _eventually(predicate: Any, timeout: float = 15.0) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if await asyncio.to_thread(predicate):
-            return True
-        await asyncio.sleep(0.1)
-    return False
-
-
 async def test_two_accounts_end_to_end_through_the_bridge(
     fake: FakeGoofish, bridge_workflow: Workflow
 ) -> None:
@@ -122,7 +101,7 @@ async def test_two_accounts_end_to_end_through_the_bridge(
         assert [c["expired"] for c in a.token_calls] == [True, False]
         assert a.regs == [(device_a, True)]
         assert await fake.wait_for(lambda: a.syncs == 1)
-        assert await _eventually(lambda: _state(wf, SELLER_A) == "online")
+        assert await eventually(lambda: _state(wf, SELLER_A) == "online")
 
         # A buyer's text is answered in the right chat, on the right account.
         await fake.say(SELLER_A, "2201", "cid-a1", "在吗")
@@ -162,7 +141,7 @@ async def test_two_accounts_end_to_end_through_the_bridge(
         # The payment card moves A's task to paid (order detail gives buyer and amount).
         fake.add_order("4012345678901234567", buyer="2201", seller=SELLER_A, amount_fen=3000)
         await fake.pay(SELLER_A, "2201", "cid-a1", "4012345678901234567")
-        assert await _eventually(
+        assert await eventually(
             lambda: wf.get_task(task.task_id)["status"] in ("paid", "processing", "failed")
         )
 
@@ -171,7 +150,7 @@ async def test_two_accounts_end_to_end_through_the_bridge(
         with wf.db.read() as session:
             assert gw.paused_until(session, SELLER_A, "cid-a1", now) is None
         await fake.seller_types(SELLER_A, "2201", "cid-a1", "我来处理")
-        assert await _eventually(lambda: _paused(wf, SELLER_A, "cid-a1"), timeout=10)
+        assert await eventually(lambda: _paused(wf, SELLER_A, "cid-a1"), timeout=10)
         assert not _paused(wf, SELLER_A, "cid-a2")
 
         # Heartbeats flow; every push was acknowledged exactly once.
@@ -191,7 +170,7 @@ async def test_two_accounts_end_to_end_through_the_bridge(
         # Risk control: the account waits for a person; B stays online.
         a.risk = "verify"
         await fake.drop(SELLER_A)
-        assert await _eventually(lambda: _state(wf, SELLER_A) == "needs_verification")
+        assert await eventually(lambda: _state(wf, SELLER_A) == "needs_verification")
         assert _state(wf, SELLER_B) == "online"
         await fake.say(SELLER_B, "3301", "cid-b1", "还有一个问题")
         assert await fake.wait_for(lambda: len(fake.sent_to(SELLER_B, "cid-b1")) == 2)

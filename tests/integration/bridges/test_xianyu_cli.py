@@ -10,7 +10,7 @@ import re
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -24,25 +24,11 @@ from ai_cs.bridges.xianyu.cookies import CookieJar
 from ai_cs.bridges.xianyu.mtop import MtopClient
 from ai_cs.bridges.xianyu.sim import FakeGoofish
 from ai_cs.cli import build_app
-from ai_cs.config import get_settings
 
 pytestmark = pytest.mark.anyio
 
 AICS = str(Path(sys.executable).with_name("aics"))
 SELLER = "1000000001"
-
-
-@pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
-    for key in [k for k in os.environ if k.startswith("AICS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("AICS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    try:
-        yield CliRunner()
-    finally:
-        get_settings.cache_clear()
 
 
 def _free_port() -> int:

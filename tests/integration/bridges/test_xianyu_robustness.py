@@ -28,7 +28,7 @@ from ai_cs.bridges.endpoint import BridgeEndpoint, NotReady, SendCommand
 from ai_cs.bridges.models import MarketplaceAccountEvent
 from ai_cs.bridges.xianyu.bridge import XianyuBridge, add_account
 from ai_cs.bridges.xianyu.session import Timings
-from ai_cs.bridges.xianyu.sim import FakeGoofish
+from ai_cs.bridges.xianyu.sim import FakeAccount, FakeGoofish
 from ai_cs.config import Settings
 from ai_cs.gateway.sim import demo_picture
 from ai_cs.marketplace.protocol import WireMessage
@@ -38,22 +38,12 @@ from ai_cs.notify.relay import deliver_due, http_client
 from ai_cs.workflow import Workflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notify"))
+from bridge_helpers import FAST, eventually  # noqa: E402
 from notify_receiver import Receiver, channel_settings, serve  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
 SELLER = "1000000001"
-FAST = Timings(
-    heartbeat_seconds=0.5,
-    request_timeout=3.0,
-    backoff_base=0.1,
-    backoff_cap=0.4,
-    stable_seconds=5.0,
-    deliver_timeout=5.0,
-    echo_wait_seconds=1.0,
-    state_poll_seconds=0.2,
-    reg_refusal_limit=3,
-)
 
 
 @pytest.fixture
@@ -88,6 +78,14 @@ def wf(
         yield workflow
     finally:
         workflow.close()
+
+
+@pytest.fixture
+def seller(fake: FakeGoofish, wf: Workflow) -> FakeAccount:
+    """The shop's account on the fake, added to ai-cs with its cookie."""
+    account = fake.add_account(SELLER, "修图小店")
+    _add(wf, account.cookie())
+    return account
 
 
 @dataclass
@@ -157,14 +155,9 @@ def _events(wf: Workflow) -> list[MarketplaceAccountEvent]:
         )
 
 
-async def _eventually(predicate: Any, timeout: float = 15.0) -> bool:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if await asyncio.to_thread(predicate):
-            return True
-        await asyncio.sleep(0.05)
-    return False
+async def _online(fake: FakeGoofish, wf: Workflow) -> None:
+    assert await fake.wait_registered(SELLER)
+    assert await eventually(lambda: _view(wf).state == "online")
 
 
 def _relay(wf: Workflow) -> None:
@@ -180,20 +173,17 @@ def _relay(wf: Workflow) -> None:
 
 
 async def test_risk_control_on_order_detail_moves_the_account_and_tells_the_shop(
-    fake: FakeGoofish, wf: Workflow, robot: tuple[Receiver, Any]
+    fake: FakeGoofish, wf: Workflow, seller: FakeAccount, robot: tuple[Receiver, Any]
 ) -> None:
-    seller = fake.add_account(SELLER, "修图小店")
-    _add(wf, seller.cookie())
     async with bridge_alone(wf) as run:
-        assert await fake.wait_registered(SELLER)
-        assert await _eventually(lambda: _view(wf).state == "online")
+        await _online(fake, wf)
         fetched = len(seller.token_calls)
 
         # The payment card arrives while the platform wants a slider: order detail is refused.
         fake.add_order("4012345678901234567", buyer="2201", seller=SELLER, amount_fen=3000)
         seller.risk = "verify"
         await fake.pay(SELLER, "2201", "cid-1", "4012345678901234567")
-        assert await _eventually(lambda: _view(wf).state == "needs_verification")
+        assert await eventually(lambda: _view(wf).state == "needs_verification")
 
         # The card itself still reached ai-cs (without the amount), and its push was acked once.
         (payment,) = [e for e in run.events if e["kind"] == "payment"]
@@ -231,13 +221,10 @@ async def test_risk_control_on_order_detail_moves_the_account_and_tells_the_shop
 
 
 async def test_a_dead_login_met_by_an_upload_logs_the_account_out(
-    fake: FakeGoofish, wf: Workflow
+    fake: FakeGoofish, wf: Workflow, seller: FakeAccount
 ) -> None:
-    seller = fake.add_account(SELLER, "修图小店")
-    _add(wf, seller.cookie())
     async with bridge_alone(wf) as run:
-        assert await fake.wait_registered(SELLER)
-        assert await _eventually(lambda: _view(wf).state == "online")
+        await _online(fake, wf)
         session = run.bridge.running[SELLER].session
         url = fake.add_picture("result.png", demo_picture())
 
@@ -253,7 +240,7 @@ async def test_a_dead_login_met_by_an_upload_logs_the_account_out(
         )
         with pytest.raises(NotReady):
             await session.send(command)
-        assert await _eventually(lambda: _view(wf).state == "logged_out")
+        assert await eventually(lambda: _view(wf).state == "logged_out")
         assert fake.sent_to(SELLER, "cid-1") == []  # nothing half-sent: the command is retried
 
     kinds = [kind for kind, _ in _notices(wf)]
@@ -262,13 +249,11 @@ async def test_a_dead_login_met_by_an_upload_logs_the_account_out(
 
 
 async def test_a_refused_reg_backs_off_and_stops_after_the_limit(
-    fake: FakeGoofish, wf: Workflow
+    fake: FakeGoofish, wf: Workflow, seller: FakeAccount
 ) -> None:
-    seller = fake.add_account(SELLER, "修图小店")
     seller.refuse_reg = True
-    _add(wf, seller.cookie())
     async with bridge_alone(wf):
-        assert await _eventually(lambda: _view(wf).state == "needs_verification")
+        assert await eventually(lambda: _view(wf).state == "needs_verification")
         # Exactly the limit: each refusal dropped its token and logged in again, no more.
         assert [ok for _, ok in seller.regs] == [False, False, False]
         assert len(seller.token_calls) == 3
@@ -283,17 +268,14 @@ async def test_a_refused_reg_backs_off_and_stops_after_the_limit(
         # Staff log in again and paste the fresh cookie: the account comes back.
         seller.refuse_reg = False
         _add(wf, seller.cookie())
-        assert await fake.wait_registered(SELLER)
-        assert await _eventually(lambda: _view(wf).state == "online")
+        await _online(fake, wf)
         assert seller.regs[-1][1] is True
     assert [kind for kind, _ in _notices(wf)] == ["account_needs_verification"]
 
 
 async def test_the_token_is_refreshed_on_schedule_and_the_session_moves_to_it(
-    fake: FakeGoofish, wf: Workflow
+    fake: FakeGoofish, wf: Workflow, seller: FakeAccount
 ) -> None:
-    seller = fake.add_account(SELLER, "修图小店")
-    _add(wf, seller.cookie())
     async with bridge_alone(wf, replace(FAST, token_refresh_seconds=1.0)) as run:
         assert await fake.wait_registered(SELLER)
         first = list(seller.tokens)
@@ -309,7 +291,7 @@ async def test_the_token_is_refreshed_on_schedule_and_the_session_moves_to_it(
         assert cached.token in second
         # The new connection delivers the buyer's messages.
         await fake.say(SELLER, "2201", "cid-1", "刷新后还在吗")
-        assert await _eventually(
+        assert await eventually(
             lambda: any(
                 e["message"]["text"] == "刷新后还在吗" for e in run.events if "message" in e
             )
@@ -319,10 +301,8 @@ async def test_the_token_is_refreshed_on_schedule_and_the_session_moves_to_it(
 
 
 async def test_an_account_reconnecting_too_long_is_announced_once_per_outage(
-    fake: FakeGoofish, wf: Workflow
+    fake: FakeGoofish, wf: Workflow, seller: FakeAccount
 ) -> None:
-    seller = fake.add_account(SELLER, "修图小店")
-    _add(wf, seller.cookie())
 
     def offline_notices() -> int:
         return sum(1 for kind, _ in _notices(wf) if kind == "account_offline")
@@ -331,28 +311,28 @@ async def test_an_account_reconnecting_too_long_is_announced_once_per_outage(
         assert await fake.wait_registered(SELLER)
         seller.refuse_connections = True
         await fake.drop(SELLER)
-        assert await _eventually(lambda: _view(wf).state == "reconnecting")
+        assert await eventually(lambda: _view(wf).state == "reconnecting")
         # Not at once: only after AICS_XIANYU_OFFLINE_NOTIFY_MINUTES (0.6 s here).
         assert offline_notices() == 0
-        assert await _eventually(lambda: offline_notices() == 1)
+        assert await eventually(lambda: offline_notices() == 1)
         await asyncio.sleep(1.0)
         assert offline_notices() == 1 and _view(wf).state == "reconnecting"
 
         # Back online, then a second outage: a second notice.
         seller.refuse_connections = False
-        assert await _eventually(lambda: _view(wf).state == "online")
+        assert await eventually(lambda: _view(wf).state == "online")
         seller.refuse_connections = True
         await fake.drop(SELLER)
-        assert await _eventually(lambda: offline_notices() == 2)
+        assert await eventually(lambda: offline_notices() == 2)
         seller.refuse_connections = False
 
     (_, payload), _second = [n for n in _notices(wf) if n[0] == "account_offline"]
     assert payload["account_id"] == SELLER and "仍未连上" in payload["reason"]
 
 
-async def test_a_silent_socket_is_dropped_and_opened_again(fake: FakeGoofish, wf: Workflow) -> None:
-    seller = fake.add_account(SELLER, "修图小店")
-    _add(wf, seller.cookie())
+async def test_a_silent_socket_is_dropped_and_opened_again(
+    fake: FakeGoofish, wf: Workflow, seller: FakeAccount
+) -> None:
     async with bridge_alone(wf, replace(FAST, heartbeat_timeout=0.3)) as run:
         assert await fake.wait_registered(SELLER)
         seller.mute_heartbeats = True  # the socket stays open, but nothing answers
@@ -360,7 +340,7 @@ async def test_a_silent_socket_is_dropped_and_opened_again(fake: FakeGoofish, wf
         seller.mute_heartbeats = False
         assert await fake.wait_registered(SELLER)
         await fake.say(SELLER, "2201", "cid-1", "还在吗")
-        assert await _eventually(lambda: any("message" in e for e in run.events))
+        assert await eventually(lambda: any("message" in e for e in run.events))
         # The same cached token, the same device id: a reconnect is not a new login.
         assert len(seller.token_calls) == 1 and len({did for did, _ in seller.regs}) == 1
     reasons = [e.reason or "" for e in _events(wf) if e.state == "reconnecting"]

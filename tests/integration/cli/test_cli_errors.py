@@ -68,20 +68,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunner]:
-    """``CliRunner`` on a clean environment in ``tmp_path``; set more with ``monkeypatch``."""
-    for key in [k for k in os.environ if k.startswith("AICS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("AICS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)
-    get_settings.cache_clear()
-    try:
-        yield CliRunner()
-    finally:
-        get_settings.cache_clear()
-
-
-@pytest.fixture
 def closed_port() -> int:
     """A loopback port nothing listens on (a connection is refused at once)."""
     return _free_port()
@@ -365,7 +351,6 @@ class _Psycopg(Exception):
 def test_postgres_messages_name_the_address_and_a_hint(
     monkeypatch: pytest.MonkeyPatch, message: str, expected: str
 ) -> None:
-    from ai_cs.config import get_settings
 
     monkeypatch.setenv("AICS_DATABASE_URL", "postgresql+psycopg://shop@db.example/shop")
     get_settings.cache_clear()
