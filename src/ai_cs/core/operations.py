@@ -31,7 +31,8 @@ class OperationSpec:
     engine: str
     """``module:Class`` of the engine that does it; constructed with no arguments."""
     result_kinds: frozenset[str]
-    """File kinds a result may have: ``png``, ``jpeg``, ``webp``, ``svg``, ``psd``."""
+    """File kinds a result may have when the order names no format: ``png``, ``jpeg``, ``webp``,
+    ``svg``, ``pdf``, ``eps``, ``psd`` (an order that names formats gets exactly those)."""
     prices_fen: tuple[int, int, int]
     """List prices for a simple, normal and complex picture."""
     phrases: tuple[str, ...]
@@ -65,9 +66,9 @@ OPERATIONS: Final[dict[Operation, OperationSpec]] = {
             Operation.VECTORIZE,
             customer_label="转矢量图",
             staff_label="转矢量图",
-            designer_label="转矢量图 (SVG)",
+            designer_label="转矢量图 (SVG/PDF/EPS)",
             engine="ai_cs.engines.vectorize:VectorizeEngine",
-            result_kinds=frozenset({"svg"}),
+            result_kinds=frozenset({"svg", "pdf", "eps"}),
             prices_fen=(2000, 3500, 6000),
             phrases=("矢量", "svg", "描图", "vector"),
         ),

@@ -123,7 +123,7 @@ def apply_callback(
             f"the file at {event.result_url!r} is not the result the callback names",
             job_id=event.job_id,
         )
-    checked = check_result(data, task["operation"])
+    checked = check_result(data, task["operation"], task["requirements"])
     key = storage.put(checked.data, checked.extension)
 
     def record(session: Session) -> dict[str, Any]:

@@ -270,19 +270,20 @@ async def finish_job(job_id: str, request: Request, principal: DesignerDep) -> d
             raise InvalidArgument("the form needs a file field 'result'")
         designer = designer.strip()
 
-        def precheck() -> str:
+        def precheck() -> tuple[str, Any]:
             with db.read() as session:
                 job = service.check_can_finish(session, job_id, designer, principal.key_id)
-                return job.operation
+                # The job's analysis is the task's requirements: what the order asked for.
+                return job.operation, service.decode_json(job.analysis)
 
-        operation = await anyio.to_thread.run_sync(precheck)
+        operation, asked = await anyio.to_thread.run_sync(precheck)
         data = await upload.read(opts.max_result_bytes + 1)
         filename = _clean_filename(upload.filename)
     finally:
         await form.close()
     if len(data) > opts.max_result_bytes:
         raise ResultTooLarge(f"the result is larger than {opts.max_result_bytes} bytes")
-    checked = await anyio.to_thread.run_sync(check_result, data, operation)
+    checked = await anyio.to_thread.run_sync(check_result, data, operation, asked)
     storage: ResultStorage = state.result_storage
     key = await anyio.to_thread.run_sync(storage.put, checked.data, checked.extension)
 

@@ -48,6 +48,8 @@ class JobRead(BaseModel):
     task_id: str
     operation: str
     operation_label: str
+    deliver_as: str = ""
+    """The file the designer must upload (the order's formats, else the operation's)."""
     reason: str
     status: str
     original_image: str

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from ai_cs.clock import Clock, iso
 from ai_cs.core.tasks import check_id, parse_operation
 from ai_cs.dispatch.models import DispatchCallback, DispatchJob, DispatchReminder
-from ai_cs.dispatch.results import CheckedResult
+from ai_cs.dispatch.results import CheckedResult, deliverable_label
 from ai_cs.dispatch.rules import (
     CALLBACK_LEASE_SECONDS,
     CLAIM_DEADLINE_SECONDS,
@@ -75,7 +75,8 @@ def _json_or_none(value: Any) -> str | None:
     return None if value is None else _canonical(value)
 
 
-def _decode(value: str | None) -> Any:
+def decode_json(value: str | None) -> Any:
+    """A stored JSON column decoded (the text itself when it is not JSON)."""
     if value is None:
         return None
     try:
@@ -107,8 +108,9 @@ def job_to_dict(row: DispatchJob, now_epoch: float, base_url: str) -> dict[str, 
         "status": row.status,
         "original_image": row.original_image,
         "customer_notes": row.customer_notes,
-        "analysis": _decode(row.analysis),
-        "quote": _decode(row.quote),
+        "analysis": decode_json(row.analysis),
+        "deliver_as": deliverable_label(row.operation, decode_json(row.analysis)),
+        "quote": decode_json(row.quote),
         "acc_id": row.acc_id,
         "acc_type": row.acc_type,
         "customer_id": row.customer_id,

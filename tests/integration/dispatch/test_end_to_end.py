@@ -11,12 +11,14 @@ import hashlib
 import io
 import json
 import time
+import zipfile
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 from dispatch_helpers import (
+    SVG_LOGO,
     Shop,
     cutout_png,
     hand_off,
@@ -37,6 +39,7 @@ from ai_cs.dispatch.config import callback_secret
 from ai_cs.dispatch.models import DispatchCallback, DispatchCallbackEvent, DispatchJob
 from ai_cs.dispatch.relay import deliver_due
 from ai_cs.engines import run_engine
+from ai_cs.engines.vector_output import svg_to_pdf
 from ai_cs.errors import QualityCheckFailed
 from ai_cs.jobs.embedded import backoff_seconds
 from ai_cs.processing.storage import LocalStorage
@@ -305,3 +308,47 @@ def test_copies_of_one_callback_racing_apply_once(make_shop: Any) -> None:
     assert applied[0]["status"] == "awaiting_confirm"
     assert count(shop, DispatchCallbackEvent) == 1
     assert task_status(shop, task_id) == "awaiting_confirm"
+
+
+def test_a_designer_delivers_the_formats_the_order_asked(shop: Shop) -> None:
+    """A vectorize order for SVG + PDF: the designer sees it, a lone SVG is refused at once, the
+    ZIP of both comes back into the task (checked again by the API, the SVG in it cleaned)."""
+    original = store_original(shop.settings, flat_picture())
+    task_id = paid_task(shop.workflow, original, "vectorize", output={"format": "svg,pdf"})
+    hand_off(shop.workflow, task_id, "客户要矢量文件：自动描图线条太乱")
+    assert shop.relay().sent == 1
+
+    wang = shop.client("wang")
+    (job,) = jobs_of(wang, task_id)
+    assert job["deliver_as"] == "SVG + PDF（打包成一个 ZIP，每种一个文件）"
+    assert wang.post(f"/api/v1/jobs/{job['job_id']}/claim", json={"designer": "小王"}).is_success
+
+    def finish(data: bytes, name: str) -> httpx.Response:
+        return wang.post(
+            f"/api/v1/jobs/{job['job_id']}/finish",
+            data={"designer": "小王"},
+            files={"result": (name, data, "application/octet-stream")},
+        )
+
+    alone = finish(SVG_LOGO, "logo.svg")
+    assert alone.status_code == 422
+    assert alone.json()["error"]["code"] == "wrong_result_format"
+    assert "SVG / PDF in one ZIP" in alone.json()["error"]["message"]
+
+    pdf = svg_to_pdf(SVG_LOGO)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("logo.svg", SVG_LOGO)
+        archive.writestr("logo.pdf", pdf)
+    done = finish(buffer.getvalue(), "logo.zip")
+    assert done.status_code == 200, done.text
+    assert done.json()["result_mime"] == "application/zip"
+
+    wait_for(lambda: task_status(shop, task_id) == "awaiting_confirm")
+    task = shop.workflow.get_task(task_id)
+    assert task["result_image"].endswith(".zip")
+    stored = LocalStorage(shop.settings.data_dir).get(task["result_image"])
+    with zipfile.ZipFile(io.BytesIO(stored)) as archive:
+        assert archive.read("logo.pdf") == pdf
+        svg = archive.read("logo.svg")
+    assert b"<circle" in svg and b"<script" not in svg

@@ -22,7 +22,15 @@ def test_every_operation_has_a_complete_row(operation: Operation) -> None:
     spec = OPERATIONS[operation]
     assert spec.operation is operation
     assert spec.customer_label and spec.staff_label and spec.designer_label
-    assert spec.result_kinds and spec.result_kinds <= {"png", "jpeg", "webp", "svg", "psd"}
+    assert spec.result_kinds and spec.result_kinds <= {
+        "png",
+        "jpeg",
+        "webp",
+        "svg",
+        "pdf",
+        "eps",
+        "psd",
+    }
     simple, normal, complex_ = spec.prices_fen
     assert 0 < simple <= normal <= complex_
     assert spec.phrases and all(p == p.strip() and p for p in spec.phrases)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ai_cs.dispatch.results import (
     ResultTooLarge,
     WrongResultFormat,
     check_result,
+    deliverable_label,
     sniff_kind,
 )
 from ai_cs.dispatch.rules import (
@@ -30,6 +32,7 @@ from ai_cs.dispatch.rules import (
     is_overdue,
     parse_job_status,
 )
+from ai_cs.engines.vector_output import svg_to_eps, svg_to_pdf
 
 
 def png(mode: str = "RGBA", alpha: int = 0) -> bytes:
@@ -81,6 +84,103 @@ def test_results_are_checked_by_their_bytes() -> None:
         check_result(b"\x89PNG\r\n\x1a\n" + b"\x00" * (64 * 1024 * 1024), "enhance")
     assert sniff_kind(b"\xef\xbb\xbf  <svg xmlns='http://www.w3.org/2000/svg'/>") == "svg"
     assert sniff_kind(b"<html><svg></svg></html>") is None
+
+
+LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40" onload="alert(1)">'
+    b'<rect width="40" height="40" fill="white"/><circle cx="20" cy="20" r="15" fill="red"/>'
+    b"<script>alert(2)</script></svg>"
+)
+
+
+def order(formats: str | None) -> dict[str, object]:
+    """A task's requirements as the chat stores them (``output.format``)."""
+    return {"complexity": "simple", "output": {"format": formats} if formats else {}}
+
+
+def zipped(**members: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name.replace("__", "/").replace("_", "."), data)
+    return buffer.getvalue()
+
+
+def test_a_designer_delivers_vectors_as_svg_pdf_or_eps_checked_by_content() -> None:
+    pdf, eps = svg_to_pdf(LOGO), svg_to_eps(LOGO)
+    assert (sniff_kind(pdf), sniff_kind(eps), sniff_kind(zipped(a_svg=LOGO))) == (
+        "pdf",
+        "eps",
+        "zip",
+    )
+    # No format asked: any vector file, each read back.
+    assert check_result(pdf, "vectorize").mime == "application/pdf"
+    assert check_result(eps, "vectorize").extension == ".eps"
+    assert b"script" not in check_result(LOGO, "vectorize").data
+    # A PDF or EPS that only wraps a bitmap is not a vector file; a broken one is refused.
+    bitmap_pdf, bitmap_eps = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (30, 30), (200, 0, 0)).save(bitmap_pdf, "PDF")
+    Image.new("RGB", (30, 30), (200, 0, 0)).save(bitmap_eps, "EPS")
+    with pytest.raises(WrongResultFormat, match="picture"):
+        check_result(bitmap_pdf.getvalue(), "vectorize")
+    with pytest.raises(WrongResultFormat, match="picture"):
+        check_result(bitmap_eps.getvalue(), "vectorize")
+    with pytest.raises(ResultRejected, match="PDF cannot be read"):
+        check_result(b"%PDF-1.4\n" + os.urandom(300), "vectorize")
+    with pytest.raises(ResultRejected, match="EPSF header"):
+        check_result(b"%!PS-Adobe-3.0 EPSF-3.0\nfill\n", "vectorize")
+    # A ZIP is only for an order that named several formats.
+    with pytest.raises(WrongResultFormat, match="vectorize delivers EPS / PDF / SVG"):
+        check_result(zipped(a_svg=LOGO), "vectorize")
+
+
+def test_what_the_order_asked_is_what_the_designer_must_deliver() -> None:
+    pdf = svg_to_pdf(LOGO)
+    assert check_result(pdf, "vectorize", order("pdf")).kind == "pdf"
+    with pytest.raises(WrongResultFormat, match="order asked for PDF; the uploaded file is SVG"):
+        check_result(LOGO, "vectorize", order("pdf"))
+    with pytest.raises(WrongResultFormat, match="order asked for EPS"):
+        check_result(pdf, "vectorize", order("eps"))
+    # Raster operations too: a JPG order gets a JPEG.
+    jpeg = io.BytesIO()
+    Image.new("RGB", (20, 10), (1, 2, 3)).save(jpeg, "JPEG")
+    assert check_result(jpeg.getvalue(), "enhance", order("jpg")).kind == "jpeg"
+    with pytest.raises(WrongResultFormat, match="order asked for JPEG"):
+        check_result(png("RGB"), "enhance", order("jpg"))
+    assert deliverable_label("vectorize", order("pdf")) == "PDF"
+    assert deliverable_label("vectorize", order(None)) == "EPS / PDF / SVG"
+    assert deliverable_label("vectorize", order("svg,pdf")).startswith("SVG + PDF（打包成一个 ZIP")
+
+
+def test_several_formats_come_as_one_zip_with_one_checked_file_each() -> None:
+    pdf = svg_to_pdf(LOGO)
+    asked = order("svg,pdf")
+    with pytest.raises(WrongResultFormat, match="SVG / PDF in one ZIP; the uploaded file is PDF"):
+        check_result(pdf, "vectorize", asked)
+    checked = check_result(zipped(logo_svg=LOGO, logo_pdf=pdf), "vectorize", asked)
+    assert (checked.kind, checked.mime) == ("zip", "application/zip")
+    with zipfile.ZipFile(io.BytesIO(checked.data)) as archive:
+        assert sorted(archive.namelist()) == ["logo.pdf", "logo.svg"]
+        assert archive.read("logo.pdf") == pdf
+        cleaned = archive.read("logo.svg")  # rebuilt from the sanitized SVG
+    assert b"<circle" in cleaned and b"script" not in cleaned and b"onload" not in cleaned
+
+    refusals = {
+        "missing": (zipped(logo_svg=LOGO), WrongResultFormat, "the ZIP holds SVG"),
+        "doubled": (
+            zipped(a_svg=LOGO, b_svg=LOGO, c_pdf=pdf),
+            WrongResultFormat,
+            "holds SVG / SVG / PDF",
+        ),
+        "escape": (zipped(**{"..__x_svg": LOGO, "y_pdf": pdf}), ResultRejected, "unsafe path"),
+        "nested": (zipped(a_zip=zipped(a_svg=LOGO), b_pdf=pdf), ResultRejected, "not a delive"),
+        "bitmap": (zipped(a_svg=LOGO, b_png=png()), WrongResultFormat, "holds SVG / PNG"),
+        "broken": (b"PK\x03\x04" + os.urandom(100), ResultRejected, "ZIP cannot be read"),
+    }
+    for name, (data, error, words) in refusals.items():
+        with pytest.raises(error, match=words):
+            check_result(data, "vectorize", asked)
+        assert name
 
 
 def test_a_bomb_claiming_a_huge_canvas_is_refused_without_decoding() -> None:

@@ -106,6 +106,7 @@
     node.querySelector(".status").textContent = labels.statuses[job.status] || job.status;
     node.querySelector(".overdue").hidden = !job.overdue;
     node.querySelector(".reason").textContent = job.reason;
+    node.querySelector(".deliver").textContent = job.deliver_as || "";
     node.querySelector(".notes").textContent = job.customer_notes || "无";
     node.querySelector(".analysis").textContent = summarize(job.analysis);
     node.querySelector(".quote").textContent = summarizeQuote(job.quote);
