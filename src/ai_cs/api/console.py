@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from ai_cs.api.ratelimit import Limiter
 from ai_cs.auth.service import Principal, Scope
+from ai_cs.bridges import consign
 from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.errors import AicsError, AuthError, Forbidden
@@ -113,6 +114,7 @@ OK_MESSAGES: Final = {
     "retry": "已重新加入处理队列",
     "cancel": "任务已取消",
     "refund": "已标记为退款",
+    "consign": "已确认发货，几秒内同步到闲鱼",
 }
 ERROR_MESSAGES: Final = {
     "requirements_locked_after_payment": "任务已付款，不能再添加需求",
@@ -128,6 +130,8 @@ ERROR_MESSAGES: Final = {
     "rate_limited": "操作太频繁，请稍后再试",
     "csrf": "页面已过期，请刷新后再提交",
     "unknown_action": "不支持的操作",
+    "consign_not_allowed": "只有客户已确认、在闲鱼付款的订单才能确认发货",
+    "consign_off": "确认发货没有开启（AICS_XIANYU_CONSIGN_DUMMY）",
 }
 LOGIN_ERRORS: Final = {
     "unauthorized": "密钥无效、已过期或已被吊销",
@@ -512,6 +516,11 @@ def task_page(request: Request, task_id: str, principal: ConsoleStaff) -> Respon
             actions = staff.staff_actions(session, tid)
             dispatch = staff.dispatch_requests(session, tid)
             jobs = staff.jobs_of(session, tid)
+            shipping = (
+                consign.consign_of(session, tid)
+                if request.app.state.settings.xianyu_consign_dummy
+                else None
+            )
     except AicsError:
         return render(request, "not_found.html", {"task_id": task_id[:128]}, status_code=404)
     result_type = media_type_of(Path(str(task["result_image"]))) if task.get("result_image") else ""
@@ -530,6 +539,7 @@ def task_page(request: Request, task_id: str, principal: ConsoleStaff) -> Respon
             "timeline": timeline(task, history, actions, dispatch),
             "dispatch": dispatch,
             "jobs": jobs,
+            "consign": shipping,
             "actions": staff.allowed_actions(task["status"]),
             "editable": task["status"] == TaskStatus.PENDING.value,
             "operations": [

@@ -1,7 +1,9 @@
 """店铺账号: the shop's marketplace accounts in the staff console (CONTRACT §10).
 
 Staff add an account by pasting the cookie of a logged-in goofish.com page, see each account's
-state (with its reason), last event and last error, and pause, resume or remove it. The running
+state (with its reason), last event and last error, and pause, resume or remove it. With
+``AICS_XIANYU_CONSIGN_DUMMY`` on, the page also lists the confirmed 闲鱼 orders waiting for
+确认发货, which staff approve here or on the task page (:mod:`ai_cs.bridges.consign`). The running
 bridge picks every change up within seconds. Every action goes through
 :mod:`ai_cs.bridges.accounts` (the same functions as ``aics accounts``); cookies never come back
 out of the database in a page.
@@ -20,11 +22,13 @@ from ai_cs.api.console import (
     csrf_ok,
     render,
     run_action,
+    safe_next,
     workflow_of,
 )
-from ai_cs.bridges import accounts
+from ai_cs.bridges import accounts, consign
 from ai_cs.bridges.xianyu.bridge import add_account
 from ai_cs.errors import AicsError
+from ai_cs.web.deps import actor_name
 
 PAGE: Final = "/console/accounts"
 MAX_COOKIE_FORM_CHARS: Final = 32_000
@@ -48,6 +52,7 @@ def install(app: FastAPI) -> None:
 
 def _page(request: Request, *, error: str | None = None, status_code: int = 200) -> Response:
     workflow = workflow_of(request)
+    consign_on = request.app.state.settings.xianyu_consign_dummy
     with workflow.db.read() as session:
         rows = accounts.list_accounts(session)
         events = {
@@ -56,6 +61,7 @@ def _page(request: Request, *, error: str | None = None, status_code: int = 200)
             )
             for v in rows
         }
+        waiting = consign.waiting_consigns(session) if consign_on else []
     ok = request.query_params.get("ok", "")
     return render(
         request,
@@ -65,6 +71,8 @@ def _page(request: Request, *, error: str | None = None, status_code: int = 200)
             "events": events,
             "account_ok": OK_MESSAGES.get(ok),
             "account_error": error,
+            "consign_on": consign_on,
+            "waiting_consigns": waiting,
         },
         status_code=status_code,
     )
@@ -157,3 +165,25 @@ def account_remove(
     """Forget the account and its cookie."""
     del principal
     return _action(request, csrf, platform, account_id, "remove")
+
+
+@router.post("/orders/{task_id}/consign")
+def order_consign(
+    request: Request,
+    task_id: str,
+    principal: ConsoleStaff,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+    next_page: Annotated[str, Form(alias="next", max_length=300)] = "",
+) -> Response:
+    """确认发货: approve marking the task's 闲鱼 order shipped (the bridge carries it out)."""
+    page = safe_next(next_page) if next_page else PAGE
+    if not request.app.state.settings.xianyu_consign_dummy:
+        return back_to(page, err="consign_off")
+    clock, by = workflow_of(request).clock, actor_name(principal)
+    return run_action(
+        request,
+        page,
+        csrf,
+        lambda s: consign.request_consign(s, clock, task_id, by=by),
+        "consign",
+    )

@@ -9,6 +9,9 @@
 * ``bridge_sends`` — every IM message a bridge sent for a §7 ``send`` command (one row per part:
   pictures first, then the text), with the platform's message id. A command resent after a
   restart skips the parts already sent, and the echo of our own message is recognised by its id.
+* ``bridge_consigns`` — a staff member's 确认发货 of a platform order (闲鱼 ``consign.dummy``:
+  shipped without logistics), one row per order: requested, then done or failed with the
+  platform's reason. The account's running session carries it out.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ STATES = (NEW, ONLINE, RECONNECTING, NEEDS_VERIFICATION, LOGGED_OUT, PAUSED)
 # Send part statuses.
 SENT = "sent"
 REJECTED = "rejected"
+
+# Consign statuses.
+REQUESTED = "requested"
+DONE = "done"
+FAILED = "failed"
 
 
 class MarketplaceAccount(Base):
@@ -93,3 +101,26 @@ class BridgeSend(Base):
     status: Mapped[str] = mapped_column(Text)  # sent | rejected
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[str] = mapped_column(Text)
+
+
+class BridgeConsign(Base):
+    """确认发货: a platform order marked shipped on a staff member's approval."""
+
+    __tablename__ = "bridge_consigns"
+    __table_args__ = (
+        UniqueConstraint("platform", "account_id", "order_id", name="uq_bridge_consigns_order"),
+        Index("ix_bridge_consigns_due", "platform", "account_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[str] = mapped_column(Text)
+    order_id: Mapped[str] = mapped_column(Text)
+    task_id: Mapped[str] = mapped_column(Text, index=True)
+    status: Mapped[str] = mapped_column(Text)  # requested | done | failed
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    requested_by: Mapped[str] = mapped_column(Text)
+    requested_at: Mapped[str] = mapped_column(Text)
+    done_at: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[str] = mapped_column(Text)

@@ -15,8 +15,9 @@ from typing import Any, Final
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ai_cs.bridges import accounts
+from ai_cs.bridges import accounts, consign
 from ai_cs.bridges.accounts import AccountCipher, AccountSecrets, AccountView
+from ai_cs.bridges.consign import DueConsign
 from ai_cs.clock import Clock
 from ai_cs.config import Settings
 from ai_cs.db.database import Database
@@ -125,6 +126,21 @@ class AccountStore:
         """Whether a bridge sent this message."""
         with self.db.read() as session:
             return accounts.is_our_message(session, self.platform, account_id, message_id)
+
+    def due_consigns(self, account_id: str) -> list[DueConsign]:
+        """确认发货 requests of the account waiting to be carried out."""
+        with self.db.read() as session:
+            return consign.due_consigns(session, self.platform, account_id)
+
+    def settle_consign(self, consign_id: int, failed: str | None = None) -> None:
+        """The platform's answer to a 确认发货 (``failed``: its reason)."""
+        self.db.run_write(
+            lambda s: consign.settle_consign(s, self.clock, consign_id, failed=failed)
+        )
+
+    def note_consign_wait(self, consign_id: int, reason: str) -> None:
+        """Why a 确认发货 waits (the account needs a person first)."""
+        self.db.run_write(lambda s: consign.note_consign_wait(s, self.clock, consign_id, reason))
 
     def keep_unknown(self, account_id: str, reason: str, raw: str, decoded: Any = None) -> None:
         """Keep an entry the decoder did not understand (a future fixture); never raises."""

@@ -578,7 +578,15 @@ class EventProcessor:
         ev = item.event
         body = ev.message
         text = body.text if body else ""
-        if text and gw.sent_recently(session, ev.account_id, ev.conversation_id, text):
+        # A §7 send has no message id, so a plain gateway's echo of our reply is known only by
+        # its text. A gateway that recognised its own sends by id (the marketplace bridges) says
+        # so, and then a person typing the bot's very words is a person: no text guessing.
+        echoes_filtered = (ev.model_extra or {}).get("echoes_filtered") is True
+        if (
+            text
+            and not echoes_filtered
+            and gw.sent_recently(session, ev.account_id, ev.conversation_id, text)
+        ):
             return "seller_echo_of_our_reply", []
         by = ev.sender.nick or ev.sender.id
         conv = session.get(Conversation, ev.conversation_id)

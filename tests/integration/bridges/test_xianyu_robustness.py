@@ -9,25 +9,22 @@ these tests are about the account, not the agent.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from websockets.asyncio.client import connect
 
 from ai_cs.bridges import accounts
 from ai_cs.bridges.accounts import AccountCipher
-from ai_cs.bridges.endpoint import BridgeEndpoint, NotReady, SendCommand
+from ai_cs.bridges.endpoint import NotReady, SendCommand
 from ai_cs.bridges.models import MarketplaceAccountEvent
-from ai_cs.bridges.xianyu.bridge import XianyuBridge, add_account
-from ai_cs.bridges.xianyu.session import Timings
+from ai_cs.bridges.xianyu.bridge import add_account
 from ai_cs.bridges.xianyu.sim import FakeAccount, FakeGoofish
 from ai_cs.config import Settings
 from ai_cs.gateway.sim import demo_picture
@@ -38,7 +35,7 @@ from ai_cs.notify.relay import deliver_due, http_client
 from ai_cs.workflow import Workflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notify"))
-from bridge_helpers import FAST, eventually  # noqa: E402
+from bridge_helpers import FAST, bridge_alone, eventually, fake_settings  # noqa: E402
 from notify_receiver import Receiver, channel_settings, serve  # noqa: E402
 
 pytestmark = pytest.mark.anyio
@@ -60,18 +57,13 @@ def robot() -> Iterator[tuple[Receiver, Any]]:
 def wf(
     database_url: str, settings: Settings, fake: FakeGoofish, robot: tuple[Receiver, Any]
 ) -> Iterator[Workflow]:
-    env = fake.env()
-    configured = settings.model_copy(
-        update={
-            "xianyu_ws_url": env["AICS_XIANYU_WS_URL"],
-            "xianyu_mtop_url": env["AICS_XIANYU_MTOP_URL"],
-            "xianyu_passport_url": env["AICS_XIANYU_PASSPORT_URL"],
-            "xianyu_upload_url": env["AICS_XIANYU_UPLOAD_URL"],
-            # Pictures on the fake count as the shop's own results: they are uploaded.
-            "public_base_url": fake.base,
-            "xianyu_offline_notify_minutes": 0.01,
-            **channel_settings(robot[1].url),
-        }
+    configured = fake_settings(
+        settings,
+        fake,
+        # Pictures on the fake count as the shop's own results: they are uploaded.
+        public_base_url=fake.base,
+        xianyu_offline_notify_minutes=0.01,
+        **channel_settings(robot[1].url),
     )
     workflow = Workflow(database_url=database_url, settings=configured)
     try:
@@ -86,49 +78,6 @@ def seller(fake: FakeGoofish, wf: Workflow) -> FakeAccount:
     account = fake.add_account(SELLER, "修图小店")
     _add(wf, account.cookie())
     return account
-
-
-@dataclass
-class Running:
-    bridge: XianyuBridge
-    events: list[dict[str, Any]] = field(default_factory=list)
-
-
-@contextlib.asynccontextmanager
-async def bridge_alone(wf: Workflow, timings: Timings = FAST) -> AsyncIterator[Running]:
-    """The bridge with a §7 client that stores nothing and acks every event."""
-    async with BridgeEndpoint() as endpoint:
-        bridge = XianyuBridge(
-            wf.db,
-            wf.clock,
-            wf.settings,
-            endpoint,
-            holder="test",
-            timings=timings,
-            poll_seconds=0.2,
-            lease_seconds=2.0,
-        )
-        running = Running(bridge)
-
-        async def client() -> None:
-            async with connect(endpoint.url) as ws:
-                async for data in ws:
-                    frame = json.loads(data)
-                    if frame.get("type") == "event":
-                        running.events.append(frame["event"])
-                        ack = {"type": "ack", "event_id": frame["event"]["event_id"]}
-                        await ws.send(json.dumps(ack))
-
-        reader = asyncio.create_task(client())
-        stop = asyncio.Event()
-        task = asyncio.create_task(bridge.run(stop))
-        try:
-            yield running
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, 20)
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
 
 
 def _add(wf: Workflow, cookie: str) -> None:

@@ -188,6 +188,7 @@ class XianyuBridge:
             media_prefixes=media_prefixes(self.settings),
             max_media_bytes=self.settings.max_upload_bytes,
             timings=self.timings or Timings.from_settings(self.settings),
+            consign=self.settings.xianyu_consign_dummy,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(session.run(stop), name=f"xianyu:{account_id}")

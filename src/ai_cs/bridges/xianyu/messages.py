@@ -362,8 +362,13 @@ def message_event_id(account_id: str, message_id: str) -> str:
 
 
 def chat_event(chat: Chat, *, account_id: str, role: Literal["buyer", "seller"]) -> dict[str, Any]:
-    """A §7 ``message`` event for a chat message (a buyer's, or a person on the seller's side)."""
+    """A §7 ``message`` event for a chat message (a buyer's, or a person on the seller's side).
+
+    ``echoes_filtered``: the session dropped the echoes of its own sends by message id before
+    this event was made, so a seller message here is a person even when it repeats our words.
+    """
     return {
+        "echoes_filtered": True,
         "event_id": message_event_id(account_id, chat.message_id),
         "kind": "message",
         "platform": PLATFORM,

@@ -26,6 +26,11 @@ loop is exactly what risk control counts.
 Own messages: the send reply's message id is recorded; the echo with that id is ours. Any other
 message from the seller's side is a person in the shop's app: a §7 seller message (takeover).
 An echo can come before the reply, so an unknown own message waits for the sends in flight.
+
+确认发货 (``consign=True``, ``AICS_XIANYU_CONSIGN_DUMMY``): while online the session carries out
+the 确认发货 staff approved for its account (:mod:`ai_cs.bridges.consign`) — the order detail
+first (an order the platform already shows shipped is recorded done without a second call),
+then ``consign.dummy``; the answer is recorded either way.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from ai_cs.bridges import models
+from ai_cs.bridges.consign import DueConsign
 from ai_cs.bridges.endpoint import BridgeEndpoint, NotReady, SendCommand
 from ai_cs.bridges.store import AccountStore
 from ai_cs.bridges.xianyu import frames as fr
@@ -178,6 +184,7 @@ class XianyuSession:
         media_prefixes: tuple[str, ...] = (),
         max_media_bytes: int = 20 * 1024 * 1024,
         timings: Timings | None = None,
+        consign: bool = False,
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.store = store
@@ -187,6 +194,7 @@ class XianyuSession:
         self.media_prefixes = media_prefixes
         self.max_media_bytes = max_media_bytes
         self.timings = timings or Timings()
+        self.consign = consign
         self.rng = rng
         self.stats = SessionStats()
         self.online = asyncio.Event()
@@ -420,6 +428,8 @@ class XianyuSession:
                     asyncio.create_task(self._watch_blocked(), name="xianyu-blocked"),
                     asyncio.create_task(_wait(stop), name="xianyu-stop"),
                 }
+                if self.consign:
+                    tasks.add(asyncio.create_task(self._consigns(), name="xianyu-consign"))
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     exc = task.exception()
@@ -507,6 +517,36 @@ class XianyuSession:
             view = await asyncio.to_thread(self.store.view, self.account_id)
             if view.paused or view.cookie_version != self._version:
                 raise _CookieChanged()
+
+    # ------------------------------------------------------------------ 确认发货
+    async def _consigns(self) -> None:
+        """Carry out the 确认发货 staff approved for this account, one at a time."""
+        while True:
+            await asyncio.sleep(self.timings.state_poll_seconds)
+            due = await asyncio.to_thread(self.store.due_consigns, self.account_id)
+            for item in due:
+                if self._blocked_seen.is_set():
+                    break  # the account needs a person; the requests wait for it
+                await self._consign(item)
+
+    async def _consign(self, item: DueConsign) -> None:
+        assert self._mtop is not None
+        try:
+            detail = await self._mtop.order_detail(item.order_id)
+            if not _shipped(detail.status):
+                await self._mtop.consign_dummy(item.order_id)
+        except (NeedsVerification, LoggedOut) as exc:
+            # on_blocked already ends the connection; the request stays for the next login.
+            await asyncio.to_thread(
+                self.store.note_consign_wait, item.id, f"等账号恢复后再发货：{exc.message}"
+            )
+            return
+        except XianyuError as exc:
+            log.warning("xianyu %s: consign %s failed: %s", self.account_id, item.order_id, exc)
+            await asyncio.to_thread(self.store.settle_consign, item.id, exc.message)
+            return
+        log.info("xianyu %s: order %s marked shipped", self.account_id, item.order_id)
+        await asyncio.to_thread(self.store.settle_consign, item.id, None)
 
     # ------------------------------------------------------------------ pushes
     async def _pushes(self, ws: ClientConnection, pushes: asyncio.Queue[fr.Incoming]) -> None:
@@ -704,6 +744,14 @@ class XianyuSession:
             # connection; the command stays unanswered and is sent again once online.
             raise NotReady(f"upload failed: {exc.message}") from exc
         return fr.content_image(uploaded.url, uploaded.width, uploaded.height)
+
+
+SHIPPED_MARKERS: Final = ("WAIT_BUYER_CONFIRM", "TRADE_FINISHED", "TRADE_SUCCESS", "已发货")
+"""Order states after shipment (the detail's status is read tolerantly; unknown = not shipped)."""
+
+
+def _shipped(status: str | None) -> bool:
+    return bool(status) and any(m in str(status) for m in SHIPPED_MARKERS)
 
 
 def _chat_picture(data: bytes) -> tuple[bytes, str, str] | None:
