@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.bridges import accounts
 from ai_cs.bridges.models import MarketplaceAccountEvent
 from ai_cs.bridges.xianyu.bridge import add_account
@@ -24,6 +25,7 @@ from ai_cs.bridges.xianyu.sim import FakeGoofish
 from ai_cs.config import Settings
 from ai_cs.gateway.runner import run_xianyu_bridge
 from ai_cs.gateway.sim import demo_picture
+from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.marketplace import service as gw
 from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
@@ -186,3 +188,56 @@ async def test_two_accounts_end_to_end_through_the_bridge(
 def _paused(wf: Workflow, account: str, cid: str) -> bool:
     with wf.db.read() as session:
         return gw.paused_until(session, account, cid, wf.clock.epoch()) is not None
+
+
+def _rows(wf: Workflow, sql: str, **params: Any) -> list[Any]:
+    with wf.db.read() as session:
+        return list(session.execute(text(sql), params).all())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs conversations and payments scoped by platform + account (issue 18 item 2, "
+    "the orders helper); on main a chat id is one conversation for every account and a payment "
+    "picks the buyer's pending task whatever its account",
+)
+async def test_the_same_chat_and_buyer_on_two_accounts_stay_apart(
+    fake: FakeGoofish, bridge_workflow: Workflow
+) -> None:
+    """Two shops, one buyer id, one chat id: two conversations, two tasks, each payment moves
+    only its own shop's task — even when both shops' orders carry the same order id."""
+    wf = bridge_workflow
+    for seller in (fake.add_account(SELLER_A, "小店A"), fake.add_account(SELLER_B, "小店B")):
+        wf.db.run_write(lambda s, c=seller.cookie(): add_account(s, wf.clock, wf.settings, c))
+    handler = AgentHandler(wf, ocr=StaticOcr())
+    async with bridge_running(wf, handler):
+        assert await fake.wait_registered(SELLER_A) and await fake.wait_registered(SELLER_B)
+        for shop in (SELLER_A, SELLER_B):
+            url = fake.add_picture(f"{shop}.png", demo_picture(f"{shop[-1]} 50%"))
+            await fake.send_picture(shop, "2201", "cid-same", url, 800, 600)
+            await fake.say(shop, "2201", "cid-same", "帮我抠图")
+        assert await eventually(
+            lambda: (
+                len(_rows(wf, "SELECT task_id FROM image_tasks WHERE customer_id = '2201'")) == 2
+            ),
+            timeout=60,
+        )
+        tasks = dict(_rows(wf, "SELECT acc_id, task_id FROM image_tasks"))
+        assert set(tasks) == {SELLER_A, SELLER_B}
+        accounts_talking = {r[0] for r in _rows(wf, "SELECT account_id FROM conversations")}
+        assert accounts_talking == {SELLER_A, SELLER_B}  # two conversations, one per shop
+        assert fake.sent_to(SELLER_A, "cid-same") and fake.sent_to(SELLER_B, "cid-same")
+
+        # B's buyer pays first, with an order id A's order will carry too.
+        for shop in (SELLER_B, SELLER_A):
+            (price,) = _rows(
+                wf, "SELECT price_fen FROM image_tasks WHERE task_id = :t", t=tasks[shop]
+            )[0]
+            fake.orders.pop("4012345678901234567", None)
+            fake.add_order("4012345678901234567", buyer="2201", seller=shop, amount_fen=price)
+            await fake.pay(shop, "2201", "cid-same", "4012345678901234567")
+            assert await eventually(
+                lambda s=shop: wf.get_task(tasks[s])["status"] != "pending", timeout=60
+            ), f"{shop}'s task was not paid"
+            if shop == SELLER_B:
+                assert wf.get_task(tasks[SELLER_A])["status"] == "pending"
