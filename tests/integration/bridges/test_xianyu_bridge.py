@@ -214,8 +214,8 @@ async def test_the_same_chat_and_buyer_on_two_accounts_stay_apart(
         assert await fake.wait_registered(SELLER_A) and await fake.wait_registered(SELLER_B)
         for shop in (SELLER_A, SELLER_B):
             url = fake.add_picture(f"{shop}.png", demo_picture(f"{shop[-1]} 50%"))
+            await fake.say(shop, "2201", "cid-same", "你好，修图")
             await fake.send_picture(shop, "2201", "cid-same", url, 800, 600)
-            await fake.say(shop, "2201", "cid-same", "帮我抠图")
         assert await eventually(
             lambda: (
                 len(_rows(wf, "SELECT task_id FROM image_tasks WHERE customer_id = '2201'")) == 2
@@ -226,7 +226,10 @@ async def test_the_same_chat_and_buyer_on_two_accounts_stay_apart(
         assert set(tasks) == {SELLER_A, SELLER_B}
         accounts_talking = {r[0] for r in _rows(wf, "SELECT account_id FROM conversations")}
         assert accounts_talking == {SELLER_A, SELLER_B}  # two conversations, one per shop
-        assert fake.sent_to(SELLER_A, "cid-same") and fake.sent_to(SELLER_B, "cid-same")
+        assert await fake.wait_for(
+            lambda: bool(fake.sent_to(SELLER_A, "cid-same") and fake.sent_to(SELLER_B, "cid-same")),
+            timeout=30,
+        )
 
         # B's buyer pays first, with an order id A's order will carry too.
         for shop in (SELLER_B, SELLER_A):

@@ -17,7 +17,6 @@ from ai_cs.api.server import ThreadedServer
 from ai_cs.auth.service import create_key
 from ai_cs.bridges.consign import consign_of
 from ai_cs.bridges.models import BridgeConsign
-from ai_cs.bridges.xianyu.bridge import add_account
 from ai_cs.bridges.xianyu.sim import FakeAccount, FakeGoofish
 from ai_cs.config import Settings
 from ai_cs.core.tasks import TaskStatus
@@ -39,13 +38,6 @@ def wf(database_url: str, settings: Settings, fake: FakeGoofish) -> Iterator[Wor
         yield workflow
     finally:
         workflow.close()
-
-
-@pytest.fixture
-def seller(fake: FakeGoofish, wf: Workflow) -> FakeAccount:
-    account = fake.add_account(SELLER, "修图小店")
-    wf.db.run_write(lambda s: add_account(s, wf.clock, wf.settings, account.cookie()))
-    return account
 
 
 @pytest.fixture

@@ -72,14 +72,6 @@ def wf(
         workflow.close()
 
 
-@pytest.fixture
-def seller(fake: FakeGoofish, wf: Workflow) -> FakeAccount:
-    """The shop's account on the fake, added to ai-cs with its cookie."""
-    account = fake.add_account(SELLER, "修图小店")
-    _add(wf, account.cookie())
-    return account
-
-
 def _add(wf: Workflow, cookie: str) -> None:
     wf.db.run_write(lambda s: add_account(s, wf.clock, wf.settings, cookie))
 
