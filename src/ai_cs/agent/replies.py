@@ -489,10 +489,13 @@ def compose(reading: Reading, state: StateResult, context: Context, steps: Seque
     if not pieces:
         pieces.append(_small_talk(reading, state))
     current = _current(state, steps)
+    confirmed_now = any(s.tool == T.CONFIRM_RECEIPT and s.ok() for s in steps)
     if not handed and current is not None:
         if current.status == "pending" and not _mentions_price(pieces, current):
             pieces.append(f"订单 {current.task_id} 报价 {_price(current)}。")
-        pieces.append(next_step(current))
+        # A confirmation's thanks already says the order is complete.
+        if not (confirmed_now and current.status == "completed"):
+            pieces.append(next_step(current))
     elif not handed and state.pictures == 0 and _about_a_job(reading, context):
         pieces.append(FIXED["ask_picture"])
     text = _without_repeats(pieces)

@@ -120,6 +120,7 @@ async def test_remove_background_then_note_change_pay_progress_confirm(
     assert done["completed_at"].startswith("2026-02-27T18:00:00")  # the customer confirmed
     assert done["paid_at"] and done["started_at"]
     assert "已完成" in reply
+    assert reply.count("完成") == 1, reply  # thanked once, not told "订单已完成" again
     assert payment_count(wf) == 1
     stored = messages(wf, "conv_123")
     assert len(stored) == 2 * 8
