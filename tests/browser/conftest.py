@@ -116,7 +116,7 @@ def login(page: Any, base_url: str, staff_key: str) -> Callable[[], None]:
     """Log the page in through the login form."""
 
     def run() -> None:
-        page.goto(f"{base_url}/console/")
+        page.goto(f"{base_url}/console/board")
         assert "/console/login" in page.url
         page.fill("#key", staff_key)
         page.click("button[type=submit].primary")

@@ -19,7 +19,12 @@ from fastapi_offline import FastAPIOffline
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ai_cs import observability
-from ai_cs.api import console_accounts, console_conversations, console_notify
+from ai_cs.api import (
+    console_accounts,
+    console_conversations,
+    console_dashboard,
+    console_notify,
+)
 from ai_cs.api.console import install as install_console
 from ai_cs.api.ratelimit import TokenBucketLimiter
 from ai_cs.api.routes import health
@@ -119,6 +124,7 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
     ):
         app.include_router(router)
     install_console(app)
+    app.include_router(console_dashboard.router)
     app.include_router(console_conversations.router)
     console_accounts.install(app)
     app.include_router(console_notify.router)

@@ -376,11 +376,11 @@ def _clean(value: str | None) -> str | None:
 
 @router.get("")
 def console_root() -> Response:
-    """``/console`` → the board."""
+    """``/console`` → the dashboard (经营概览)."""
     return RedirectResponse("/console/", status_code=307)
 
 
-@router.get("/")
+@router.get("/board")
 def board(
     request: Request, principal: ConsoleStaff, q: QueryText = None, acc_id: ShopFilter = None
 ) -> Response:
@@ -391,7 +391,7 @@ def board(
         with workflow_of(request).db.read() as session:
             columns = _board_columns(session, query, shop)
     except AicsError as exc:
-        return back_to("/console/", err=exc.code)
+        return back_to("/console/board", err=exc.code)
     return render(
         request, "board.html", {"columns": columns, "q": query or "", "acc_id": shop or ""}
     )
@@ -678,7 +678,8 @@ def install(app: FastAPI) -> None:
     # composes the console; they build on this module, so this module does not import them.
     app.state.console_conversations = True
     app.state.console_nav = (
-        ("/console/", "任务看板"),
+        ("/console/", "经营概览"),
+        ("/console/board", "任务看板"),
         ("/console/conversations", "客户会话"),
         ("/console/dispatch", "派单状态"),
         ("/console/notify", "消息通知"),

@@ -67,7 +67,7 @@ def test_board_and_task_page(
     task = make_task(price_fen=6500)
     waiting = make_task("awaiting_confirm")
     workflow.add_customer_requirement_sync(task["task_id"], "customer_123", "需要去掉背景")
-    board = console.get("/console/")
+    board = console.get("/console/board")
     assert board.status_code == 200
     assert "script-src 'self'" in board.headers["content-security-policy"]
     assert board.headers["x-frame-options"] == "DENY"
