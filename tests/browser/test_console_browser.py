@@ -86,7 +86,7 @@ def test_login_board_task_page_and_staff_note(
     assert _natural_width(page, 'img[alt="客户原图"]') == 240
     body = page.inner_text("main")
     assert "¥65.00" in body and "图片含大量文字" in body and "需要去掉背景" in body
-    assert "complex" in body  # the analysis
+    assert "复杂度" in body and "复杂" in body and "complex" not in body  # the analysis, in Chinese
 
     page.fill("#requirement", "客户电话说要保留阴影")
     page.click("#note-form button[type=submit]")

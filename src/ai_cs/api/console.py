@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,20 +21,24 @@ from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from ai_cs import datafiles
+from ai_cs.api import console_labels as labels
 from ai_cs.api.ratelimit import Limiter
 from ai_cs.auth.service import Principal, Scope
 from ai_cs.bridges import consign
 from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.tasks import Operation, TaskStatus
-from ai_cs.errors import AicsError, AuthError, Forbidden
+from ai_cs.core.wording import STATUS_NAMES
+from ai_cs.errors import AicsError, AuthError, Forbidden, NotFound
+from ai_cs.imaging import thumbs
 from ai_cs.tasks import service, staff
 from ai_cs.web.deps import actor_name, authenticate_key
-from ai_cs.web.files import media_type_of, picture_references, stored_picture_response
+from ai_cs.web.files import FILE_CSP, media_type_of, picture_references, stored_picture_response
 from ai_cs.workflow import Workflow
 
 HERE: Final = Path(__file__).parent
@@ -63,17 +66,7 @@ BOARD_COLUMNS: Final = (
     TaskStatus.REFUNDED,
 )
 
-STATUS_LABELS: Final = {
-    "pending": "待付款",
-    "paid": "已付款",
-    "processing": "处理中",
-    "awaiting_confirm": "待确认",
-    "completed": "已完成",
-    "failed": "处理失败",
-    "with_designer": "设计师处理中",
-    "cancelled": "已取消",
-    "refunded": "已退款",
-}
+STATUS_LABELS: Final = dict(STATUS_NAMES)
 OPERATION_LABELS: Final = {op.value: spec.staff_label for op, spec in OPERATIONS.items()}
 CHANGE_LABELS: Final = {
     "add_note": "添加备注",
@@ -87,20 +80,6 @@ ACTION_LABELS: Final = {
     "retry": "重新处理",
     "cancel": "取消任务",
     "refund": "标记退款",
-}
-ANALYSIS_LABELS: Final = {
-    "complexity": "复杂度",
-    "aspect_ratio": "比例",
-    "perspective": "透视",
-    "resolution": "分辨率",
-    "width": "宽",
-    "height": "高",
-    "megapixels": "百万像素",
-    "text_lines": "识别文字",
-    "text_found": "含文字",
-    "blurry": "模糊",
-    "red_seal": "红色印章",
-    "sharpness": "清晰度",
 }
 JOB_LABELS: Final = {"queued": "排队中", "running": "处理中", "done": "完成", "dead": "已放弃"}
 RISK_LABELS: Final = {"accept": "可接单", "review": "需人工审核", "decline": "建议拒单"}
@@ -170,12 +149,6 @@ def _short_time(value: object) -> str:
         return value[:16]
 
 
-def _as_text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _label(table: dict[str, str]) -> Callable[[object], str]:
     return lambda value: table.get(str(value), str(value))
 
@@ -191,17 +164,17 @@ def _build_templates() -> Jinja2Templates:
     env.filters.update(
         yuan=_yuan,
         short_time=_short_time,
-        as_text=_as_text,
         status_label=_label(STATUS_LABELS),
         operation_label=_label(OPERATION_LABELS),
         change_label=_label(CHANGE_LABELS),
         actor_label=_label(ACTOR_LABELS),
         action_label=_label(ACTION_LABELS),
         risk_label=_label(RISK_LABELS),
-        analysis_label=_label(ANALYSIS_LABELS),
         job_label=_label(JOB_LABELS),
         dispatch_label=_label(DISPATCH_LABELS),
+        platform_label=labels.platform_label,
     )
+    env.globals.update(explain_error=labels.explain_error)
     return Jinja2Templates(env=env)
 
 
@@ -360,14 +333,41 @@ def logout(request: Request) -> Response:
     return response
 
 
-def _board_columns(session: Session, query: str | None, acc_id: str | None) -> list[dict[str, Any]]:
+def _board_columns(
+    session: Session, query: str | None, acc_id: str | None, data_dir: Path
+) -> list[dict[str, Any]]:
     columns = []
     for status in BOARD_COLUMNS:
-        tasks, count = staff.find_tasks(
+        found, count = staff.find_tasks(
             session, status=status.value, query=query, acc_id=acc_id, limit=BOARD_CARDS_PER_COLUMN
         )
+        tasks = with_previews(data_dir, found)
         columns.append({"status": status.value, "tasks": tasks, "count": count})
     return columns
+
+
+def stored_preview(data_dir: Path, task: dict[str, Any], what: str) -> str | None:
+    """The stored reference a preview of the task's ``original``/``result`` is made from.
+
+    Only a picture we hold (a storage key inside the data directory) of a type that has
+    previews: cards never load a customer's URL or a full-size file.
+    """
+    for reference in picture_references(task, what):
+        if thumbs.can_preview(reference) and datafiles.stored_file(data_dir, reference):
+            return reference
+    return None
+
+
+def with_previews(data_dir: Path, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks with ``thumb_original`` / ``thumb_result`` flags for the cards."""
+    return [
+        {
+            **task,
+            "thumb_original": stored_preview(data_dir, task, "original") is not None,
+            "thumb_result": stored_preview(data_dir, task, "result") is not None,
+        }
+        for task in tasks
+    ]
 
 
 def _clean(value: str | None) -> str | None:
@@ -389,7 +389,7 @@ def board(
     query, shop = _clean(q), _clean(acc_id)
     try:
         with workflow_of(request).db.read() as session:
-            columns = _board_columns(session, query, shop)
+            columns = _board_columns(session, query, shop, request.app.state.settings.data_dir)
     except AicsError as exc:
         return back_to("/console/board", err=exc.code)
     return render(
@@ -405,7 +405,9 @@ def board_fragment(request: Request, q: QueryText = None, acc_id: ShopFilter = N
     except ConsoleLoginRequired:
         return Response(status_code=401, headers={"Cache-Control": "no-store"})
     with workflow_of(request).db.read() as session:
-        columns = _board_columns(session, _clean(q), _clean(acc_id))
+        columns = _board_columns(
+            session, _clean(q), _clean(acc_id), request.app.state.settings.data_dir
+        )
     return render(request, "_columns.html", {"columns": columns})
 
 
@@ -524,13 +526,21 @@ def task_page(request: Request, task_id: str, principal: ConsoleStaff) -> Respon
     except AicsError:
         return render(request, "not_found.html", {"task_id": task_id[:128]}, status_code=404)
     result_type = media_type_of(Path(str(task["result_image"]))) if task.get("result_image") else ""
+    data_dir = request.app.state.settings.data_dir
+    requirements = task["requirements"] if isinstance(task["requirements"], dict) else {}
+    quote = task["quote"] if isinstance(task["quote"], dict) else None
     return render(
         request,
         "task.html",
         {
             "task": task,
-            "requirements": task["requirements"] if isinstance(task["requirements"], dict) else {},
-            "quote": task["quote"] if isinstance(task["quote"], dict) else None,
+            "analysis": labels.analysis_rows(requirements),
+            "output": labels.output_rows(requirements),
+            "quote": quote,
+            "quote_rows": labels.quote_rows(quote) if quote else [],
+            "error": labels.explain_error(task.get("error_message")),
+            "preview_original": stored_preview(data_dir, task, "original") is not None,
+            "preview_result": stored_preview(data_dir, task, "result") is not None,
             "risk": task["risk"] if isinstance(task["risk"], dict) else None,
             "history": history,
             "conversation_url": f"/console/conversations/{task['conversation_id']}"
@@ -567,6 +577,36 @@ def task_original(request: Request, task_id: str, principal: ConsoleStaff) -> Re
     """The customer's picture for the task page."""
     del principal
     return _picture(request, task_id, "original")
+
+
+@router.get("/tasks/{task_id}/preview/{what}")
+def task_preview(
+    request: Request,
+    task_id: str,
+    what: str,
+    principal: ConsoleStaff,
+    size: Annotated[int, Query(ge=1, le=10_000)] = thumbs.SIZES[0],
+) -> Response:
+    """A small preview of the task's stored original or result (made once, cached on disk)."""
+    del principal
+    if what not in ("original", "result"):
+        raise NotFound(f"no picture {what!r}")
+    data_dir = request.app.state.settings.data_dir
+    with workflow_of(request).db.read() as session:
+        task = staff.visible_task(session, task_id, None)
+    reference = stored_preview(data_dir, task, what)
+    path = thumbs.preview(data_dir, reference, size) if reference else None
+    if path is None:
+        raise NotFound(f"task {task['task_id']!r} has no {what} preview at {size}px")
+    return FileResponse(
+        path,
+        media_type="image/webp",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": FILE_CSP,
+            "Cache-Control": "private, max-age=86400",
+        },
+    )
 
 
 @router.get("/tasks/{task_id}/result")
