@@ -49,7 +49,7 @@ BOARD_CARDS_PER_COLUMN: Final = 30
 POLL_SECONDS: Final = 3
 
 PAGE_CSP: Final = (
-    "default-src 'self'; img-src 'self' data: http: https:; style-src 'self'; "
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
     "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
 )

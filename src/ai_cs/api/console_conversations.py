@@ -1,27 +1,45 @@
-"""Conversation pages of the staff console (会话): read a chat, take it over, reply, hand back.
+"""Conversation pages of the staff console (会话), laid out like a chat tool.
 
-Installed by :func:`ai_cs.api.console.install` when the conversations domain is present. Every
-action calls :mod:`ai_cs.conversations.service`, the same functions as
+The list shows each chat's last message, its time and an unread count (customer messages since
+staff last opened it, :mod:`ai_cs.api.console_reads`); the transcript shows bubbles with the
+customer's pictures inline. Pictures are previews of **our stored copy** — a picture staff
+dropped in assist mode, or the copy intake stored for the task made from a gateway picture —
+never the customer's external URL, which a staff browser must not load. A picture with no
+stored copy shows as a placeholder.
+
+Every action calls :mod:`ai_cs.conversations.service`, the same functions as
 ``/api/v1/conversations``: a staff reply is stored, pauses the AI (人工接管) for the configured
 time and goes into the gateway's send outbox in the same transaction.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from pathlib import Path
+from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from ai_cs import datafiles
+from ai_cs.api import console_reads
 from ai_cs.api.console import (
+    ConsoleLoginRequired,
     ConsoleStaff,
     back_to,
+    console_staff,
     render,
     run_action,
     workflow_of,
 )
+from ai_cs.api.console_labels import platform_label
 from ai_cs.conversations import service as conversations
-from ai_cs.errors import AicsError
+from ai_cs.conversations.models import ConversationMessage
+from ai_cs.errors import AicsError, NotFound
+from ai_cs.imaging import thumbs
+from ai_cs.tasks.models import ImageTask
+from ai_cs.web.files import FILE_CSP
 
 ROLE_LABELS: Final = {"customer": "客户", "ai": "AI 客服", "staff": "人工客服", "system": "系统"}
 OK_MESSAGES: Final = {
@@ -30,8 +48,68 @@ OK_MESSAGES: Final = {
     "replied": "消息已发送",
 }
 MESSAGES_SHOWN: Final = 200
+LIST_SHOWN: Final = 50
 
 router = APIRouter(prefix="/console/conversations", include_in_schema=False)
+
+
+def stored_picture(session: Session, data_dir: Path, conversation_id: str, url: str) -> str | None:
+    """Our stored copy of a picture sent in ``conversation_id``, or None.
+
+    A reference that is itself a stored file (assist mode stores the dropped picture first)
+    is its own copy; a gateway picture's copy is the one intake stored for the task made from
+    it in this conversation (``requirements.stored_image``).
+    """
+    if thumbs.can_preview(url) and datafiles.stored_file(data_dir, url):
+        return url
+    for requirements in session.execute(
+        select(ImageTask.requirements).where(
+            ImageTask.conversation_id == conversation_id, ImageTask.original_image == url
+        )
+    ).scalars():
+        key, _ = datafiles.original_references({"requirements": requirements})
+        if key and thumbs.can_preview(key) and datafiles.stored_file(data_dir, key):
+            return key
+    return None
+
+
+def _with_pictures(
+    session: Session, data_dir: Path, conversation_id: str, messages: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Messages with ``pictures``: one flag per attachment, True when we hold a copy."""
+    return [
+        {
+            **m,
+            "pictures": [
+                stored_picture(session, data_dir, conversation_id, a["url"]) is not None
+                for a in m["attachments"]
+            ],
+        }
+        for m in messages
+    ]
+
+
+def _inbox(
+    session: Session, request: Request, needs_human: bool | None, offset: int
+) -> dict[str, Any]:
+    """The conversation list (with last message and unread counts) for the left pane."""
+    rows, count = conversations.list_conversations(
+        session,
+        workflow_of(request).clock,
+        needs_human=needs_human,
+        limit=LIST_SHOWN,
+        offset=offset,
+    )
+    extra = console_reads.summaries(session, [r["conversation_id"] for r in rows])
+    return {
+        "conversations": [
+            {**r, **extra[r["conversation_id"]], "platform_name": platform_label(r["platform"])}
+            for r in rows
+        ],
+        "count": count,
+        "needs_human": needs_human,
+        "next_offset": offset + LIST_SHOWN if offset + LIST_SHOWN < count else None,
+    }
 
 
 @router.get("")
@@ -43,50 +121,117 @@ def conversation_list(
 ) -> Response:
     """会话列表: newest first; ``needs_human=true`` shows the chats waiting for staff."""
     del principal
+    with workflow_of(request).db.read() as session:
+        inbox = _inbox(session, request, needs_human, offset)
+    return render(request, "conversations.html", {**inbox, "current": None})
+
+
+def _transcript(
+    request: Request, conversation_id: str, by: str
+) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    """The conversation, its newest messages (with picture flags) and their total; marks read."""
     workflow = workflow_of(request)
-    with workflow.db.read() as session:
-        rows, count = conversations.list_conversations(
-            session, workflow.clock, needs_human=needs_human, limit=50, offset=offset
+    data_dir = request.app.state.settings.data_dir
+
+    def run(session: Session) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+        row = conversations.get_conversation_row(session, conversation_id)
+        conversation = conversations.conversation_to_dict(row, workflow.clock)
+        messages, total = conversations.list_messages(
+            session, row.conversation_id, limit=MESSAGES_SHOWN
         )
-    return render(
-        request,
-        "conversations.html",
-        {
-            "conversations": rows,
-            "count": count,
-            "needs_human": needs_human,
-            "next_offset": offset + 50 if offset + 50 < count else None,
-        },
-    )
+        if messages:
+            console_reads.mark_read(
+                session, workflow.clock, row.conversation_id, int(messages[-1]["id"]), by
+            )
+        return conversation, _with_pictures(session, data_dir, row.conversation_id, messages), total
+
+    return workflow.db.run_write(run)
 
 
 @router.get("/{conversation_id}")
-def conversation_page(request: Request, conversation_id: str, principal: ConsoleStaff) -> Response:
-    """One chat: the messages, whether the AI is paused, takeover / hand back / reply."""
-    del principal
-    workflow = workflow_of(request)
+def conversation_page(
+    request: Request,
+    conversation_id: str,
+    principal: ConsoleStaff,
+    needs_human: Annotated[bool | None, Query()] = None,
+) -> Response:
+    """One chat beside the list: bubbles, pictures inline, takeover / hand back / reply."""
     try:
-        with workflow.db.read() as session:
-            row = conversations.get_conversation_row(session, conversation_id)
-            conversation = conversations.conversation_to_dict(row, workflow.clock)
-            messages, total = conversations.list_messages(
-                session, row.conversation_id, limit=MESSAGES_SHOWN
-            )
+        conversation, messages, total = _transcript(request, conversation_id, principal.name)
     except AicsError:
         return render(
             request, "not_found.html", {"task_id": conversation_id[:128]}, status_code=404
         )
+    with workflow_of(request).db.read() as session:
+        inbox = _inbox(session, request, needs_human, 0)
     ok = request.query_params.get("ok", "")
     return render(
         request,
         "conversation.html",
         {
-            "conversation": conversation,
+            **inbox,
+            "current": conversation["conversation_id"],
+            "conversation": {
+                **conversation,
+                "platform_name": platform_label(conversation["platform"]),
+            },
             "messages": messages,
             "total": total,
             "role_labels": ROLE_LABELS,
             "takeover_minutes": int(request.app.state.settings.takeover_minutes),
             "conversation_ok": OK_MESSAGES.get(ok),
+        },
+    )
+
+
+@router.get("/{conversation_id}/messages")
+def messages_fragment(request: Request, conversation_id: str) -> Response:
+    """The transcript's bubbles alone (polled by console.js); 401 when the login is gone."""
+    try:
+        principal = console_staff(request)
+    except ConsoleLoginRequired:
+        return Response(status_code=401, headers={"Cache-Control": "no-store"})
+    try:
+        conversation, messages, _ = _transcript(request, conversation_id, principal.name)
+    except AicsError:
+        return Response(status_code=404, headers={"Cache-Control": "no-store"})
+    return render(
+        request,
+        "_messages.html",
+        {"conversation": conversation, "messages": messages, "role_labels": ROLE_LABELS},
+    )
+
+
+@router.get("/{conversation_id}/pictures/{message_id}/{index}")
+def message_picture(
+    request: Request,
+    conversation_id: str,
+    message_id: int,
+    index: int,
+    principal: ConsoleStaff,
+    size: Annotated[int, Query(ge=1, le=10_000)] = thumbs.SIZES[0],
+) -> Response:
+    """A preview of a picture in the chat, from our stored copy only (404 without one)."""
+    del principal
+    data_dir = request.app.state.settings.data_dir
+    with workflow_of(request).db.read() as session:
+        row = session.get(ConversationMessage, message_id)
+        if row is None or row.conversation_id != conversation_id:
+            raise NotFound("no such message in this conversation")
+        attachments = conversations.attachments_from_json(row.attachments)
+        if not 0 <= index < len(attachments):
+            raise NotFound("no such picture in this message")
+        reference = stored_picture(session, data_dir, conversation_id, attachments[index].url)
+    path = thumbs.preview(data_dir, reference, size) if reference else None
+    if path is None:
+        raise NotFound("we hold no copy of this picture")
+    return FileResponse(
+        path,
+        media_type="image/webp",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": FILE_CSP,
+            "Cache-Control": "private, max-age=86400",
         },
     )
 

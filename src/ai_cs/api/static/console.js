@@ -62,9 +62,76 @@
     if (list) list.scrollTop = list.scrollHeight;
   }
 
+  // The open chat refreshes itself like a chat tool: new bubbles appear without a reload, and
+  // the view follows them when staff were already reading the newest message.
+  function pollMessages() {
+    var list = document.getElementById("messages");
+    if (!list || !list.getAttribute("data-fragment")) return;
+    var url = list.getAttribute("data-fragment");
+    var seconds = parseFloat(list.getAttribute("data-poll-seconds")) || 3;
+    var last = null;
+
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (response.status === 401) {
+            window.location.assign("/console/login?reason=expired");
+            return null;
+          }
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          if (html === null) return;
+          if (last === null) { last = html; return; }
+          if (html === last) return;
+          last = html;
+          var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+          list.innerHTML = html;
+          if (atBottom) list.scrollTop = list.scrollHeight;
+        })
+        .catch(function () { /* the next tick tries again */ })
+        .finally(function () {
+          window.setTimeout(tick, seconds * 1000);
+        });
+    }
+    tick();
+  }
+
+  // 复制 buttons (assist mode): put the drafted reply on the clipboard.
+  function copyButtons() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.getAttribute("data-copy"));
+        if (!source) return;
+        var text = source.value !== undefined ? source.value : source.textContent;
+        var done = function () {
+          button.textContent = "已复制";
+          window.setTimeout(function () { button.textContent = "复制回复"; }, 2000);
+        };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, function () { fallback(source); done(); });
+        } else {
+          fallback(source);
+          done();
+        }
+      });
+    });
+    function fallback(source) {
+      var area = document.createElement("textarea");
+      area.value = source.value !== undefined ? source.value : source.textContent;
+      document.body.appendChild(area);
+      area.select();
+      document.execCommand("copy");
+      document.body.removeChild(area);
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     pollBoard();
     confirmActions();
     scrollMessages();
+    pollMessages();
+    copyButtons();
   });
 })();
