@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ai_cs import observability
 from ai_cs.api import (
     console_accounts,
+    console_assist,
     console_conversations,
     console_dashboard,
     console_notify,
@@ -126,6 +127,7 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
     install_console(app)
     app.include_router(console_dashboard.router)
     app.include_router(console_conversations.router)
+    app.include_router(console_assist.router)
     console_accounts.install(app)
     app.include_router(console_notify.router)
     return app

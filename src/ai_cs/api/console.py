@@ -94,6 +94,7 @@ OK_MESSAGES: Final = {
     "cancel": "任务已取消",
     "refund": "已标记为退款",
     "consign": "已确认发货，几秒内同步到闲鱼",
+    "drafted": "AI 已起草回复，复制后粘贴到买家的聊天窗口",
 }
 ERROR_MESSAGES: Final = {
     "requirements_locked_after_payment": "任务已付款，不能再添加需求",
@@ -721,6 +722,7 @@ def install(app: FastAPI) -> None:
         ("/console/", "经营概览"),
         ("/console/board", "任务看板"),
         ("/console/conversations", "客户会话"),
+        ("/console/assist", "辅助回复"),
         ("/console/dispatch", "派单状态"),
         ("/console/notify", "消息通知"),
     )

@@ -73,7 +73,7 @@ def stored_picture(session: Session, data_dir: Path, conversation_id: str, url: 
     return None
 
 
-def _with_pictures(
+def with_pictures(
     session: Session, data_dir: Path, conversation_id: str, messages: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Messages with ``pictures``: one flag per attachment, True when we hold a copy."""
@@ -143,7 +143,7 @@ def _transcript(
             console_reads.mark_read(
                 session, workflow.clock, row.conversation_id, int(messages[-1]["id"]), by
             )
-        return conversation, _with_pictures(session, data_dir, row.conversation_id, messages), total
+        return conversation, with_pictures(session, data_dir, row.conversation_id, messages), total
 
     return workflow.db.run_write(run)
 
