@@ -34,6 +34,9 @@ DEFAULT_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
 """libpq waits forever for an unanswered SYN by default; a dead host must fail (or be retried)."""
 
+CONNECTION_KEY = "aics_connection"
+"""``session.info`` key of a write transaction's connection (present = may be kept there)."""
+
 SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://user@host:port/db"
 
 
@@ -156,6 +159,10 @@ class Database:
     def write(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back on error."""
         with self._write_sessions() as session, session.begin():
+            # The transaction has one connection: ai_cs.db.prepared.run keeps it here at its first
+            # statement (asking the session on every statement costs more than executing a
+            # prebuilt one). Not taken now: on SQLite that would begin the write lock early.
+            session.info[CONNECTION_KEY] = None
             yield session
 
     @contextmanager

@@ -17,11 +17,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
 from ai_cs.db.models import Job
+from ai_cs.db.prepared import is_pg, prepared, run
 from ai_cs.jobs.queue import JobSpec
 
 QUEUED = "queued"
@@ -50,6 +51,66 @@ class ClaimedJob:
         return self.attempts >= self.max_attempts
 
 
+JOBS: Table = Job.__table__  # type: ignore[assignment]
+_MINE = (
+    JOBS.c.id == bindparam("w_id"),
+    JOBS.c.status == RUNNING,
+    JOBS.c.locked_by == bindparam("w_worker"),
+)
+"""The job, still running under this worker's lease."""
+
+# Prebuilt statements (ai_cs.db.prepared): a job's claim and completion run a handful of
+# statements, and building them per call cost more than the database work.
+INSERT_JOB = insert(JOBS)
+CLAIM = (
+    update(JOBS)
+    .where(and_(JOBS.c.id == bindparam("w_id"), JOBS.c.status == QUEUED))
+    .values(
+        status=RUNNING,
+        lease_until=bindparam("lease_until"),
+        locked_by=bindparam("locked_by"),
+        attempts=JOBS.c.attempts + 1,
+    )
+    .returning(
+        JOBS.c.id, JOBS.c.kind, JOBS.c.task_id, JOBS.c.payload, JOBS.c.attempts, JOBS.c.max_attempts
+    )
+)
+HEARTBEAT = (
+    update(JOBS).where(*_MINE).values(lease_until=bindparam("lease_until")).returning(JOBS.c.id)
+)
+COMPLETE = (
+    update(JOBS)
+    .where(*_MINE)
+    .values(status=DONE, lease_until=None, finished_at=bindparam("finished_at"))
+    .returning(JOBS.c.id)
+)
+ATTEMPTS = select(JOBS.c.attempts).where(*_MINE)
+FAIL = (
+    update(JOBS)
+    .where(*_MINE)
+    .values(
+        status=bindparam("status"),
+        lease_until=None,
+        locked_by=None,
+        last_error=bindparam("last_error"),
+        run_after=bindparam("run_after"),
+        finished_at=bindparam("finished_at"),
+    )
+    .returning(JOBS.c.id)
+)
+
+
+@prepared
+def _candidate(pg: bool) -> Any:
+    stmt = (
+        select(JOBS.c.id)
+        .where(JOBS.c.status == QUEUED, JOBS.c.run_after <= bindparam("w_now"))
+        .order_by(JOBS.c.run_after, JOBS.c.id)
+        .limit(1)
+    )
+    return stmt.with_for_update(skip_locked=True) if pg else stmt
+
+
 def backoff_seconds(attempts: int) -> float:
     """Delay before the next try after ``attempts`` failed attempts."""
     return float(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS ** max(1, attempts)))
@@ -66,44 +127,31 @@ class EmbeddedQueue:
 
     def enqueue(self, session: Session, job: JobSpec) -> None:
         """Insert the job in the caller's transaction."""
-        session.add(
-            Job(
-                kind=job.kind,
-                task_id=job.task_id,
-                payload=json.dumps(job.payload, ensure_ascii=False),
-                status=QUEUED,
-                attempts=0,
-                max_attempts=job.max_attempts or self.default_max_attempts,
-                run_after=self.clock.epoch() + job.delay_seconds,
-                created_at=iso(self.clock.now()),
-            )
+        run(
+            session,
+            INSERT_JOB,
+            {
+                "kind": job.kind,
+                "task_id": job.task_id,
+                "payload": json.dumps(job.payload, ensure_ascii=False),
+                "status": QUEUED,
+                "attempts": 0,
+                "max_attempts": job.max_attempts or self.default_max_attempts,
+                "run_after": self.clock.epoch() + job.delay_seconds,
+                "created_at": iso(self.clock.now()),
+            },
         )
-        session.flush()
 
     def claim(self, session: Session, worker_id: str, lease_seconds: float) -> ClaimedJob | None:
         """Take the next due job, or ``None``."""
         now = self.clock.epoch()
-        candidate = (
-            select(Job.id)
-            .where(Job.status == QUEUED, Job.run_after <= now)
-            .order_by(Job.run_after, Job.id)
-            .limit(1)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            candidate = candidate.with_for_update(skip_locked=True)
-        job_id = session.execute(candidate).scalar_one_or_none()
+        job_id = run(session, _candidate(is_pg(session)), {"w_now": now}).scalar_one_or_none()
         if job_id is None:
             return None
-        row = session.execute(
-            update(Job)
-            .where(and_(Job.id == job_id, Job.status == QUEUED))
-            .values(
-                status=RUNNING,
-                lease_until=now + lease_seconds,
-                locked_by=worker_id,
-                attempts=Job.attempts + 1,
-            )
-            .returning(Job.id, Job.kind, Job.task_id, Job.payload, Job.attempts, Job.max_attempts)
+        row = run(
+            session,
+            CLAIM,
+            {"w_id": job_id, "lease_until": now + lease_seconds, "locked_by": worker_id},
         ).one_or_none()
         if row is None:
             return None
@@ -120,23 +168,17 @@ class EmbeddedQueue:
         self, session: Session, job_id: int, worker_id: str, lease_seconds: float
     ) -> bool:
         """Extend the lease; False when the job is no longer ours (the reaper took it back)."""
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id)
-            .values(lease_until=self.clock.epoch() + lease_seconds)
-            .returning(Job.id)
-        ).one_or_none()
-        return result is not None
+        params = {
+            "w_id": job_id,
+            "w_worker": worker_id,
+            "lease_until": self.clock.epoch() + lease_seconds,
+        }
+        return run(session, HEARTBEAT, params).one_or_none() is not None
 
     def complete(self, session: Session, job_id: int, worker_id: str) -> bool:
         """Mark the job done; False when the lease was lost meanwhile."""
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id)
-            .values(status=DONE, lease_until=None, finished_at=iso(self.clock.now()))
-            .returning(Job.id)
-        ).one_or_none()
-        return result is not None
+        params = {"w_id": job_id, "w_worker": worker_id, "finished_at": iso(self.clock.now())}
+        return run(session, COMPLETE, params).one_or_none() is not None
 
     def fail(
         self, session: Session, job_id: int, worker_id: str, error: str, *, retry: bool
@@ -145,26 +187,21 @@ class EmbeddedQueue:
 
         Returns the new status, or ``None`` when the lease was lost meanwhile.
         """
-        job = session.execute(
-            select(Job.attempts).where(
-                Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id
-            )
-        ).one_or_none()
+        mine = {"w_id": job_id, "w_worker": worker_id}
+        job = run(session, ATTEMPTS, mine).one_or_none()
         if job is None:
             return None
         status = QUEUED if retry else DEAD
-        result = session.execute(
-            update(Job)
-            .where(Job.id == job_id, Job.status == RUNNING, Job.locked_by == worker_id)
-            .values(
-                status=status,
-                lease_until=None,
-                locked_by=None,
-                last_error=error[:2000],
-                run_after=self.clock.epoch() + backoff_seconds(job.attempts),
-                finished_at=None if retry else iso(self.clock.now()),
-            )
-            .returning(Job.id)
+        result = run(
+            session,
+            FAIL,
+            {
+                **mine,
+                "status": status,
+                "last_error": error[:2000],
+                "run_after": self.clock.epoch() + backoff_seconds(job.attempts),
+                "finished_at": None if retry else iso(self.clock.now()),
+            },
         ).one_or_none()
         return status if result is not None else None
 

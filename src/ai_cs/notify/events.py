@@ -14,11 +14,12 @@ import uuid
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import column, select, table
+from sqlalchemy import bindparam, column, select, table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
-from ai_cs.db.database import dialect_insert
+from ai_cs.db.prepared import is_pg, prepared, run
 from ai_cs.notify.models import NotifyEvent
 
 MAX_FACT_CHARS: Final = 300
@@ -70,8 +71,18 @@ TASK_FACTS: Final = table(
 below the task domain that emits them (the tasks' verbs call :func:`emit`)."""
 
 
+SELECT_TASK_FACTS: Final = select(TASK_FACTS).where(TASK_FACTS.c.task_id == bindparam("w_task_id"))
+
+
+@prepared
+def _insert_event(pg: bool) -> Any:
+    """``INSERT … ON CONFLICT (key) DO NOTHING``, built once per dialect."""
+    dialect_insert = postgresql.insert if pg else sqlite.insert
+    return dialect_insert(NotifyEvent).on_conflict_do_nothing(index_elements=["key"])
+
+
 def _task_facts(session: Session, task_id: str) -> dict[str, Any]:
-    row = session.execute(select(TASK_FACTS).where(TASK_FACTS.c.task_id == task_id)).one_or_none()
+    row = run(session, SELECT_TASK_FACTS, {"w_task_id": task_id}).one_or_none()
     if row is None:
         return {"task_id": task_id}
     return {
@@ -122,17 +133,17 @@ def emit(
         name: value if isinstance(value, int) and not isinstance(value, bool) else _fact(value)
         for name, value in facts.items()
     }
-    result = session.execute(
-        dialect_insert(session, NotifyEvent)
-        .values(
-            key=(key or f"{kind.value}:{uuid.uuid4().hex}")[:300],
-            kind=kind.value,
-            payload=json.dumps(
+    result = run(
+        session,
+        _insert_event(is_pg(session)),
+        {
+            "key": (key or f"{kind.value}:{uuid.uuid4().hex}")[:300],
+            "kind": kind.value,
+            "payload": json.dumps(
                 {k: v for k, v in payload.items() if v is not None}, ensure_ascii=False
             ),
-            fanned_out=0,
-            created_at=iso(clock.now()),
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
+            "fanned_out": 0,
+            "created_at": iso(clock.now()),
+        },
     )
     return bool(getattr(result, "rowcount", 0))

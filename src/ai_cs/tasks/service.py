@@ -16,7 +16,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso, note_stamp
@@ -42,6 +52,7 @@ from ai_cs.core.tasks import (
     parse_status,
     sources_of,
 )
+from ai_cs.db.prepared import is_pg, prepared, run
 from ai_cs.errors import (
     ConcurrentUpdate,
     Conflict,
@@ -82,16 +93,97 @@ CHANGES: Table = TaskRequirementChange.__table__  # type: ignore[assignment]
 PAYMENTS: Table = Payment.__table__  # type: ignore[assignment]
 
 
-def _is_pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+_is_pg = is_pg
+
+
+# Prebuilt statements (see ai_cs.db.prepared): the hot paths execute these with parameters
+# instead of building a statement per call. Where-clause parameters are named ``w_*`` so they
+# never collide with the SET parameters, which carry the column names.
+@prepared
+def _select_task(lock: bool) -> Any:
+    stmt = select(TASKS).where(TASKS.c.task_id == bindparam("w_task_id"))
+    return stmt.with_for_update() if lock else stmt
+
+
+SELECT_STATUS = select(TASKS.c.status).where(TASKS.c.task_id == bindparam("w_task_id"))
+SELECT_TASK_ID = select(TASKS.c.task_id).where(TASKS.c.task_id == bindparam("w_task_id"))
+INSERT_TASK = insert(TASKS)
+INSERT_CHANGE = insert(CHANGES)
+INSERT_PAYMENT = insert(PAYMENTS)
+SELECT_PAYMENT = select(PAYMENTS).where(PAYMENTS.c.payment_id == bindparam("w_payment_id"))
+SELECT_PAYABLE = (
+    select(TASKS)
+    .where(
+        TASKS.c.customer_id == bindparam("w_customer_id"),
+        TASKS.c.status == TaskStatus.PENDING.value,
+    )
+    .order_by(TASKS.c.created_at.desc(), TASKS.c.task_id.desc())
+)
+NEXT_TASK_SEQ = text(
+    "INSERT INTO task_id_sequences (day, last) VALUES (:day, 1) "
+    "ON CONFLICT (day) DO UPDATE SET last = task_id_sequences.last + 1 "
+    "RETURNING last"
+)
+
+
+@prepared
+def _update_task(
+    columns: tuple[str, ...], statuses: tuple[str, ...] | None = None, notes: str | None = None
+) -> Any:
+    """``UPDATE image_tasks SET <columns> WHERE task_id = :w_task_id [AND status IN statuses]``.
+
+    ``statuses`` are fixed in the statement (each its own bound value, not an expanding IN,
+    whose rendering costs every call). ``notes`` adds the notes compare-and-set: ``"null"``
+    (still empty) or ``"eq"`` (still ``:w_notes``). The row is returned.
+    """
+    where: list[ColumnElement[bool]] = [TASKS.c.task_id == bindparam("w_task_id")]
+    if statuses is not None:
+        if len(statuses) == 1:
+            where.append(TASKS.c.status == statuses[0])
+        else:
+            where.append(
+                TASKS.c.status.in_([bindparam(f"w_s{i}", s) for i, s in enumerate(statuses)])
+            )
+    if notes == "null":
+        where.append(TASKS.c.customer_notes.is_(None))
+    elif notes == "eq":
+        where.append(TASKS.c.customer_notes == bindparam("w_notes"))
+    return (
+        update(TASKS)
+        .where(*where)
+        .values({name: bindparam(name) for name in columns})
+        .returning(*TASKS.c)
+    )
+
+
+def _cas(
+    session: Session,
+    task_id: str,
+    values: Mapping[str, Any],
+    statuses: Iterable[str] | None = None,
+    *,
+    notes: str | None = None,
+    old_notes: str | None = None,
+) -> Any:
+    """Run :func:`_update_task` for ``values``; the updated row or ``None`` (no match).
+
+    A value that is an SQL expression (``retry_count + 1``) is written into the statement,
+    which is then built for this call only.
+    """
+    fixed = tuple(sorted(statuses)) if statuses is not None else None
+    params = {k: v for k, v in values.items() if not isinstance(v, ClauseElement)}
+    stmt = _update_task(tuple(params), fixed, notes)
+    if len(params) != len(values):
+        stmt = stmt.values({k: v for k, v in values.items() if k not in params})
+    params["w_task_id"] = task_id
+    if notes == "eq":
+        params["w_notes"] = old_notes
+    return run(session, stmt, params).one_or_none()
 
 
 def _load(session: Session, task_id: str, *, lock: bool = False) -> Any:
     """The task's row (attribute access by column name), locked on PostgreSQL if asked."""
-    stmt = select(TASKS).where(TASKS.c.task_id == task_id)
-    if lock and _is_pg(session):
-        stmt = stmt.with_for_update()
-    row = session.execute(stmt).one_or_none()
+    row = run(session, _select_task(lock and is_pg(session)), {"w_task_id": task_id}).one_or_none()
     if row is None:
         raise TaskNotFound(f"task {task_id!r} not found", task_id=task_id)
     return row
@@ -115,29 +207,24 @@ def _record_change(
     new_value: str,
     actor: Actor,
 ) -> None:
-    session.execute(
-        insert(CHANGES).values(
-            task_id=task_id,
-            change_type=change_type.value,
-            old_value=old_value if old_value not in (None, "") else NONE_MARK,
-            new_value=new_value,
-            changed_at=iso(clock.now()),
-            changed_by=actor.value,
-        )
+    run(
+        session,
+        INSERT_CHANGE,
+        {
+            "task_id": task_id,
+            "change_type": change_type.value,
+            "old_value": old_value if old_value not in (None, "") else NONE_MARK,
+            "new_value": new_value,
+            "changed_at": iso(clock.now()),
+            "changed_by": actor.value,
+        },
     )
 
 
 def next_task_id(session: Session, clock: Clock) -> str:
     """Allocate ``TASK_YYYYMMDD_NNN`` from the per-day counter (atomic upsert)."""
     day = clock.now().strftime("%Y%m%d")
-    seq = session.execute(
-        text(
-            "INSERT INTO task_id_sequences (day, last) VALUES (:day, 1) "
-            "ON CONFLICT (day) DO UPDATE SET last = task_id_sequences.last + 1 "
-            "RETURNING last"
-        ),
-        {"day": day},
-    ).scalar_one()
+    seq = run(session, NEXT_TASK_SEQ, {"day": day}).scalar_one()
     return format_task_id(day, int(seq))
 
 
@@ -185,7 +272,7 @@ def create_task(
         new_id = check_id("task_id", task_id)
         if not TASK_ID_PATTERN.fullmatch(new_id):
             raise InvalidArgument(f"task_id {new_id!r} must look like TASK_20260227_001")
-        if session.execute(select(TASKS.c.task_id).where(TASKS.c.task_id == new_id)).first():
+        if run(session, SELECT_TASK_ID, {"w_task_id": new_id}).first():
             raise Conflict(f"task {new_id!r} already exists", task_id=new_id)
     values: dict[str, Any] = dict(  # noqa: C408 - column=value reads best here
         task_id=new_id,
@@ -206,7 +293,7 @@ def create_task(
         conversation_id=_optional_text("conversation_id", conversation_id, 200),
         updated_at=now,
     )
-    session.execute(insert(TASKS).values(**values))
+    run(session, INSERT_TASK, values)
     return task_to_dict(values)
 
 
@@ -276,18 +363,14 @@ def add_requirement(
     moment = clock.now()
     old_notes = row.customer_notes
     new_notes = append_note(old_notes, format_note_line(note_stamp(moment), note))
-    applied = session.execute(
-        update(TASKS)
-        .where(
-            TASKS.c.task_id == tid,
-            TASKS.c.status == TaskStatus.PENDING.value,
-            TASKS.c.customer_notes.is_(None)
-            if old_notes is None
-            else TASKS.c.customer_notes == old_notes,
-        )
-        .values(customer_notes=new_notes, updated_at=iso(moment))
-        .returning(*TASKS.c)
-    ).one_or_none()
+    applied = _cas(
+        session,
+        tid,
+        {"customer_notes": new_notes, "updated_at": iso(moment)},
+        [TaskStatus.PENDING.value],
+        notes="null" if old_notes is None else "eq",
+        old_notes=old_notes,
+    )
     if applied is None:
         raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
     _record_change(session, clock, tid, ChangeType.ADD_NOTE, old_notes, note, actor)
@@ -319,12 +402,12 @@ def add_requirement_detail(
     output = output_from_detail(name, new_value)
     if output:
         reqs["output"] = merge_output(reqs.get("output"), output)
-    applied = session.execute(
-        update(TASKS)
-        .where(TASKS.c.task_id == tid, TASKS.c.status == TaskStatus.PENDING.value)
-        .values(requirements=encode_json(reqs), updated_at=iso(clock.now()))
-        .returning(*TASKS.c)
-    ).one_or_none()
+    applied = _cas(
+        session,
+        tid,
+        {"requirements": encode_json(reqs), "updated_at": iso(clock.now())},
+        [TaskStatus.PENDING.value],
+    )
     if applied is None:
         raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
     old_text = None if old is None else f"{name}={old}"
@@ -366,12 +449,7 @@ def modify_operation(
         values["price_fen"] = new_price_fen
     if new_quote is not None:
         values["quote"] = encode_json(dict(new_quote))
-    applied = session.execute(
-        update(TASKS)
-        .where(TASKS.c.task_id == tid, TASKS.c.status == TaskStatus.PENDING.value)
-        .values(**values)
-        .returning(*TASKS.c)
-    ).one_or_none()
+    applied = _cas(session, tid, values, [TaskStatus.PENDING.value])
     if applied is None:
         check_can_modify_operation(tid, TaskStatus(_status_now(session, tid)))
         raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
@@ -380,9 +458,7 @@ def modify_operation(
 
 
 def _status_now(session: Session, task_id: str) -> str:
-    return str(
-        session.execute(select(TASKS.c.status).where(TASKS.c.task_id == task_id)).scalar_one()
-    )
+    return str(run(session, SELECT_STATUS, {"w_task_id": task_id}).scalar_one())
 
 
 def transition(
@@ -409,12 +485,7 @@ def transition(
     if target in STAMPS:
         values[STAMPS[target]] = iso(now)
     values.update(fields)
-    done = session.execute(
-        update(TASKS)
-        .where(TASKS.c.task_id == task_id, TASKS.c.status.in_([s.value for s in allowed]))
-        .values(**values)
-        .returning(*TASKS.c)
-    ).one_or_none()
+    done = _cas(session, task_id, values, [s.value for s in allowed])
     if done is None:
         current = TaskStatus(_status_now_or_missing(session, task_id))
         check_transition(task_id, current, target)
@@ -427,24 +498,14 @@ def transition(
 
 
 def _status_now_or_missing(session: Session, task_id: str) -> str:
-    status = session.execute(
-        select(TASKS.c.status).where(TASKS.c.task_id == task_id)
-    ).scalar_one_or_none()
+    status = run(session, SELECT_STATUS, {"w_task_id": task_id}).scalar_one_or_none()
     if status is None:
         raise TaskNotFound(f"task {task_id!r} not found", task_id=task_id)
     return str(status)
 
 
 def _find_payable(session: Session, customer_id: str, amount_fen: int | None) -> Any:
-    stmt = (
-        select(TASKS)
-        .where(
-            TASKS.c.customer_id == customer_id,
-            TASKS.c.status == TaskStatus.PENDING.value,
-        )
-        .order_by(TASKS.c.created_at.desc(), TASKS.c.task_id.desc())
-    )
-    candidates = list(session.execute(stmt))
+    candidates = list(run(session, SELECT_PAYABLE, {"w_customer_id": customer_id}))
     if not candidates:
         return None
     if amount_fen is not None:
@@ -456,9 +517,7 @@ def _find_payable(session: Session, customer_id: str, amount_fen: int | None) ->
 
 def existing_payment(session: Session, payment_id: str) -> Any:
     """The stored payment with this id, if any."""
-    return session.execute(
-        select(PAYMENTS).where(PAYMENTS.c.payment_id == payment_id)
-    ).one_or_none()
+    return run(session, SELECT_PAYMENT, {"w_payment_id": payment_id}).one_or_none()
 
 
 def apply_payment(
@@ -507,16 +566,18 @@ def apply_payment(
     def record(outcome: str, detail: str | None = None) -> None:
         # INSERT first-wins: a concurrent copy of the same payment id fails on the primary key
         # and the caller re-reads the stored outcome.
-        session.execute(
-            insert(Payment).values(
-                payment_id=pid,
-                task_id=row.task_id if row is not None else None,
-                customer_id=customer,
-                amount_fen=amount_fen,
-                outcome=outcome,
-                detail=detail,
-                received_at=iso(clock.now()),
-            )
+        run(
+            session,
+            INSERT_PAYMENT,
+            {
+                "payment_id": pid,
+                "task_id": row.task_id if row is not None else None,
+                "customer_id": customer,
+                "amount_fen": amount_fen,
+                "outcome": outcome,
+                "detail": detail,
+                "received_at": iso(clock.now()),
+            },
         )
 
     if row is None:
@@ -555,7 +616,7 @@ def set_fields(session: Session, clock: Clock, task_id: str, **fields: Any) -> N
         if key in fields and not isinstance(fields[key], str | type(None)):
             fields[key] = encode_json(fields[key])
     fields["updated_at"] = iso(clock.now())
-    session.execute(update(TASKS).where(TASKS.c.task_id == task_id).values(**fields))
+    _cas(session, task_id, fields)
 
 
 __all__ = [

@@ -7,11 +7,13 @@ reach them the same way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 
+from ai_cs.auth.keycache import KeyCache
 from ai_cs.auth.service import Principal, Scope, check_key, touch_key
 from ai_cs.clock import Clock
 from ai_cs.config import Settings
@@ -72,15 +74,43 @@ def authenticate_key(db: Database, clock: Clock, token: str | None) -> Principal
     return principal
 
 
-def require(*scopes: Scope) -> Callable[..., Principal]:
+def key_cache(app: FastAPI) -> KeyCache:
+    """The app's :class:`KeyCache` (made at first use; apps need not set it up)."""
+    cache: KeyCache | None = getattr(app.state, "key_cache", None)
+    if cache is None:
+        cache = app.state.key_cache = KeyCache()
+    return cache
+
+
+async def principal_of(request: Request, db: Database, clock: Clock) -> Principal:
+    """The caller's principal: once per request, from the key cache when it was just checked.
+
+    Only a key not checked in the last seconds costs the database read, and only that read is
+    handed to a thread; a cached key is answered on the event loop.
+    """
+    known: Principal | None = getattr(request.state, "checked_key", None)
+    if known is not None:
+        return known
+    token = bearer_token(request)
+    cache = key_cache(request.app)
+    principal = cache.get(token)
+    if principal is None:
+        principal = await run_in_threadpool(authenticate_key, db, clock, token)
+        if token:
+            cache.put(token, principal)
+    request.state.checked_key = principal
+    return principal
+
+
+def require(*scopes: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency that authenticates the caller and requires one of ``scopes``.
 
     401 without a valid key, 403 with a valid key lacking the scope, 429 when the app's
     ``rate_limiter`` (if any) refuses the key.
     """
 
-    def dependency(request: Request, db: DbDep, clock: ClockDep) -> Principal:
-        principal = authenticate_key(db, clock, bearer_token(request))
+    async def dependency(request: Request, db: DbDep, clock: ClockDep) -> Principal:
+        principal = await principal_of(request, db, clock)
         principal.require(*scopes)
         request.state.principal = principal
         # Apps that keep a per-key rate limiter on their state (the API on 6060) apply it to

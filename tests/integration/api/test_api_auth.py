@@ -10,6 +10,7 @@ import httpx
 from api_helpers import SHOP_B, assert_error, bearer
 from fastapi import FastAPI
 
+from ai_cs.auth.keycache import KEY_CACHE_SECONDS, KeyCache
 from ai_cs.auth.service import revoke_key
 from ai_cs.workflow import Workflow
 
@@ -93,8 +94,10 @@ def test_every_api_route_needs_a_key(
 
 
 def test_revoked_and_forged_secrets_are_refused(
-    client: httpx.Client, keys: dict[str, str], workflow: Workflow
+    app: FastAPI, client: httpx.Client, keys: dict[str, str], workflow: Workflow
 ) -> None:
+    now = [1000.0]
+    app.state.key_cache = KeyCache(monotonic=lambda: now[0])
     good = keys["staff"]
     assert client.get("/api/v1/tasks", headers=bearer(good)).status_code == 200
     forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
@@ -102,7 +105,46 @@ def test_revoked_and_forged_secrets_are_refused(
     key_id = good.split("_")[1]
     with workflow.db.write() as session:
         revoke_key(session, workflow.clock, key_id)
+    # A key accepted moments ago is trusted for KEY_CACHE_SECONDS (revocation is honoured
+    # within that bound), then read again and refused.
+    assert client.get("/api/v1/tasks", headers=bearer(good)).status_code == 200
+    now[0] += KEY_CACHE_SECONDS
     assert_error(client.get("/api/v1/tasks", headers=bearer(good)), 401, "unauthorized")
+    assert_error(client.get("/api/v1/tasks", headers=bearer(good)), 401, "unauthorized")
+
+
+def test_a_key_is_read_once_per_cache_period_and_never_kept_when_refused(
+    app: FastAPI, client: httpx.Client, keys: dict[str, str], monkeypatch: Any
+) -> None:
+    import ai_cs.web.deps as deps
+
+    reads: list[str | None] = []
+    real = deps.authenticate_key
+
+    def counting(db: Any, clock: Any, token: str | None) -> Any:
+        reads.append(token)
+        return real(db, clock, token)
+
+    monkeypatch.setattr(deps, "authenticate_key", counting)
+    now = [1000.0]
+    app.state.key_cache = KeyCache(monotonic=lambda: now[0])
+    staff = keys["staff"]
+    for _ in range(5):
+        assert client.get("/api/v1/tasks", headers=bearer(staff)).status_code == 200
+    assert reads == [staff]
+    now[0] += KEY_CACHE_SECONDS
+    assert client.get("/api/v1/tasks", headers=bearer(staff)).status_code == 200
+    assert reads == [staff, staff]
+    # The scope is still checked on every request, cached or not.
+    for _ in range(2):
+        assert_error(
+            client.get("/api/v1/tasks", headers=bearer(keys["designer"])), 403, "forbidden"
+        )
+    assert reads[-1] == keys["designer"]
+    bad = staff[:-4] + ("AAAA" if not staff.endswith("AAAA") else "BBBB")
+    for _ in range(2):
+        assert_error(client.get("/api/v1/tasks", headers=bearer(bad)), 401, "unauthorized")
+    assert reads[-2:] == [bad, bad]
 
 
 def test_designer_key_is_forbidden_on_task_routes(
