@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     )
     fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Hosts exempt from the public-address rule for customer image URLs.",
+        description="Hosts exempt from the public-address rule for customer image URLs: "
+        "'host' (ports 80/443 only), 'host:port' (that port), 'host:*' (any port); every "
+        "redirect hop is checked again.",
     )
 
     public_base_url: str = Field(
@@ -100,6 +102,11 @@ class Settings(BaseSettings):
         "auto", description="'json' (one object per line), 'text', or 'auto' = json unless a tty."
     )
     log_level: str = Field("INFO", description="Root log level of long-running commands.")
+    metrics: Literal["off", "local", "key"] = Field(
+        "local",
+        description="GET /metrics: 'off' (404), 'local' (loopback clients only, never through a "
+        "proxy that adds X-Forwarded-For/Forwarded), 'key' (a key of scope metrics or staff).",
+    )
 
     # --- prices ------------------------------------------------------------------------------
     prices: PriceTable = Field(

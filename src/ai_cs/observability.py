@@ -11,10 +11,16 @@ numbers whichever of them the scraper reaches, and nothing is lost when a proces
 - ``aics_engine_failed_attempts`` — failed processing attempts recorded on open tasks;
 - ``aics_outbox_pending{topic}`` — messages to outside systems not yet delivered (dispatch lag);
 - ``aics_gateway_inbox_unprocessed`` — marketplace events stored but not yet handled.
+
+Who may read them is ``AICS_METRICS``: ``off``, ``local`` (the default: clients on a loopback
+address, and not through a reverse proxy — a request carrying ``X-Forwarded-For`` or
+``Forwarded`` came from somewhere else even if the proxy connects from loopback) or ``key`` (a
+bearer key of scope ``metrics``, ``staff`` or ``admin``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import sys
@@ -30,9 +36,13 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ai_cs.auth.service import Scope
+from ai_cs.config import Settings
 from ai_cs.db.database import Database
 from ai_cs.db.models import Job, OutboxMessage
+from ai_cs.errors import Forbidden, NotFound
 from ai_cs.tasks.models import ImageTask
+from ai_cs.web.deps import authenticate_key, bearer_token
 
 
 class DatabaseCollector(Collector):
@@ -145,9 +155,49 @@ def metrics_text(db: Database) -> bytes:
 router = APIRouter()
 
 
+class MetricsOff(NotFound):
+    """``AICS_METRICS=off``."""
+
+    code = "metrics_off"
+
+
+class MetricsNotLocal(Forbidden):
+    """``AICS_METRICS=local`` and the request did not come from this machine directly."""
+
+    code = "metrics_local_only"
+
+
+def is_local_request(request: Request) -> bool:
+    """A client on a loopback address that did not come through a forwarding proxy."""
+    if request.headers.get("x-forwarded-for") or request.headers.get("forwarded"):
+        return False
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_metrics_access(request: Request) -> None:
+    """Raise unless ``AICS_METRICS`` lets this request read the metrics."""
+    settings: Settings = request.app.state.settings
+    if settings.metrics == "off":
+        raise MetricsOff("metrics are off (AICS_METRICS=off)")
+    if settings.metrics == "local":
+        if not is_local_request(request):
+            raise MetricsNotLocal(
+                "metrics are served to clients on this machine only (AICS_METRICS=local)"
+            )
+        return
+    state = request.app.state
+    principal = authenticate_key(state.db, state.clock, bearer_token(request))
+    principal.require(Scope.METRICS, Scope.STAFF)
+
+
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
-    """Prometheus metrics (aggregate counts only; no customer data)."""
+    """Prometheus metrics (aggregate counts only; no customer data), if AICS_METRICS allows."""
+    check_metrics_access(request)
     return Response(metrics_text(request.app.state.db), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -16,7 +16,6 @@ from typing import Final
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ai_cs import observability
 from ai_cs.api import (
@@ -36,34 +35,12 @@ from ai_cs.gateway import routes as result_links
 from ai_cs.library import routes as library_routes
 from ai_cs.tasks import routes as tasks_routes
 from ai_cs.web.errors import install_error_handlers
+from ai_cs.web.headers import NoSniff
 from ai_cs.web.limits import BodySizeLimit
 from ai_cs.workflow import Workflow
 
 API_TITLE: Final = "ai-cs 天网协作 API"
 API_VERSION: Final = "1.0"
-
-
-class NoSniff:
-    """ASGI middleware: ``X-Content-Type-Options: nosniff`` on every response."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Add the header to the response start unless the app set it."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_header(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                if not any(name.lower() == b"x-content-type-options" for name, _ in headers):
-                    headers.append((b"x-content-type-options", b"nosniff"))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_header)
 
 
 def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastAPI:

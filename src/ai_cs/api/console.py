@@ -36,6 +36,7 @@ from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.core.wording import STATUS_NAMES
 from ai_cs.errors import AicsError, AuthError, Forbidden, NotFound
 from ai_cs.imaging import thumbs
+from ai_cs.imaging.fetch import fetch_image
 from ai_cs.tasks import service, staff
 from ai_cs.web.deps import actor_name, authenticate_key
 from ai_cs.web.files import FILE_CSP, media_type_of, picture_references, stored_picture_response
@@ -565,11 +566,13 @@ def task_page(request: Request, task_id: str, principal: ConsoleStaff) -> Respon
 def _picture(request: Request, task_id: str, what: str) -> Response:
     with workflow_of(request).db.read() as session:
         task = staff.visible_task(session, task_id, None)
+    settings = request.app.state.settings
     return stored_picture_response(
-        request.app.state.settings.data_dir,
+        settings.data_dir,
         *picture_references(task, what),
         what=what,
         task_id=task["task_id"],
+        fetch=lambda url: fetch_image(url, settings).data,
     )
 
 

@@ -35,6 +35,8 @@ class Scope(StrEnum):
     STAFF = "staff"
     PARTNER = "partner"
     DESIGNER = "designer"
+    METRICS = "metrics"
+    """Reads ``GET /metrics`` (when ``AICS_METRICS=key``) and nothing else."""
 
 
 @dataclass(frozen=True)

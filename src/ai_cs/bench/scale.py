@@ -407,7 +407,7 @@ class ScaleRun:
             AICS_DATABASE_URL=db_url,
             AICS_DATA_DIR=str(workdir / "data"),
             AICS_QUEUE_BACKEND="procrastinate",
-            AICS_FETCH_ALLOWED_HOSTS=LOOPBACK,
+            AICS_FETCH_ALLOWED_HOSTS=f"{LOOPBACK}:*",
             AICS_HOST=LOOPBACK,
             # The suite measures throughput; the per-key limit would measure the limiter.
             AICS_RATE_LIMIT_PER_MINUTE="1000000",

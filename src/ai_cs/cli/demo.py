@@ -138,7 +138,7 @@ async def run_demo(checks: Checks) -> None:
             public_base_url="",
             gateway_url="",
             llm_model="",
-            fetch_allowed_hosts=["127.0.0.1"],
+            fetch_allowed_hosts=["127.0.0.1:*"],
             gateway_burst_window_ms=200,
             queue_backend="embedded",
         )

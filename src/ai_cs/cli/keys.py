@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     @keys_app.command("create")
     def create_cmd(
         name: str = typer.Option(..., help="Who or what uses the key."),
-        scope: str = typer.Option(..., help="admin, staff, partner or designer."),
+        scope: str = typer.Option(..., help="admin, staff, partner, designer or metrics."),
         acc_id: list[str] = typer.Option(
             [], "--acc-id", help="Partner keys: shop accounts the key may see (repeatable)."
         ),

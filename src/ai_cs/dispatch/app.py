@@ -28,6 +28,7 @@ from ai_cs.dispatch.delivery import deliver_callbacks, record_reminders
 from ai_cs.dispatch.options import FORM_OVERHEAD_BYTES, PACKAGE_DIR, DispatchOptions
 from ai_cs.processing.storage import LocalStorage
 from ai_cs.web.errors import install_error_handlers
+from ai_cs.web.headers import NoSniff
 from ai_cs.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def create_dispatch_app(
     # Every body is counted as it arrives and refused past the largest upload a designer may
     # make (JSON far smaller), before routing and so before the key is checked.
     app.add_middleware(BodySizeLimit, max_upload_bytes=opts.max_result_bytes + FORM_OVERHEAD_BYTES)
+    app.add_middleware(NoSniff)
 
     from ai_cs.dispatch.routes import page_router, router
 

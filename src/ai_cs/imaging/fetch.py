@@ -7,13 +7,16 @@ For every hop (the URL and each redirect):
    resolve the same way the socket layer would read them) and **every** address is checked:
    loopback, private, link-local, CGNAT (100.64/10), multicast, reserved, unspecified and
    addresses embedding one of those (IPv4-mapped ``::ffff:a.b.c.d``, 6to4, Teredo, NAT64) are
-   refused, unless the host as written is listed in ``settings.fetch_allowed_hosts``.
+   refused, unless the host **and port** as written are listed in
+   ``settings.fetch_allowed_hosts`` (see :func:`host_allowed`: ``host`` alone covers the default
+   ports 80 and 443 only, ``host:port`` that one port, ``host:*`` every port).
 3. The connection goes to the checked IP itself (the URL's host is replaced by the address), with
    the original ``Host`` header and, for https, SNI and certificate verification against the
    original host name. A second DNS answer (rebinding) is never asked for, so it cannot
    redirect the request. Proxies from the environment are ignored for the same reason.
 4. Redirects are followed by hand, at most :data:`MAX_REDIRECTS`, each one checked as above
-   before anything connects to it.
+   before anything connects to it: a public URL redirecting to an allow-listed internal name is
+   refused unless that exact host and port are allowed.
 
 The body is streamed with a byte cap (:data:`~ai_cs.imaging.intake.MAX_BYTES`) and a deadline
 for the whole fetch (:data:`FETCH_TIMEOUT_S`, plus at most one read timeout); the content type
@@ -168,6 +171,48 @@ def _resolve(host: str, port: int, resolver: Resolver, timeout: float) -> list[s
     return result
 
 
+DEFAULT_PORTS: Final = frozenset({80, 443})
+"""Ports an allow-list entry naming only a host covers."""
+
+
+def _allow_entry(entry: str) -> tuple[str, int | None | str]:
+    """``(host, port)`` of one allow-list entry; port ``None`` = 80/443, ``"*"`` = any."""
+    text = entry.strip().lower()
+    port_text = ""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host = text  # a bare IPv6 literal or a plain name
+    host = host.rstrip(".")
+    if port_text == "*":
+        return host, "*"
+    if port_text.isdigit() and 0 < int(port_text) < 65536:
+        return host, int(port_text)
+    if port_text:
+        return "", None  # malformed port: the entry allows nothing rather than every port
+    return host, None
+
+
+def host_allowed(host: str, port: int, allowed_hosts: Sequence[str]) -> bool:
+    """Whether ``host`` on ``port`` is exempt from the public-address rule.
+
+    ``host`` covers ports 80 and 443 only (the web's defaults), ``host:port`` exactly that port,
+    ``host:*`` any port (for loopback test servers on random ports). IPv6 as ``[::1]:8080``.
+    """
+    for entry in allowed_hosts:
+        name, entry_port = _allow_entry(entry)
+        if not name or name != host:
+            continue
+        if entry_port == "*" or entry_port == port:
+            return True
+        if entry_port is None and port in DEFAULT_PORTS:
+            return True
+    return False
+
+
 def check_url(
     url: str | httpx.URL,
     allowed_hosts: Sequence[str] = (),
@@ -192,8 +237,8 @@ def check_url(
     literal = _literal_address(raw_host)
     if literal is None and not all(ch.isalnum() or ch in ".-_" for ch in raw_host):
         raise UrlNotAllowed(f"host {raw_host!r} is not a valid host name")
-    exempt = raw_host in {h.strip().lower().strip("[]").rstrip(".") for h in allowed_hosts}
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    exempt = host_allowed(raw_host, port, allowed_hosts)
 
     if literal is not None:
         addresses: list[IPAddress] = [literal]

@@ -11,7 +11,7 @@ with a ``<script>`` in it cannot run in the viewer's browser.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePath
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -47,13 +47,52 @@ def is_web_url(reference: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+FILE_HEADERS: Final = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": FILE_CSP,
+    "Cache-Control": "private, max-age=300",
+}
+
+PICTURE_MAGIC: Final = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+
+Fetcher = Callable[[str], bytes]
+"""Downloads a customer's URL on the server (SSRF-checked by the caller's fetcher)."""
+
+
+def picture_type(data: bytes) -> str | None:
+    """The raster picture type of ``data`` by its first bytes (no SVG, nothing scriptable)."""
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((mime for magic, mime in PICTURE_MAGIC if data.startswith(magic)), None)
+
+
+def fetched_picture_response(data: bytes, *, what: str) -> Response:
+    """Bytes fetched from a customer's URL, served only if they are a raster picture."""
+    mime = picture_type(data)
+    if mime is None:
+        raise NotFound(f"the {what} at the customer's link is not a picture")
+    return Response(data, media_type=mime, headers=dict(FILE_HEADERS))
+
+
 def stored_picture_response(
-    data_dir: Path, *references: str | None, what: str, task_id: str
+    data_dir: Path,
+    *references: str | None,
+    what: str,
+    task_id: str,
+    fetch: Fetcher | None = None,
 ) -> Response:
-    """The first of ``references`` stored here, else a redirect to the first web URL among them.
+    """The first of ``references`` stored here, else the first web URL among them.
 
     Our stored copy comes first: the customer's link may have expired, and a staff browser
-    should not fetch a customer-supplied URL when we hold the picture.
+    should not fetch a customer-supplied URL (that tells the customer the staff's address).
+    With ``fetch`` (the console) a web URL is downloaded by the server and served from here;
+    without it (the JSON API, read by programs) the answer is a redirect to the URL.
     """
     path = next(
         (p for p in (datafiles.stored_file(data_dir, r) for r in references) if p is not None),
@@ -61,6 +100,8 @@ def stored_picture_response(
     )
     if path is None:
         url = next((r for r in references if r and is_web_url(r)), None)
+        if url is not None and fetch is not None:
+            return fetched_picture_response(fetch(url), what=what)
         if url is not None:
             return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
         raise NotFound(f"task {task_id!r} has no stored {what}", task_id=task_id)
@@ -71,11 +112,7 @@ def stored_picture_response(
         media_type=media_type,
         content_disposition_type=disposition,
         filename=f"{task_id}-{what}{path.suffix.lower()}",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": FILE_CSP,
-            "Cache-Control": "private, max-age=300",
-        },
+        headers=dict(FILE_HEADERS),
     )
 
 

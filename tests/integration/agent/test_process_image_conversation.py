@@ -133,7 +133,7 @@ async def test_picture_over_loopback_http(
     base_url, root = picture_server
     save(product_picture(), root / "shot.png")
     url = f"{base_url}/shot.png"
-    allowed = settings.model_copy(update={"fetch_allowed_hosts": ["127.0.0.1"]})
+    allowed = settings.model_copy(update={"fetch_allowed_hosts": ["127.0.0.1:*"]})
     handler = AgentHandler(fixed_workflow, settings=allowed, ocr=StaticOcr())
     chat = Chat(handler)
 

@@ -42,7 +42,7 @@ SELLER_A, SELLER_B = "1000000001", "1000000002"
 @pytest.fixture
 def bridge_workflow(database_url: str, settings: Settings, fake: FakeGoofish) -> Any:
     configured = fake_settings(
-        settings, fake, fetch_allowed_hosts=["127.0.0.1"], gateway_burst_window_ms=0
+        settings, fake, fetch_allowed_hosts=["127.0.0.1:*"], gateway_burst_window_ms=0
     )
     wf = Workflow(database_url=database_url, settings=configured)
     try:

@@ -81,7 +81,7 @@ async def test_aics_serve_bridges_two_accounts_against_the_fake(tmp_path: Path) 
             AICS_DATA_DIR=str(data),
             AICS_API_PORT=str(_free_port()),
             AICS_DISPATCH_PORT=str(_free_port()),
-            AICS_FETCH_ALLOWED_HOSTS="127.0.0.1",
+            AICS_FETCH_ALLOWED_HOSTS="127.0.0.1:*",
             AICS_GATEWAY_BURST_WINDOW_MS="0",
             AICS_XIANYU_COOKIE=a.cookie(),
             AICS_XIANYU_HEARTBEAT_SECONDS="1",

@@ -20,7 +20,7 @@ def anyio_backend() -> str:
 def gw_settings(settings: Settings) -> Settings:
     """Settings for gateway tests: loopback pictures allowed, no burst window unless asked."""
     return settings.model_copy(
-        update={"fetch_allowed_hosts": ["127.0.0.1"], "gateway_burst_window_ms": 0}
+        update={"fetch_allowed_hosts": ["127.0.0.1:*"], "gateway_burst_window_ms": 0}
     )
 
 

@@ -11,7 +11,7 @@ import pytest
 from pictures import served_poster_png
 
 from ai_cs.errors import ImageRejected
-from ai_cs.imaging.fetch import check_url, fetch_image, is_public
+from ai_cs.imaging.fetch import check_url, fetch_image, host_allowed, is_public
 from ai_cs.imaging.intake import intake
 from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.imaging.report import analyze_source
@@ -112,14 +112,16 @@ def test_connection_goes_to_the_checked_address_with_the_original_host(
         return ["127.0.0.1"]
 
     url = f"http://pics.example:{picture_server.port}/poster.png"
-    fetched = fetch_image(url, make_settings(["pics.example"]), resolver=resolver)
+    fetched = fetch_image(
+        url, make_settings([f"pics.example:{picture_server.port}"]), resolver=resolver
+    )
     assert fetched.data == served_poster_png()
     assert calls == ["pics.example"]  # resolved exactly once
     assert picture_server.hosts == [f"pics.example:{picture_server.port}"]
 
 
 def test_allowed_host_picture_is_fetched_and_stored(picture_server, make_settings):
-    settings = make_settings(["127.0.0.1"])
+    settings = make_settings([f"127.0.0.1:{picture_server.port}"])
     stored = intake(picture_server.url("/poster.png"), settings)
     assert stored.source_format == "PNG"
     assert stored.source == picture_server.url("/poster.png")
@@ -131,14 +133,17 @@ def test_allowed_host_picture_is_fetched_and_stored(picture_server, make_setting
 
 def test_analyze_source_from_url(picture_server, make_settings):
     report = analyze_source(
-        picture_server.url("/poster.png"), make_settings(["127.0.0.1"]), ocr=StaticOcr()
+        picture_server.url("/poster.png"),
+        make_settings([f"127.0.0.1:{picture_server.port}"]),
+        ocr=StaticOcr(),
     )
     assert report.to_json()["width"] == 1000
 
 
 def test_allowed_localhost_name(picture_server, make_settings):
     stored = intake(
-        picture_server.url("/poster.png", host="localhost"), make_settings(["localhost"])
+        picture_server.url("/poster.png", host="localhost"),
+        make_settings([f"localhost:{picture_server.port}"]),
     )
     assert stored.width == 1000
 
@@ -161,13 +166,15 @@ def test_allowed_localhost_name(picture_server, make_settings):
 def test_bad_responses_are_refused(picture_server, make_settings, path, code):
     start = time.monotonic()
     with pytest.raises(ImageRejected) as info:
-        intake(picture_server.url(path), make_settings(["127.0.0.1"]))
+        intake(picture_server.url(path), make_settings([f"127.0.0.1:{picture_server.port}"]))
     assert info.value.code == code, info.value.message
     assert time.monotonic() - start < 5
 
 
 def test_three_redirects_are_followed(picture_server, make_settings):
-    stored = intake(picture_server.url("/redirect/3"), make_settings(["127.0.0.1"]))
+    stored = intake(
+        picture_server.url("/redirect/3"), make_settings([f"127.0.0.1:{picture_server.port}"])
+    )
     assert stored.width == 1000
     assert picture_server.paths == ["/redirect/3", "/redirect/2", "/redirect/1", "/poster.png"]
 
@@ -190,7 +197,7 @@ def test_redirect_from_allowed_host_to_private_is_refused(
     location = target.format(port=listener.port)
     url = picture_server.url("/to") + "?url=" + location
     with pytest.raises(ImageRejected) as info:
-        intake(url, make_settings(["127.0.0.1"]))
+        intake(url, make_settings([f"127.0.0.1:{picture_server.port}"]))
     assert info.value.code == "url_not_allowed"
     time.sleep(0.1)
     assert listener.connections == 0
@@ -199,7 +206,11 @@ def test_redirect_from_allowed_host_to_private_is_refused(
 def test_slow_server_hits_the_deadline(picture_server, make_settings):
     start = time.monotonic()
     with pytest.raises(ImageRejected) as info:
-        fetch_image(picture_server.url("/slow.png"), make_settings(["127.0.0.1"]), timeout=1.0)
+        fetch_image(
+            picture_server.url("/slow.png"),
+            make_settings([f"127.0.0.1:{picture_server.port}"]),
+            timeout=1.0,
+        )
     assert info.value.code == "fetch_timeout"
     assert time.monotonic() - start < 3
 
@@ -211,7 +222,7 @@ def test_closed_port_fails_cleanly(listener, make_settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(ImageRejected) as info:
-        intake(f"http://127.0.0.1:{port}/x.png", make_settings(["127.0.0.1"]))
+        intake(f"http://127.0.0.1:{port}/x.png", make_settings([f"127.0.0.1:{port}"]))
     assert info.value.code == "fetch_failed"
 
 
@@ -302,7 +313,7 @@ def tls_picture_server(tmp_path):
 
 def test_https_keeps_sni_and_verifies_the_host_name(tls_picture_server, make_settings):
     port, client, sni = tls_picture_server
-    settings = make_settings(["pics.example", "other.example"])
+    settings = make_settings([f"pics.example:{port}", f"other.example:{port}"])
     fetched = fetch_image(
         f"https://pics.example:{port}/x.png",
         settings,
@@ -319,3 +330,65 @@ def test_https_keeps_sni_and_verifies_the_host_name(tls_picture_server, make_set
             verify=client,
         )
     assert info.value.code == "fetch_failed"
+
+
+# --- AICS_FETCH_ALLOWED_HOSTS: host (80/443 only), host:port, host:* ---------------------------
+@pytest.mark.parametrize(
+    ("host", "port", "entries", "allowed"),
+    [
+        ("localhost", 80, ["localhost"], True),
+        ("localhost", 443, ["LOCALHOST."], True),
+        ("localhost", 8080, ["localhost"], False),
+        ("localhost", 8080, ["localhost:8080"], True),
+        ("localhost", 8081, ["localhost:8080"], False),
+        ("localhost", 6379, ["localhost:*"], True),
+        ("::1", 8080, ["[::1]:8080"], True),
+        ("::1", 8081, ["[::1]:8080"], False),
+        ("::1", 80, ["::1"], True),
+        ("::1", 8080, ["::1"], False),
+        ("localhost", 80, ["localhost:http"], False),
+        ("localhost", 80, ["localhost:0"], False),
+        ("other", 80, ["localhost"], False),
+    ],
+)
+def test_allow_list_entries_name_their_ports(host, port, entries, allowed):
+    assert host_allowed(host, port, entries) is allowed
+
+
+def test_a_host_entry_does_not_open_other_ports(picture_server, listener, make_settings):
+    for url, entries in [
+        (picture_server.url("/poster.png"), ["127.0.0.1"]),
+        (f"http://127.0.0.1:{listener.port}/a.png", [f"127.0.0.1:{picture_server.port}"]),
+    ]:
+        with pytest.raises(ImageRejected) as info:
+            intake(url, make_settings(entries))
+        assert info.value.code == "url_not_allowed", info.value.message
+    time.sleep(0.1)
+    assert listener.connections == 0
+    assert picture_server.paths == []
+
+
+def test_every_redirect_hop_needs_its_exact_host_and_port(picture_server, listener, make_settings):
+    """A "public" host redirecting to an allow-listed internal name on another port is refused."""
+
+    def resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]  # pics.example plays the public host, internal.example the inside
+
+    url = (
+        f"http://pics.example:{picture_server.port}/to?url="
+        f"http://internal.example:{listener.port}/a.png"
+    )
+    allowed = [f"pics.example:{picture_server.port}", "internal.example"]
+    with pytest.raises(ImageRejected) as info:
+        fetch_image(url, make_settings(allowed), resolver=resolver)
+    assert info.value.code == "url_not_allowed"
+    time.sleep(0.1)
+    assert listener.connections == 0
+    assert picture_server.paths == [f"/to?url=http://internal.example:{listener.port}/a.png"]
+
+    exact = [f"pics.example:{picture_server.port}", f"internal.example:{listener.port}"]
+    with pytest.raises(ImageRejected) as info:  # allowed now: it connects (and the port hangs up)
+        fetch_image(url, make_settings(exact), resolver=resolver)
+    assert info.value.code == "fetch_failed"
+    time.sleep(0.1)
+    assert listener.connections == 1
