@@ -1,5 +1,5 @@
 # The two commands of the README, plus the slower suites. Every target sets itself up.
-.PHONY: run test test-slow test-all bench demo lint
+.PHONY: run test test-slow test-all bench demo lint screenshots
 
 run:            ## start API (6060), dispatch (8005) and worker on embedded defaults
 	bash scripts/run.sh
@@ -18,3 +18,6 @@ bench:          ## benchmarks with ratios against their baselines
 
 demo:
 	bash -c 'source scripts/bootstrap.sh && "$$UV" run aics demo'
+
+screenshots:    ## photograph every console page into docs/screenshots (Debian Chromium + Playwright)
+	bash -c 'source scripts/bootstrap.sh && "$$UV" run python scripts/screenshots.py'

@@ -1,8 +1,10 @@
-"""Screenshots of the staff console for the docs: board, task page, conversation page.
+"""Screenshots of the staff console for the docs: every page a shop owner and staff use.
 
-Builds a throw-away shop (tasks in every status, pictures, a conversation, a hand-off to a
-designer), serves the console on a free loopback port and photographs it with Debian's Chromium
-driven by Playwright. Writes ``docs/screenshots/{board,task,conversation}.png``.
+Builds a throw-away shop (a week of orders in every status with pictures, a conversation with a
+picture, a hand-off to a designer, an assist-mode chat for a 淘宝 buyer), serves the console on a
+free loopback port and photographs it with Debian's Chromium driven by Playwright. Writes
+``docs/screenshots/{dashboard,board,board-phone,task,conversation,assist}.png`` (the board at
+1440 px, the width the issue found cut off, and at a phone's 390 px).
 
     uv run python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 """
@@ -10,26 +12,43 @@ driven by Playwright. Writes ``docs/screenshots/{board,task,conversation}.png``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from PIL import Image, ImageDraw, ImageFont
+from sqlalchemy import update
 
+from ai_cs import datafiles
+from ai_cs.agent.handler import AgentHandler
 from ai_cs.api import create_app
+from ai_cs.api.console_assist import conversation_id_for
 from ai_cs.api.server import ThreadedServer
 from ai_cs.auth.service import create_key
 from ai_cs.config import Settings
+from ai_cs.conversations.contracts import Attachment, InboundMessage
 from ai_cs.core.tasks import TaskStatus
+from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.tasks import staff
+from ai_cs.tasks.models import ImageTask
 from ai_cs.tasks.service import transition
 from ai_cs.workflow import Workflow
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _has_cjk_font() -> bool:
+    if not shutil.which("fc-list"):
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
 
 
 def cjk_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -66,12 +85,34 @@ def cut_out(data_dir: Path, name: str) -> str:
 
 
 def _store(data_dir: Path, relative: str, image: Image.Image) -> str:
+    """Stored as the shop stores pictures: content-addressed under a storage key."""
     out = io.BytesIO()
     image.save(out, "PNG")
-    path = data_dir / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(out.getvalue())
-    return relative
+    kind = relative.split("/")[0]
+    return datafiles.put(data_dir, kind, out.getvalue(), "png")
+
+
+def product(data_dir: Path, colour: tuple[int, int, int], label: str) -> str:
+    """A product photo (a bottle with a label) as a customer would send it."""
+    image = Image.new("RGB", (480, 480), (236, 238, 240))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((150, 150, 330, 440), radius=30, fill=colour)
+    draw.rectangle((210, 60, 270, 150), fill=colour)
+    draw.rectangle((150, 260, 330, 320), fill=(250, 250, 245))
+    draw.text((170, 272), label, fill=(40, 40, 40), font=cjk_font(30))
+    return _store(data_dir, "images/product.png", image)
+
+
+def _backdate(workflow: Workflow, task_id: str, days: int) -> None:
+    """Move a task's stamps ``days`` back, so the week's chart has more than one day."""
+    task = workflow.get_task(task_id)
+    shift = {}
+    for column in ("created_at", "paid_at", "started_at", "completed_at", "updated_at"):
+        if task.get(column):
+            moved = datetime.fromisoformat(task[column]) - timedelta(days=days)
+            shift[column] = moved.isoformat(timespec="microseconds")
+    with workflow.db.write() as session:
+        session.execute(update(ImageTask).where(ImageTask.task_id == task_id).values(**shift))
 
 
 def _walk(workflow: Workflow, task_id: str, *steps: TaskStatus, **last: Any) -> None:
@@ -97,11 +138,13 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
         ("buyer_1007", "刘阿姨", "remove_bg"),
         ("buyer_1008", "周师傅", "enhance"),
     ]
+    colours = [(40, 90, 200), (200, 60, 60), (30, 140, 80), (150, 80, 170), (230, 150, 20)]
     ids = []
     for i, (customer, name, operation) in enumerate(customers):
+        picture = product(data_dir, colours[i % len(colours)], f"NO.{i + 1}")
         task = workflow.create_image_task(
             customer,
-            f"https://img.example.com/upload/{i}.jpg",
+            picture,
             operation,
             customer_name=name,
             acc_id="xianyu_shop_01",
@@ -110,8 +153,22 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
         )
         ids.append(task["task_id"])
     _walk(workflow, ids[1], s.PAID, s.PROCESSING)
-    _walk(workflow, ids[2], s.PAID, s.PROCESSING, s.FAILED, error_message="矢量化质量检查未通过")
-    _walk(workflow, ids[3], s.PAID, s.PROCESSING, s.AWAITING_CONFIRM)
+    _walk(
+        workflow,
+        ids[2],
+        s.PAID,
+        s.PROCESSING,
+        s.FAILED,
+        error_message="quality_check_failed: vectorized edges deviate 4.2 px from the source",
+    )
+    _walk(
+        workflow,
+        ids[3],
+        s.PAID,
+        s.PROCESSING,
+        s.AWAITING_CONFIRM,
+        result_image=cut_out(data_dir, "bottle.png"),
+    )
     _walk(workflow, ids[4], s.PAID, s.PROCESSING, s.AWAITING_CONFIRM, s.COMPLETED)
     _walk(workflow, ids[5], s.CANCELLED)
     _walk(workflow, ids[6], s.PAID)
@@ -121,6 +178,22 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
             session, workflow.clock, ids[2], "自动处理失败，转人工精修", actor="system:worker"
         )
     )
+    # A week of business for the dashboard's chart: older orders, paid and delivered.
+    for back in range(1, 7):
+        for n in range(back % 3 + 1):
+            older = workflow.create_image_task(
+                f"buyer_{back}{n}",
+                product(data_dir, colours[(back + n) % len(colours)], f"D{back}"),
+                "remove_bg",
+                customer_name=f"老客户{back}{n}",
+                acc_id="xianyu_shop_01",
+                acc_type="xianyu",
+                price_fen=1500 + 500 * ((back + n) % 4),
+            )
+            if n < 2:
+                _walk(workflow, older["task_id"], s.PAID, s.PROCESSING, s.AWAITING_CONFIRM)
+                _walk(workflow, older["task_id"], s.COMPLETED)
+            _backdate(workflow, older["task_id"], back)
 
     original = poster(
         data_dir, "opening.png", ["新店开业 全场八折", "Grand Opening", "欢迎光临"], "#c0392b"
@@ -170,7 +243,7 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
     try:
         from ai_cs.conversations import service as conversations
     except ModuleNotFoundError:
-        return {"task": tid, "conversation": ""}
+        return {"task": tid, "conversation": "", "assist": ""}
     with workflow.db.write() as session:
         conversations.open_conversation(
             session,
@@ -182,6 +255,15 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
             customer_nick="美味小吃店",
         )
         conversations.set_current_task(session, conversation_id, tid)
+        conversations.record_message(
+            session,
+            workflow.clock,
+            conversation_id,
+            direction=conversations.Direction.IN,
+            role=conversations.Role.CUSTOMER,
+            text="",
+            attachments=(Attachment(url=str(data_dir / original)),),
+        )
         for direction, role, text, author in (
             ("in", "customer", "你好，这张海报能把背景去掉吗？", None),
             (
@@ -205,7 +287,63 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
                 author=author,
             )
         conversations.take_over(session, workflow.clock, conversation_id, minutes=30, by="客服小王")
-    return {"task": tid, "conversation": conversation_id}
+        for n, (nick, text) in enumerate(
+            (("小明", "好的谢谢"), ("王女士", "什么时候能好呀？"), ("周师傅", "我要开发票"))
+        ):
+            other = f"conv_xianyu_30{n}"
+            conversations.open_conversation(
+                session,
+                workflow.clock,
+                conversation_id=other,
+                platform="xianyu",
+                account_id="xianyu_shop_01",
+                customer_id=f"buyer_30{n}",
+                customer_nick=nick,
+            )
+            conversations.record_message(
+                session,
+                workflow.clock,
+                other,
+                direction=conversations.Direction.IN,
+                role=conversations.Role.CUSTOMER,
+                text=text,
+            )
+        conversations.mark_needs_human(session, workflow.clock, "conv_xianyu_302", "客户要开发票")
+    return {"task": tid, "conversation": conversation_id, "assist": assist_chat(workflow, data_dir)}
+
+
+def assist_chat(workflow: Workflow, data_dir: Path) -> str:
+    """A 淘宝 buyer's message and picture relayed through 辅助回复 (the agent drafts)."""
+    handler = AgentHandler(workflow, ocr=StaticOcr(), allow_local_files=True)
+    picture = data_dir / product(data_dir, (40, 90, 200), "LOGO")
+    cid = conversation_id_for("taobao", "tb_flagship", "tb_buyer_88")
+    asyncio.run(
+        handler.handle(
+            InboundMessage(
+                platform="taobao",
+                account_id="tb_flagship",
+                conversation_id=cid,
+                customer_id="tb_buyer_88",
+                customer_nick="淘宝买家88",
+                text="你好，这张图帮我把背景去掉",
+                attachments=(Attachment(url=str(picture)),),
+            )
+        )
+    )
+    return cid
+
+
+SHOTS = ("dashboard", "board", "board-phone", "task", "conversation", "assist")
+
+
+def _pictures_loaded(page: Any) -> None:
+    """Wait until every picture has loaded (polled from here: the page's CSP forbids eval)."""
+    script = "() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
+    for _ in range(100):
+        if page.evaluate(script):
+            return
+        page.wait_for_timeout(100)
+    raise RuntimeError(f"pictures did not load on {page.url}")
 
 
 def main() -> int:
@@ -218,6 +356,11 @@ def main() -> int:
             f"Chromium not found at {args.chromium}: apt-get install -y chromium", file=sys.stderr
         )
         return 2
+    if not _has_cjk_font():
+        # Without a Chinese font Chromium draws every label as empty boxes.
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "system-deps.sh"), "fonts-wqy-microhei"], check=False
+        )
     from playwright.sync_api import sync_playwright
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -233,28 +376,46 @@ def main() -> int:
             with ThreadedServer(app) as server, sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=args.chromium, headless=True)
                 context = browser.new_context(
-                    locale="zh-CN", viewport={"width": 1680, "height": 1000}, device_scale_factor=1
+                    locale="zh-CN", viewport={"width": 1440, "height": 900}, device_scale_factor=1
                 )
                 page = context.new_page()
                 page.goto(f"{server.url}/console/login")
                 page.fill("#key", key)
                 page.click("button[type=submit].primary")
-                page.wait_for_selector("#board")
-                page.screenshot(path=str(args.out / "board.png"), full_page=True)
-                page.goto(f"{server.url}/console/tasks/{ids['task']}")
-                page.wait_for_function(
-                    "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
-                )
-                page.screenshot(path=str(args.out / "task.png"), full_page=True)
+                page.wait_for_selector("#dashboard")
+                shots = [
+                    ("dashboard", "/console/", "#dashboard"),
+                    ("board", "/console/board", "#board"),
+                    ("task", f"/console/tasks/{ids['task']}", "#timeline"),
+                ]
                 if ids["conversation"]:
-                    page.goto(f"{server.url}/console/conversations/{ids['conversation']}")
-                    page.wait_for_selector("#messages")
-                    page.screenshot(path=str(args.out / "conversation.png"), full_page=True)
+                    shots += [
+                        (
+                            "conversation",
+                            f"/console/conversations/{ids['conversation']}",
+                            "#messages",
+                        ),
+                        (
+                            "assist",
+                            f"/console/assist?conversation={quote(ids['assist'])}",
+                            "#draft",
+                        ),
+                    ]
+                for name, path, ready in shots:
+                    page.goto(f"{server.url}{path}")
+                    page.wait_for_selector(ready)
+                    _pictures_loaded(page)
+                    page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
+                page.set_viewport_size({"width": 390, "height": 844})
+                page.goto(f"{server.url}/console/board")
+                page.wait_for_selector("#board")
+                _pictures_loaded(page)
+                page.screenshot(path=str(args.out / "board-phone.png"))
                 context.close()
                 browser.close()
         finally:
             workflow.close()
-    for name in ("board", "task", "conversation"):
+    for name in SHOTS:
         path = args.out / f"{name}.png"
         if path.exists():
             print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
