@@ -36,6 +36,7 @@ from ai_cs.library import routes as library_routes
 from ai_cs.tasks import routes as tasks_routes
 from ai_cs.web.errors import install_error_handlers
 from ai_cs.web.headers import NoSniff
+from ai_cs.web.keyfirst import KeyBeforeBody
 from ai_cs.web.limits import BodySizeLimit
 from ai_cs.workflow import Workflow
 
@@ -83,6 +84,8 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
     app.state.rate_limiter = TokenBucketLimiter(per_minute / 60.0, max(1, per_minute // 5))
 
     install_error_handlers(app)
+    # Keys before bodies: a keyed route answers 401 before any of its body is read.
+    app.add_middleware(KeyBeforeBody, public=(dispatch_callback.CALLBACK_PATH,))
     app.add_middleware(BodySizeLimit, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(NoSniff)
 

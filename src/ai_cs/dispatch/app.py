@@ -29,6 +29,7 @@ from ai_cs.dispatch.options import FORM_OVERHEAD_BYTES, PACKAGE_DIR, DispatchOpt
 from ai_cs.processing.storage import LocalStorage
 from ai_cs.web.errors import install_error_handlers
 from ai_cs.web.headers import NoSniff
+from ai_cs.web.keyfirst import KeyBeforeBody
 from ai_cs.web.limits import BodySizeLimit
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,8 @@ def create_dispatch_app(
     install_error_handlers(app)
     # Every body is counted as it arrives and refused past the largest upload a designer may
     # make (JSON far smaller), before routing and so before the key is checked.
+    # Keys before bodies: every /api/v1 route is keyed; 401 comes before any body is read.
+    app.add_middleware(KeyBeforeBody)
     app.add_middleware(BodySizeLimit, max_upload_bytes=opts.max_result_bytes + FORM_OVERHEAD_BYTES)
     app.add_middleware(NoSniff)
 

@@ -2,9 +2,11 @@
 
 A request declaring a ``Content-Length`` over the limit is refused before a byte of its body is
 read; a chunked body is counted as it arrives and refused the moment it passes the limit, so the
-server never holds more than the limit in memory. JSON bodies (every staff action) get a much
-smaller limit than uploads: no JSON request of this API comes near it, and an unauthenticated
-client cannot make the server parse megabytes of JSON before the key is checked.
+server never holds more than the limit in memory. Only ``multipart/form-data`` bodies (file
+uploads) get the upload limit; every other body — JSON (every staff action), forms, or a body
+whose declared type does not match the route — gets a much smaller one: no such request of ours
+comes near it, and a JSON route sent a multipart or ``text/plain`` body reads it whole before it
+can refuse the type. Keys are checked before any body is read (:mod:`ai_cs.web.keyfirst`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_JSON_BYTES: Final = 1024 * 1024
-"""Limit for ``application/json`` bodies (staff actions are a few hundred bytes)."""
+"""Limit for every body but a multipart upload (staff actions are a few hundred bytes)."""
 
 
 class BodyTooLarge(HTTPException):
@@ -56,12 +58,14 @@ class BodySizeLimit:
 
     def _limit_for(self, scope: Scope) -> tuple[int, int | None, bool]:
         """``(limit, declared length, declared length is malformed)`` for this request."""
-        limit = self.max_upload_bytes
+        limit = self.max_json_bytes
         declared: int | None = None
         malformed = False
         for name, value in scope.get("headers", ()):
-            if name == b"content-type" and value.split(b";")[0].strip().lower().endswith(b"json"):
-                limit = self.max_json_bytes
+            if name == b"content-type" and value.split(b";")[0].strip().lower() == (
+                b"multipart/form-data"
+            ):
+                limit = self.max_upload_bytes
             elif name == b"content-length":
                 try:
                     declared = int(value)

@@ -76,11 +76,15 @@ async def test_chunked_body_is_cut_off_once_over_the_limit() -> None:
     assert delivered == 120  # stopped at the third chunk, seven never read
 
 
-async def test_json_bodies_have_the_smaller_limit() -> None:
+async def test_only_multipart_uploads_get_the_upload_limit() -> None:
     limit = BodySizeLimit(ReadingApp(), max_upload_bytes=1000, max_json_bytes=10)
-    status, _, _ = await run(limit, [(b"content-type", b"application/json")], [b"x" * 11])
+    for small in (b"application/json", b"image/png", b"text/plain", b"multipart/mixed; b=x"):
+        status, _, _ = await run(limit, [(b"content-type", small)], [b"x" * 11])
+        assert status == 413, small
+    status, _, _ = await run(limit, [], [b"x" * 11])  # no type at all
     assert status == 413
-    status, body, _ = await run(limit, [(b"content-type", b"image/png")], [b"x" * 11])
+    multipart = [(b"content-type", b"Multipart/Form-Data; boundary=x")]
+    status, body, _ = await run(limit, multipart, [b"x" * 11])
     assert status == 200 and body == {"read": 11}
 
 
