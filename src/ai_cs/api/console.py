@@ -491,8 +491,9 @@ def timeline(
             {
                 "at": row["created_at"],
                 "kind": "action",
-                "title": f"{ACTION_LABELS.get(row['action'], row['action'])}（{row['actor']}）",
-                "text": row["detail"] or "",
+                "title": f"{ACTION_LABELS.get(row['action'], row['action'])}"
+                f"（{labels.actor_label(row['actor'])}）",
+                "text": labels.explained(row["detail"]),
             }
         )
     for row in dispatch:
@@ -501,7 +502,7 @@ def timeline(
                 "at": row["created_at"],
                 "kind": "dispatch",
                 "title": f"派单请求：{DISPATCH_LABELS.get(row['status'], row['status'])}",
-                "text": row["reason"] or "",
+                "text": labels.explained(row["reason"]),
             }
         )
     events.sort(key=_event_key, reverse=True)

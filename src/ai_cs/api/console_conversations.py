@@ -129,23 +129,24 @@ def conversation_list(
 def _transcript(
     request: Request, conversation_id: str, by: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
-    """The conversation, its newest messages (with picture flags) and their total; marks read."""
+    """The conversation, its newest messages (with picture flags) and their total; marks read.
+
+    Read in one transaction; the read mark is written only when there is something new, so a
+    chat left open (polled every few seconds) does not write to the database on every poll.
+    """
     workflow = workflow_of(request)
     data_dir = request.app.state.settings.data_dir
-
-    def run(session: Session) -> tuple[dict[str, Any], list[dict[str, Any]], int]:
+    with workflow.db.read() as session:
         row = conversations.get_conversation_row(session, conversation_id)
+        cid = row.conversation_id
         conversation = conversations.conversation_to_dict(row, workflow.clock)
-        messages, total = conversations.list_messages(
-            session, row.conversation_id, limit=MESSAGES_SHOWN
-        )
-        if messages:
-            console_reads.mark_read(
-                session, workflow.clock, row.conversation_id, int(messages[-1]["id"]), by
-            )
-        return conversation, with_pictures(session, data_dir, row.conversation_id, messages), total
-
-    return workflow.db.run_write(run)
+        messages, total = conversations.list_messages(session, cid, limit=MESSAGES_SHOWN)
+        seen = console_reads.last_read(session, cid)
+        shown = with_pictures(session, data_dir, cid, messages)
+    newest = int(messages[-1]["id"]) if messages else 0
+    if newest > seen:
+        workflow.db.run_write(lambda s: console_reads.mark_read(s, workflow.clock, cid, newest, by))
+    return conversation, shown, total
 
 
 @router.get("/{conversation_id}")

@@ -153,6 +153,36 @@ def platform_label(platform: object) -> str:
     return PLATFORM_LABELS.get(str(platform), str(platform or "—"))
 
 
+ACTOR_SCOPES: Final = {
+    "staff": "客服",
+    "admin": "管理员",
+    "partner": "合作系统",
+    "designer": "设计师",
+    "system": "系统",
+}
+
+
+def actor_label(actor: object) -> str:
+    """``staff:客服小王`` → ``客服 客服小王``; ``system:worker`` → ``系统``."""
+    scope, sep, name = str(actor or "").partition(":")
+    if not sep or scope not in ACTOR_SCOPES:
+        return str(actor or "—")
+    if scope == "system":
+        return ACTOR_SCOPES[scope]
+    return f"{ACTOR_SCOPES[scope]} {name}".strip()
+
+
+def explained(text: object) -> str:
+    """A stored reason or error for a timeline: its explanation first when it has a code."""
+    why = explain_error(text)
+    if why is None:
+        return ""
+    if not why["code"]:
+        return why["detail"]
+    head = why["detail"].split("：", 1)[0] if "：" in why["detail"] else ""
+    return f"{head}：{why['what']}" if head and head != why["detail"] else why["what"]
+
+
 # ------------------------------------------------------------------------------ errors
 ERRORS: Final[dict[str, tuple[str, str]]] = {
     "engine_timeout": (
@@ -203,7 +233,13 @@ def explain_error(text: object) -> dict[str, str] | None:
         return None
     tail = text.split("：", 1)[1] if "：" in text and not _CODE.match(text) else text
     match = _CODE.match(tail)
-    code = match.group(1) if match else ""
+    # A code is a known one, or a word followed by ":" (how the worker writes "<code>: …");
+    # a staff member's free text that happens to start with a word is not a code.
+    code = (
+        match.group(1)
+        if match and (match.group(1) in ERRORS or tail[match.end() :].startswith(":"))
+        else ""
+    )
     what, todo = ERRORS.get(
         code,
         (text.strip(), "查看下面的详细信息；需要时转人工设计师")

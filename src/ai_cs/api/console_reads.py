@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Integer, Text, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ai_cs.clock import Clock, iso
@@ -36,19 +38,34 @@ class ConversationRead(Base):
 def mark_read(
     session: Session, clock: Clock, conversation_id: str, message_id: int, by: str
 ) -> None:
-    """Remember that staff have seen the conversation up to ``message_id`` (never backwards)."""
-    row = session.get(ConversationRead, conversation_id)
-    if row is None:
-        session.add(
-            ConversationRead(
-                conversation_id=conversation_id,
-                last_read_message_id=message_id,
-                read_by=by,
-                read_at=iso(clock.now()),
-            )
+    """Remember that staff have seen the conversation up to ``message_id`` (never backwards).
+
+    One upsert, so two staff members opening the same chat at once cannot collide on the key.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(ConversationRead).values(
+        conversation_id=conversation_id,
+        last_read_message_id=message_id,
+        read_by=by,
+        read_at=iso(clock.now()),
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[ConversationRead.conversation_id],
+            set_={
+                "last_read_message_id": stmt.excluded.last_read_message_id,
+                "read_by": stmt.excluded.read_by,
+                "read_at": stmt.excluded.read_at,
+            },
+            where=ConversationRead.last_read_message_id < stmt.excluded.last_read_message_id,
         )
-    elif message_id > row.last_read_message_id:
-        row.last_read_message_id, row.read_by, row.read_at = message_id, by, iso(clock.now())
+    )
+
+
+def last_read(session: Session, conversation_id: str) -> int:
+    """The id of the newest message staff have seen in the conversation (0: none)."""
+    row = session.get(ConversationRead, conversation_id)
+    return row.last_read_message_id if row is not None else 0
 
 
 def _preview(text: str | None, attachments: str | None) -> str:

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from ai_cs import datafiles
+from ai_cs.api import console_reads
 from ai_cs.api.server import ThreadedServer
 from ai_cs.config import Settings
 from ai_cs.conversations import service as conversations
@@ -130,3 +131,16 @@ def test_transcript_fragment_for_polling(console: httpx.Client, workflow: Workfl
     assert console.get("/console/conversations/nope/messages").status_code == 404
     console.cookies.clear()
     assert console.get("/console/conversations/c4/messages").status_code == 401
+
+
+def test_read_marks_only_move_forward(workflow: Workflow) -> None:
+    with workflow.db.write() as session:
+        console_reads.mark_read(session, workflow.clock, "c9", 5, "小王")
+        console_reads.mark_read(session, workflow.clock, "c9", 3, "小李")
+    with workflow.db.read() as session:
+        assert console_reads.last_read(session, "c9") == 5  # never backwards
+    with workflow.db.write() as session:
+        console_reads.mark_read(session, workflow.clock, "c9", 8, "小李")
+    with workflow.db.read() as session:
+        assert console_reads.last_read(session, "c9") == 8
+        assert console_reads.last_read(session, "never") == 0

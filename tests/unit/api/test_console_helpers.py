@@ -46,7 +46,7 @@ def test_timeline_is_newest_first_across_sources() -> None:
     ]
     events = timeline(task, history, actions, [])
     assert [e["title"] for e in events] == [
-        "标记退款（staff:小王）",
+        "标记退款（客服 小王）",
         "客户付款",
         "添加备注（客户）",
         "创建任务",

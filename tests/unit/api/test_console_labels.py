@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from ai_cs.api.console_labels import (
     ERRORS,
+    actor_label,
     analysis_rows,
     explain_error,
+    explained,
     output_rows,
     platform_label,
     quote_rows,
@@ -65,3 +67,16 @@ def test_errors_are_explained_by_code() -> None:
     plain = explain_error("矢量化质量检查未通过")
     assert plain is not None and plain["what"] == "矢量化质量检查未通过"
     assert explain_error(None) is None and explain_error("  ") is None
+    free = explain_error("customer wants it today")
+    assert free is not None and (free["code"], free["what"]) == ("", "customer wants it today")
+
+
+def test_timeline_words() -> None:
+    assert actor_label("staff:客服小王") == "客服 客服小王"
+    assert actor_label("system:worker") == "系统" and actor_label("partner:A店") == "合作系统 A店"
+    assert actor_label("someone") == "someone"
+    assert explained("自动处理失败（3 次尝试）：engine_timeout: slow") == (
+        "自动处理失败（3 次尝试）：" + ERRORS["engine_timeout"][0]
+    )
+    assert explained("engine_timeout: slow") == ERRORS["engine_timeout"][0]
+    assert explained("客户要手工精修") == "客户要手工精修" and explained(None) == ""
