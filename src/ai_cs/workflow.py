@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, SystemClock
 from ai_cs.config import Settings, get_settings
-from ai_cs.core.tasks import Actor, Operation, TaskStatus
+from ai_cs.core.tasks import Actor, Operation, check_id
 from ai_cs.db.database import Database
 from ai_cs.db.migrate import upgrade
 from ai_cs.jobs.backends import make_queue
 from ai_cs.jobs.queue import JobQueue
-from ai_cs.tasks import service
-from ai_cs.tasks.service import UNMATCHED, PaymentResult
+from ai_cs.tasks import orders, service
 
 T = TypeVar("T")
 
@@ -97,30 +96,25 @@ class Workflow:
         ``complexity``, ``aspect_ratio``, ``perspective`` and any further analysis keywords are
         stored in the ``requirements`` JSON.
         """
-        requirements = {
-            "complexity": complexity,
-            "aspect_ratio": aspect_ratio,
-            "perspective": perspective,
-            **analysis,
-        }
-        return self._write(
-            lambda s: service.create_task(
-                s,
-                self.clock,
-                customer_id=customer_id,
-                original_image=image_url,
-                operation=operation,
-                customer_name=customer_name,
-                requirements=requirements,
-                customer_notes=customer_notes,
-                acc_id=acc_id,
-                acc_type=acc_type,
-                price_fen=price_fen,
-                quote=quote,
-                risk=risk,
-                conversation_id=conversation_id,
-                task_id=task_id,
-            )
+        return self.create_image_task(
+            customer_id,
+            image_url,
+            operation,
+            customer_name=customer_name,
+            requirements={
+                "complexity": complexity,
+                "aspect_ratio": aspect_ratio,
+                "perspective": perspective,
+                **analysis,
+            },
+            customer_notes=customer_notes,
+            acc_id=acc_id,
+            acc_type=acc_type,
+            price_fen=price_fen,
+            quote=quote,
+            risk=risk,
+            conversation_id=conversation_id,
+            task_id=task_id,
         )
 
     def create_image_task(
@@ -161,39 +155,6 @@ class Workflow:
             )
         )
 
-    def create_task_from_report(
-        self,
-        customer_id: str,
-        source: str,
-        report: PictureReport,
-        *,
-        customer_name: str | None = None,
-        acc_id: str | None = None,
-        acc_type: str | None = None,
-        conversation_id: str | None = None,
-    ) -> dict[str, Any]:
-        """The pending task for an analysed picture: analysis, quote and risk stored with it."""
-        data = report.to_json()
-        requirements = report.analysis.to_requirements()
-        return self.image_analysis_result(
-            customer_id,
-            source,
-            requirements.pop("complexity"),
-            requirements.pop("aspect_ratio"),
-            requirements.pop("perspective"),
-            operation=report.operation.value,
-            customer_name=customer_name,
-            acc_id=acc_id,
-            acc_type=acc_type,
-            price_fen=report.quote.total_fen,
-            quote=data["quote"],
-            risk=data["risk"],
-            conversation_id=conversation_id,
-            stored_image=report.image.key,
-            image_sha256=report.image.sha256,
-            **requirements,
-        )
-
     def analyze_picture(
         self,
         customer_id: str,
@@ -211,28 +172,19 @@ class Workflow:
         ``source`` is a URL (fetched safely) or a local path. A ``review`` or ``decline`` risk
         decision creates no task (``None``): a human looks first, or the order is not taken.
         """
-        from ai_cs.imaging.report import CustomerHistory, analyze_source
-
-        refunds = len(self.get_customer_tasks(customer_id, status=TaskStatus.REFUNDED.value))
-        report = analyze_source(
-            source,
+        report = orders.analyse_picture(
+            self.db,
             self.settings,
+            source,
+            customer_id=customer_id,
             operation=operation,
             request_text=request_text,
-            history=CustomerHistory(refunds=refunds),
         )
-        if report.risk.decision.value != "accept":
-            return None, report
-        task = self.create_task_from_report(
-            customer_id,
-            source,
-            report,
-            customer_name=customer_name,
-            acc_id=acc_id,
-            acc_type=acc_type,
-            conversation_id=conversation_id,
+        buyer = orders.Buyer(customer_id, conversation_id, customer_name, acc_id, acc_type)
+        quoted = self._write(
+            lambda s: orders.quote_picture(s, self.clock, report, source=source, buyer=buyer)
         )
-        return task, report
+        return (quoted.order.as_dict() if quoted.order else None), report
 
     # ------------------------------------------------------------------ seed: payment
     def record_payment(
@@ -241,12 +193,12 @@ class Workflow:
         task_id: str | None = None,
         payment_id: str | None = None,
         amount_fen: int | None = None,
-    ) -> PaymentResult:
-        """Apply a payment event and say what it did (used by the gateway handler)."""
+    ) -> orders.Paid:
+        """Apply a payment event and say what it did (the platform's payment, or staff's)."""
 
-        def attempt() -> PaymentResult:
+        def attempt() -> orders.Paid:
             return self._write(
-                lambda s: service.apply_payment(
+                lambda s: orders.apply_payment(
                     s,
                     self.clock,
                     self.queue,
@@ -276,26 +228,20 @@ class Workflow:
         task. A payment for a task that is not pending changes nothing and is recorded.
         """
         result = self.record_payment(customer_id, task_id, payment_id, amount_fen)
-        if result.task is None and result.outcome == UNMATCHED:
+        if result.order is None:
             service.raise_no_pending(customer_id)
-        assert result.task is not None
-        return result.task
+        assert result.order is not None
+        return result.order.as_dict()
 
     # ------------------------------------------------------------------ seed: requirements
     def add_customer_requirement_sync(
         self, task_id: str, customer_id: str, requirement: str, *, changed_by: str = "customer"
     ) -> dict[str, Any]:
         """Synchronous form of :meth:`add_customer_requirement`."""
+        by = self._caller(changed_by, customer_id)
         return self._write(
-            lambda s: service.add_requirement(
-                s,
-                self.clock,
-                task_id=task_id,
-                customer_id=customer_id,
-                requirement=requirement,
-                actor=Actor(changed_by),
-            )
-        )
+            lambda s: orders.add_note(s, self.clock, task_id, requirement, by)
+        ).order.as_dict()
 
     async def add_customer_requirement(
         self, task_id: str, customer_id: str, requirement: str
@@ -315,17 +261,10 @@ class Workflow:
         changed_by: str = "customer",
     ) -> dict[str, Any]:
         """Set a structured requirement (size, colour, deadline …): an ``add_requirement`` row."""
+        by = self._caller(changed_by, customer_id)
         return self._write(
-            lambda s: service.add_requirement_detail(
-                s,
-                self.clock,
-                task_id=task_id,
-                customer_id=customer_id,
-                key=key,
-                value=value,
-                actor=Actor(changed_by),
-            )
-        )
+            lambda s: orders.set_requirement(s, self.clock, task_id, key, value, by)
+        ).order.as_dict()
 
     def modify_operation_sync(
         self,
@@ -336,17 +275,12 @@ class Workflow:
         changed_by: str = "customer",
     ) -> dict[str, Any]:
         """Synchronous form of :meth:`modify_operation`."""
+        by = self._caller(changed_by, customer_id)
         return self._write(
-            lambda s: service.modify_operation(
-                s,
-                self.clock,
-                task_id=task_id,
-                customer_id=customer_id,
-                new_operation=new_operation,
-                actor=Actor(changed_by),
-                price_table=self.settings.prices,
+            lambda s: orders.change_operation(
+                s, self.clock, self.settings.prices, task_id, new_operation, by
             )
-        )
+        ).order.as_dict()
 
     async def modify_operation(
         self, task_id: str, customer_id: str, new_operation: str
@@ -358,16 +292,16 @@ class Workflow:
 
     def add_staff_requirement(self, task_id: str, requirement: str) -> dict[str, Any]:
         """Staff adds a note to a task (``changed_by = staff``)."""
+        by = orders.Caller(Actor.STAFF)
         return self._write(
-            lambda s: service.add_requirement(
-                s,
-                self.clock,
-                task_id=task_id,
-                customer_id=None,
-                requirement=requirement,
-                actor=Actor.STAFF,
-            )
-        )
+            lambda s: orders.add_note(s, self.clock, task_id, requirement, by)
+        ).order.as_dict()
+
+    @staticmethod
+    def _caller(changed_by: str, customer_id: object) -> orders.Caller:
+        """The seed API's caller: limited to the customer's own orders when one is named."""
+        owner = check_id("customer_id", customer_id) if customer_id is not None else None
+        return orders.Caller(Actor(changed_by), customer_id=owner)
 
     # ------------------------------------------------------------------ seed: queries
     def get_task(self, task_id: str) -> dict[str, Any]:
@@ -404,15 +338,5 @@ class Workflow:
     # ------------------------------------------------------------------ after processing
     def confirm_task(self, task_id: str, customer_id: str | None = None) -> dict[str, Any]:
         """The customer (or staff) confirms the result: ``awaiting_confirm → completed``."""
-
-        def run(s: Session) -> dict[str, Any]:
-            service.get_task(s, task_id, customer_id=customer_id)
-            return service.transition(
-                s,
-                self.clock,
-                task_id,
-                TaskStatus.COMPLETED,
-                expected=[TaskStatus.AWAITING_CONFIRM],
-            )
-
-        return self._write(run)
+        by = self._caller(Actor.CUSTOMER, customer_id)
+        return self._write(lambda s: orders.confirm(s, self.clock, task_id, by)).as_dict()

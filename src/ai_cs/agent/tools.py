@@ -15,25 +15,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from pydantic_ai import RunContext
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ai_cs.agent.deps import ShopDeps
-from ai_cs.clock import Clock
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.models import Conversation
 from ai_cs.core.delivery import duration_text
 from ai_cs.core.pricing import COMPLEXITY_LABELS, OPERATION_LABELS, Complexity
-from ai_cs.core.quoting import quote_json, reassess, requote
 from ai_cs.core.requirements import output_from_detail
 from ai_cs.core.risk import Decision, RiskInput, assess_risk
 from ai_cs.core.tasks import Operation, TaskStatus, sources_of
+from ai_cs.core.wording import STATUS_NAMES
 from ai_cs.errors import (
     AicsError,
     ConcurrentUpdate,
@@ -45,8 +42,8 @@ from ai_cs.errors import (
     TaskNotFound,
 )
 from ai_cs.notify import NotifyKind
-from ai_cs.tasks import service
-from ai_cs.tasks.models import TaskRequirementChange
+from ai_cs.tasks import orders, service
+from ai_cs.tasks.schemas import Order
 
 log = logging.getLogger(__name__)
 
@@ -105,26 +102,15 @@ ERROR_MESSAGES: Final[dict[str, str]] = {
 }
 """The only error texts tools give the model (never a domain error's own message)."""
 
-STATUS_LABELS: Final[dict[str, str]] = {
-    TaskStatus.PENDING: "待付款",
-    TaskStatus.PAID: "已付款",
-    TaskStatus.PROCESSING: "处理中",
-    TaskStatus.AWAITING_CONFIRM: "已完成待确认",
-    TaskStatus.COMPLETED: "已完成",
-    TaskStatus.FAILED: "处理遇到问题，已安排人工",
-    TaskStatus.WITH_DESIGNER: "设计师人工处理中",
-    TaskStatus.CANCELLED: "已取消",
-    TaskStatus.REFUNDED: "已退款",
-}
 
 HANDOFF_LABELS: Final[dict[str, str]] = {
     "customer_request": "客户要求人工客服",
     "complaint": "客户投诉",
     "refund": "客户申请退款",
-    "revision_request": "客户对结果不满意，要求修改",
+    "revision_request": orders.REVISION_LABEL,
     "retouch": "客户要的精修/设计不在自动处理范围，需设计师报价",
     "find_image_no_match": "图库中没有找到客户要的图片",
-    "risk_review": "图片需要人工审核",
+    "risk_review": orders.REVIEW_LABEL,
     "other": "需要人工处理",
 }
 TASK_HANDOFF_REASONS: Final = frozenset({"customer_request", "complaint", "revision_request"})
@@ -348,27 +334,36 @@ def _label(operation: str | None) -> str:
 DETAIL_KEYS: Final = ("deadline", "quantity")
 
 
-def task_view(task: dict[str, Any], picture: int | None = None) -> TaskView:
-    """The customer-facing view of a task dict."""
-    notes = [line for line in (task.get("customer_notes") or "").splitlines() if line][-5:]
-    status = str(task.get("status") or "")
-    reqs = task.get("requirements") or {}
-    output = reqs.get("output") if isinstance(reqs.get("output"), dict) else {}
+def task_view(order: Order, picture: int | None = None) -> TaskView:
+    """The customer-facing view of an order."""
+    notes = [line for line in (order.customer_notes or "").splitlines() if line][-5:]
+    reqs = order.details
+    output = reqs.get("output")
     return TaskView(
         complexity=str(reqs.get("complexity")) if reqs.get("complexity") else None,
-        output=dict(output or {}),
+        output=dict(output) if isinstance(output, dict) else {},
         details={k: str(reqs[k]) for k in DETAIL_KEYS if reqs.get(k)},
         picture=picture,
-        task_id=str(task["task_id"]),
-        operation=str(task.get("operation") or ""),
-        operation_label=_label(task.get("operation")),
-        status=status,
-        status_label=STATUS_LABELS.get(status, status),
-        price_fen=task.get("price_fen"),
-        price_yuan=yuan(task.get("price_fen")),
+        task_id=order.task_id,
+        operation=order.operation,
+        operation_label=_label(order.operation),
+        status=order.status,
+        status_label=STATUS_NAMES.get(order.status, order.status),
+        price_fen=order.price_fen,
+        price_yuan=yuan(order.price_fen),
         notes=notes,
-        created_at=task.get("created_at"),
+        created_at=order.created_at,
     )
+
+
+def _orders(
+    session: Session, deps: ShopDeps, *, status: str | None = None, limit: int = 50
+) -> tuple[list[Order], int]:
+    """The customer's own orders, newest first, and how many there are."""
+    rows, total = service.list_tasks(
+        session, customer_id=deps.customer_id, status=status, limit=limit
+    )
+    return [Order.of(row) for row in rows], total
 
 
 def _error_code(exc: AicsError) -> ErrorCode:
@@ -387,12 +382,10 @@ def _error_code(exc: AicsError) -> ErrorCode:
     return "invalid_request"
 
 
-def _own_task(session: Session, deps: ShopDeps, task_id: str) -> dict[str, Any] | None:
+def _own_task(session: Session, deps: ShopDeps, task_id: str) -> Order | None:
     try:
-        return service.get_task(session, task_id, customer_id=deps.customer_id)
-    except (TaskNotFound, NotTaskOwner):
-        return None
-    except AicsError:  # a malformed id: the same answer as a missing task
+        return Order.of(service.get_task(session, task_id, customer_id=deps.customer_id))
+    except AicsError:  # missing, another customer's, or a malformed id: the same answer
         return None
 
 
@@ -401,11 +394,11 @@ def _find_target(
     deps: ShopDeps,
     task_id: str | None,
     prefer: Iterable[str] | None = None,
-) -> dict[str, Any]:
-    """The task a tool acts on: the named one (if the customer's), else the conversation's.
+) -> Order:
+    """The order a tool acts on: the named one (if the customer's), else the conversation's.
 
-    Without a task id: the conversation's current task when its status is preferred, else the
-    customer's newest task in a preferred status, else the current task, else the newest task.
+    Without a task id: the conversation's current order when its status is preferred, else the
+    customer's newest order in a preferred status, else the current order, else the newest.
     """
     if task_id is not None:
         task = _own_task(session, deps, task_id)
@@ -417,17 +410,57 @@ def _find_target(
     conv = session.get(Conversation, deps.conversation_id)
     if conv is not None and conv.current_task_id:
         current = _own_task(session, deps, conv.current_task_id)
-    if current is not None and (wanted is None or current["status"] in wanted):
+    if current is not None and (wanted is None or current.status in wanted):
         return current
-    rows, _ = service.list_tasks(session, customer_id=deps.customer_id, limit=50)
+    rows, _ = _orders(session, deps)
     for task in rows:
-        if wanted is None or task["status"] in wanted:
+        if wanted is None or task.status in wanted:
             return task
     if current is not None:
         return current
     if rows:
         return rows[0]
     raise _Missing
+
+
+R = TypeVar("R", bound=BaseModel)
+
+
+def _act(
+    deps: ShopDeps,
+    result: type[R],
+    task_id: str | None,
+    prefer: Iterable[str] | None,
+    verb: Callable[[Session, Order], R],
+) -> R:
+    """Find the order the customer means and run one verb on it, in one transaction.
+
+    A verb that refuses (paid already, not ready, changed meanwhile) changes nothing (its
+    savepoint is rolled back) and the result says why with the order as it stands.
+    """
+
+    def run(session: Session) -> R:
+        target = _find_target(session, deps, task_id, prefer)
+        try:
+            with session.begin_nested():
+                return verb(session, target)
+        except AicsError as exc:
+            code = _error_code(exc)
+            return result(
+                ok=False, error=code, message=ERROR_MESSAGES[code], task=task_view(target)
+            )
+
+    try:
+        return _write(deps, run)
+    except _Missing:
+        return result(ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"])
+    except AicsError as exc:
+        code = _error_code(exc)
+        return result(ok=False, error=code, message=ERROR_MESSAGES[code])
+
+
+def _caller(deps: ShopDeps) -> orders.Caller:
+    return orders.Caller.customer(deps.customer_id, deps.conversation_id)
 
 
 def _write(deps: ShopDeps, fn: Callable[[Session], T]) -> T:
@@ -481,13 +514,11 @@ def _picture_source(
 
 
 # --- process image: analyse, quote, open the order -----------------------------------------------
-def _pending_for_picture(deps: ShopDeps, source: str) -> dict[str, Any] | None:
+def _pending_for_picture(deps: ShopDeps, source: str) -> Order | None:
     with deps.workflow.db.read() as session:
-        rows, _ = service.list_tasks(
-            session, customer_id=deps.customer_id, status=TaskStatus.PENDING.value, limit=50
-        )
+        rows, _ = _orders(session, deps, status=TaskStatus.PENDING.value)
     for task in rows:
-        if task["original_image"] == source and task["conversation_id"] == deps.conversation_id:
+        if task.original_image == source and task.conversation_id == deps.conversation_id:
             return task
     return None
 
@@ -495,8 +526,6 @@ def _pending_for_picture(deps: ShopDeps, source: str) -> dict[str, Any] | None:
 def _quote_picture(
     deps: ShopDeps, operation: Operation | None, *, force_new: bool, picture: int | None = None
 ) -> QuoteResult:
-    from ai_cs.imaging.report import CustomerHistory, analyze_source
-
     source, problem = _picture_source(deps, picture)
     if source is None:
         code = problem or "no_picture"
@@ -504,11 +533,11 @@ def _quote_picture(
     if not force_new:
         existing = _pending_for_picture(deps, source)
         if existing is not None:
-            if operation is None or existing["operation"] == operation.value:
+            if operation is None or existing.operation == operation.value:
                 return QuoteResult(
                     ok=True, decision="accept", task=task_view(existing), reused=True
                 )
-            changed = _change_operation(deps, operation, existing["task_id"])
+            changed = _change_operation(deps, operation, existing.task_id)
             return QuoteResult(
                 ok=changed.ok,
                 error=changed.error,
@@ -518,68 +547,46 @@ def _quote_picture(
                 reused=True,
             )
     with deps.workflow.db.read() as session:
-        _, refunds = service.list_tasks(
-            session, customer_id=deps.customer_id, status=TaskStatus.REFUNDED.value, limit=1
-        )
-        declines = conversations.customer_declines(session, deps.customer_id)
         request_text = _request_text(session, deps)
     try:
-        report = analyze_source(
-            source,
+        report = orders.analyse_picture(
+            deps.workflow.db,
             deps.settings,
+            source,
+            customer_id=deps.customer_id,
             operation=operation,
             request_text=request_text,
             ocr=deps.ocr,
-            history=CustomerHistory(refunds=refunds, declines=declines),
         )
     except AicsError as exc:
         code = _error_code(exc)
         log.info("picture refused for %s: %s", deps.conversation_id, exc.code)
         return QuoteResult(ok=False, error=code, message=ERROR_MESSAGES[code])
-    reasons = [reason.message for reason in report.risk.reasons]
-    common = {
-        "complexity_label": COMPLEXITY_LABELS.get(report.analysis.complexity, ""),
-        "text_found": report.analysis.text.found,
-        "operation_defaulted": report.operation_defaulted,
-    }
-    if report.risk.decision is Decision.DECLINE:
-        _write(
-            deps,
-            lambda s: conversations.count_decline(
-                s, deps.workflow.clock, deps.conversation_id, "；".join(reasons)
-            ),
-        )
-        return QuoteResult(ok=True, decision="decline", reasons=reasons, **common)
-    if report.risk.decision is Decision.REVIEW:
-        _write(
-            deps,
-            lambda s: conversations.mark_needs_human(
-                s,
-                deps.workflow.clock,
-                deps.conversation_id,
-                HANDOFF_LABELS["risk_review"] + "：" + "；".join(reasons),
-                notify=NotifyKind.RISK_REVIEW,
-            ),
-        )
-        return QuoteResult(ok=True, decision="review", reasons=reasons, **common)
-    task = deps.workflow.create_task_from_report(
-        deps.customer_id,
-        source,
-        report,
-        customer_name=deps.customer_nick,
-        acc_id=deps.account_id,
-        acc_type=deps.platform,
-        conversation_id=deps.conversation_id,
+    buyer = orders.Buyer(
+        deps.customer_id, deps.conversation_id, deps.customer_nick, deps.account_id, deps.platform
     )
-    _write(deps, lambda s: conversations.set_current_task(s, deps.conversation_id, task["task_id"]))
-    return QuoteResult(
+    quoted = _write(
+        deps,
+        lambda s: orders.quote_picture(s, deps.workflow.clock, report, source=source, buyer=buyer),
+    )
+    common = QuoteResult(
         ok=True,
-        decision="accept",
-        task=task_view(task),
-        lines=[
-            QuoteLine(label=i.label, yuan=yuan(i.amount_fen) or "0") for i in report.quote.items
-        ],
-        **common,
+        complexity_label=COMPLEXITY_LABELS.get(report.analysis.complexity, ""),
+        text_found=report.analysis.text.found,
+        operation_defaulted=report.operation_defaulted,
+    )
+    if quoted.order is None:
+        return common.model_copy(
+            update={"decision": quoted.decision.value, "reasons": quoted.reasons}
+        )
+    return common.model_copy(
+        update={
+            "decision": "accept",
+            "task": task_view(quoted.order),
+            "lines": [
+                QuoteLine(label=i.label, yuan=yuan(i.amount_fen) or "0") for i in report.quote.items
+            ],
+        }
     )
 
 
@@ -629,57 +636,32 @@ def create_task(  # noqa: D417 (ctx is not shown to the model)
 
 # --- changing an order ---------------------------------------------------------------------------
 def _change_operation(deps: ShopDeps, operation: Operation, task_id: str | None) -> ChangeResult:
-    clock = deps.workflow.clock
-
-    def run(session: Session) -> ChangeResult:
-        task = _find_target(session, deps, task_id, prefer={TaskStatus.PENDING.value})
-        view = task_view(task)
-        if task["operation"] == operation.value:
-            return ChangeResult(ok=True, task=view, unchanged=True)
-        if task["status"] != TaskStatus.PENDING.value:
-            code: ErrorCode = "operation_locked"
-            return ChangeResult(ok=False, error=code, message=ERROR_MESSAGES[code], task=view)
-        risk = reassess(task["requirements"], operation, _request_text(session, deps))
-        if risk.decision is not Decision.ACCEPT:
-            conversations.mark_needs_human(
-                session,
-                clock,
-                deps.conversation_id,
-                f"客户要求把订单 {task['task_id']} 改为{_label(operation.value)}，需人工确认："
-                + "；".join(r.message for r in risk.reasons),
-                notify=NotifyKind.RISK_REVIEW,
-                task_id=task["task_id"],
-            )
-            return ChangeResult(
-                ok=False, error="needs_review", message=ERROR_MESSAGES["needs_review"], task=view
-            )
-        price = requote(task["requirements"], operation, deps.settings.prices)
-        updated = service.modify_operation(
+    def verb(session: Session, target: Order) -> ChangeResult:
+        done = orders.change_operation(
             session,
-            clock,
-            task_id=task["task_id"],
-            customer_id=deps.customer_id,
-            new_operation=operation.value,
-            new_price_fen=price.total_fen,
-            new_quote=quote_json(price),
+            deps.workflow.clock,
+            deps.settings.prices,
+            target.task_id,
+            operation,
+            _caller(deps),
+            request_text=_request_text(session, deps),
         )
-        conversations.set_current_task(session, deps.conversation_id, task["task_id"])
+        if done.review:
+            code: ErrorCode = "needs_review"
+            return ChangeResult(
+                ok=False, error=code, message=ERROR_MESSAGES[code], task=task_view(target)
+            )
+        if done.unchanged:
+            return ChangeResult(ok=True, task=task_view(done.order), unchanged=True)
+        previous = task_view(done.previous)
         return ChangeResult(
             ok=True,
-            task=task_view(updated),
-            previous_operation_label=view.operation_label,
-            previous_price_yuan=view.price_yuan,
+            task=task_view(done.order),
+            previous_operation_label=previous.operation_label,
+            previous_price_yuan=previous.price_yuan,
         )
 
-    try:
-        return _write(deps, run)
-    except _Missing:
-        return ChangeResult(
-            ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"]
-        )
-    except AicsError as exc:
-        code = _error_code(exc)
-        return ChangeResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+    return _act(deps, ChangeResult, task_id, {TaskStatus.PENDING.value}, verb)
 
 
 def change_operation(  # noqa: D417 (ctx is not shown to the model)
@@ -700,68 +682,20 @@ def change_operation(  # noqa: D417 (ctx is not shown to the model)
     return deps.once(("change", operation, task_id), lambda: _change_operation(deps, op, task_id))
 
 
-REPEATED_NOTE_WINDOW = timedelta(minutes=10)
-
-
-def _just_noted(session: Session, clock: Clock, task_id: str, note: str) -> bool:
-    """Whether the task's newest change is this very note from the customer, added just now."""
-    last = session.execute(
-        select(TaskRequirementChange)
-        .where(TaskRequirementChange.task_id == task_id)
-        .order_by(TaskRequirementChange.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if last is None or last.change_type != "add_note" or last.changed_by != "customer":
-        return False
-    if (last.new_value or "").strip() != note.strip() or not last.changed_at:
-        return False
-    return clock.now() - datetime.fromisoformat(last.changed_at) <= REPEATED_NOTE_WINDOW
-
-
 def _add_requirement(
     deps: ShopDeps, task_id: str | None, key: str | None, value: str
 ) -> RequirementResult:
-    clock = deps.workflow.clock
-
-    def run(session: Session) -> RequirementResult:
-        task = _find_target(session, deps, task_id, prefer={TaskStatus.PENDING.value})
-        if task["status"] != TaskStatus.PENDING.value:
-            code: ErrorCode = "requirements_locked"
-            return RequirementResult(
-                ok=False, error=code, message=ERROR_MESSAGES[code], task=task_view(task)
-            )
-        if key is None and _just_noted(session, clock, task["task_id"], value):
-            # The same note again within minutes: a turn re-run after a crash (or the customer
-            # repeating themselves) must not store it twice.
-            return RequirementResult(ok=True, task=task_view(task), recorded=value.strip())
+    def verb(session: Session, target: Order) -> RequirementResult:
+        clock = deps.workflow.clock
         if key is None:
-            updated = service.add_requirement(
-                session,
-                clock,
-                task_id=task["task_id"],
-                customer_id=deps.customer_id,
-                requirement=value,
-            )
+            noted = orders.add_note(session, clock, target.task_id, value, _caller(deps))
         else:
-            updated = service.add_requirement_detail(
-                session,
-                clock,
-                task_id=task["task_id"],
-                customer_id=deps.customer_id,
-                key=key,
-                value=value,
+            noted = orders.set_requirement(
+                session, clock, target.task_id, key, value, _caller(deps)
             )
-        return RequirementResult(ok=True, task=task_view(updated), recorded=value.strip())
+        return RequirementResult(ok=True, task=task_view(noted.order), recorded=value.strip())
 
-    try:
-        return _write(deps, run)
-    except _Missing:
-        return RequirementResult(
-            ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"]
-        )
-    except AicsError as exc:
-        code = _error_code(exc)
-        return RequirementResult(ok=False, error=code, message=ERROR_MESSAGES[code])
+    return _act(deps, RequirementResult, task_id, {TaskStatus.PENDING.value}, verb)
 
 
 def add_requirement(  # noqa: D417 (ctx is not shown to the model)
@@ -825,9 +759,7 @@ def list_my_tasks(  # noqa: D417 (ctx is not shown to the model)
                     ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"]
                 )
             return TaskListResult(tasks=[task_view(task)], total=1)
-        rows, total = service.list_tasks(
-            session, customer_id=deps.customer_id, status=status, limit=MAX_LISTED_TASKS
-        )
+        rows, total = _orders(session, deps, status=status, limit=MAX_LISTED_TASKS)
     return TaskListResult(tasks=[task_view(t) for t in rows], total=total)
 
 
@@ -843,36 +775,14 @@ def confirm_receipt(  # noqa: D417 (ctx is not shown to the model)
     """
     deps = ctx.deps
 
-    def run(session: Session) -> ConfirmResult:
-        task = _find_target(session, deps, task_id, prefer={TaskStatus.AWAITING_CONFIRM.value})
-        if task["status"] != TaskStatus.AWAITING_CONFIRM.value:
-            return ConfirmResult(
-                ok=False,
-                error="not_ready",
-                message=ERROR_MESSAGES["not_ready"],
-                task=task_view(task),
-            )
-        done = service.transition(
-            session,
-            deps.workflow.clock,
-            task["task_id"],
-            TaskStatus.COMPLETED,
-            expected=[TaskStatus.AWAITING_CONFIRM],
-        )
+    def verb(session: Session, target: Order) -> ConfirmResult:
+        done = orders.confirm(session, deps.workflow.clock, target.task_id, _caller(deps))
         return ConfirmResult(ok=True, task=task_view(done))
 
-    def attempt() -> ConfirmResult:
-        try:
-            return _write(deps, run)
-        except _Missing:
-            return ConfirmResult(
-                ok=False, error="task_not_found", message=ERROR_MESSAGES["task_not_found"]
-            )
-        except AicsError as exc:
-            code = _error_code(exc)
-            return ConfirmResult(ok=False, error=code, message=ERROR_MESSAGES[code])
-
-    return deps.once(("confirm", task_id), attempt)
+    return deps.once(
+        ("confirm", task_id),
+        lambda: _act(deps, ConfirmResult, task_id, {TaskStatus.AWAITING_CONFIRM.value}, verb),
+    )
 
 
 def show_price_list(  # noqa: D417 (ctx is not shown to the model)
@@ -989,18 +899,23 @@ def hand_to_human(  # noqa: D417 (ctx is not shown to the model)
             except _Missing:
                 error = "task_not_found" if task_id is not None else None
         if target is not None and reason in TASK_HANDOFF_REASONS:
-            if target["status"] in DESIGNER_STATUSES:
-                from ai_cs.tasks.handoff import hand_to_designer
-
+            if target.status in DESIGNER_STATUSES:
+                by = _caller(deps)
                 # One notice for the situation: the conversation's, naming the order.
-                handed = hand_to_designer(session, clock, target["task_id"], label, notify=None)
-        note = label if handed is None else f"{label}（订单 {handed['task_id']} 已转设计师）"
+                handed = (
+                    orders.revise(session, clock, target.task_id, note, by)
+                    if reason == "revision_request"
+                    else orders.hand_to_designer(
+                        session, clock, target.task_id, label, by, notify=None
+                    )
+                )
+        flag = label if handed is None else f"{label}（订单 {handed.task_id} 已转设计师）"
         conversations.mark_needs_human(
             session,
             clock,
             deps.conversation_id,
-            note,
-            task_id=handed["task_id"] if handed is not None else None,
+            flag,
+            task_id=handed.task_id if handed is not None else None,
         )
         return HandoffResult(
             ok=True,
@@ -1037,18 +952,19 @@ def conversation_state(ctx: RunContext[ShopDeps]) -> StateResult:
         flat = [url for group in groups for url in group]
         with deps.workflow.db.read() as session:
             conv = session.get(Conversation, deps.conversation_id)
-            rows, total = service.list_tasks(session, customer_id=deps.customer_id, limit=50)
-        mine = [t for t in rows if t.get("conversation_id") == deps.conversation_id]
-        mine.sort(key=lambda t: str(t["task_id"]))
-        orders = []
+            rows, total = _orders(session, deps)
+        mine = sorted(
+            (t for t in rows if t.conversation_id == deps.conversation_id), key=lambda t: t.task_id
+        )
+        views = []
         for task in mine:
-            numbers = [i for i, url in enumerate(flat, start=1) if url == task["original_image"]]
-            orders.append(task_view(task, numbers[-1] if numbers else None))
+            numbers = [i for i, url in enumerate(flat, start=1) if url == task.original_image]
+            views.append(task_view(task, numbers[-1] if numbers else None))
         count = len(flat)
         this_turn = len(deps.pictures)
         last = len(groups[-1]) if groups else 0
         return StateResult(
-            orders=orders,
+            orders=views,
             pictures=count,
             this_turn=list(range(count - this_turn + 1, count + 1)) if this_turn else [],
             last_batch=list(range(count - last + 1, count + 1)) if last else [],
@@ -1083,13 +999,13 @@ def estimate_delivery(  # noqa: D417 (ctx is not shown to the model)
             service.list_tasks(session, status=status.value, limit=1)[1]
             for status in (TaskStatus.PAID, TaskStatus.PROCESSING)
         )
-    if task is not None and task["status"] in (TaskStatus.PAID.value, TaskStatus.PROCESSING.value):
+    if task is not None and task.status in (TaskStatus.PAID.value, TaskStatus.PROCESSING.value):
         queued = max(0, queued - 1)
     op = Operation(operation) if operation else None
     if op is None:
-        op = Operation(task["operation"]) if task is not None else Operation.REMOVE_BG
+        op = Operation(task.operation) if task is not None else Operation.REMOVE_BG
     try:
-        complexity = Complexity(str(((task or {}).get("requirements") or {}).get("complexity")))
+        complexity = Complexity(str(task.details.get("complexity") if task else None))
     except ValueError:
         complexity = Complexity.NORMAL
     estimate = times.estimate(op, complexity, queued)

@@ -37,7 +37,7 @@ from ai_cs.core.wording import STATUS_NAMES
 from ai_cs.errors import AicsError, AuthError, Forbidden, NotFound
 from ai_cs.imaging import thumbs
 from ai_cs.imaging.fetch import fetch_image
-from ai_cs.tasks import service, staff
+from ai_cs.tasks import orders, service, staff
 from ai_cs.web.deps import actor_name, authenticate_key
 from ai_cs.web.files import FILE_CSP, media_type_of, picture_references, stored_picture_response
 from ai_cs.workflow import Workflow
@@ -630,13 +630,13 @@ def task_note(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Staff adds a requirement (``changed_by = staff``)."""
-    del principal
     clock = workflow_of(request).clock
+    by = orders.Caller.staff(actor_name(principal), key_id=principal.key_id)
     return run_action(
         request,
         f"/console/tasks/{task_id}",
         csrf,
-        lambda s: staff.add_note(s, clock, task_id, requirement),
+        lambda s: orders.add_note(s, clock, task_id, requirement, by),
         "note_added",
     )
 
@@ -650,15 +650,14 @@ def task_operation(
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Staff changes the operation (before payment)."""
-    del principal
     clock = workflow_of(request).clock
+    by = orders.Caller.staff(actor_name(principal), key_id=principal.key_id)
+    prices = request.app.state.settings.prices
     return run_action(
         request,
         f"/console/tasks/{task_id}",
         csrf,
-        lambda s: staff.change_operation(
-            s, clock, task_id, operation, price_table=request.app.state.settings.prices
-        ),
+        lambda s: orders.change_operation(s, clock, prices, task_id, operation, by),
         "operation_changed",
     )
 
@@ -675,22 +674,16 @@ def task_action(
     """确认 / 转人工 / 重新处理 / 取消 / 退款 from the task page."""
     workflow = workflow_of(request)
     clock = workflow.clock
-    actor, key_id = actor_name(principal), principal.key_id
+    by = orders.Caller.staff(actor_name(principal), key_id=principal.key_id)
     note = reason.strip() or None
     actions: dict[str, Callable[[Session], object]] = {
-        "confirm": lambda s: staff.confirm(s, clock, task_id, actor=actor, key_id=key_id),
-        "hand_to_designer": lambda s: staff.hand_over(
-            s, clock, task_id, note or "客服手动转人工", actor=actor, key_id=key_id
+        "confirm": lambda s: orders.confirm(s, clock, task_id, by),
+        "hand_to_designer": lambda s: orders.hand_to_designer(
+            s, clock, task_id, note or "客服手动转人工", by
         ),
-        "retry": lambda s: staff.retry(
-            s, clock, workflow.queue, task_id, actor=actor, key_id=key_id
-        ),
-        "cancel": lambda s: staff.cancel(
-            s, clock, task_id, reason=note, actor=actor, key_id=key_id
-        ),
-        "refund": lambda s: staff.refund(
-            s, clock, task_id, reason=note, actor=actor, key_id=key_id
-        ),
+        "retry": lambda s: orders.retry(s, clock, workflow.queue, task_id, by),
+        "cancel": lambda s: orders.cancel(s, clock, task_id, by, reason=note),
+        "refund": lambda s: orders.refund(s, clock, task_id, by, reason=note),
     }
     page = f"/console/tasks/{task_id}"
     run = actions.get(action)

@@ -81,6 +81,7 @@ def pay(workflow: Workflow, customer: str) -> tuple[str, str | None]:
     import uuid
 
     from ai_cs.core import wording
+    from ai_cs.tasks.schemas import Order
 
     pending = workflow.get_customer_tasks(customer, status="pending")
     if not pending:
@@ -92,15 +93,15 @@ def pay(workflow: Workflow, customer: str) -> tuple[str, str | None]:
         payment_id=f"cli-{uuid.uuid4().hex[:12]}",
         amount_fen=task["price_fen"],
     )
-    paid = result.task or task
+    paid = result.order or Order.of(task)
     text = wording.payment_received(
         result.outcome,
-        paid.get("task_id"),
+        paid.task_id,
         task["price_fen"],
-        price_fen=paid.get("price_fen"),
-        status=paid.get("status"),
+        price_fen=paid.price_fen,
+        status=paid.status,
     )
-    return text, paid.get("task_id") if result.outcome == wording.PAYMENT_APPLIED else None
+    return text, paid.task_id if result.outcome == wording.PAYMENT_APPLIED else None
 
 
 def _api_answers(settings: Settings) -> bool:

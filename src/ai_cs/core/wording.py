@@ -25,6 +25,7 @@ STATUS_NAMES: Final[dict[str, str]] = {
     "cancelled": "已取消",
     "refunded": "已退款",
 }
+"""Each status by one name for everyone: the agent's replies, receipts, the chat, the console."""
 
 
 def payment_received(

@@ -49,6 +49,7 @@ from ai_cs.errors import AicsError
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.models import FAILED
 from ai_cs.marketplace.protocol import GatewayEvent, wire_message
+from ai_cs.tasks import orders
 from ai_cs.tasks import service as tasks
 from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
@@ -481,7 +482,7 @@ class EventProcessor:
         try:
             # A savepoint: a payment refused half-way leaves nothing of itself behind.
             with session.begin_nested():
-                result = tasks.apply_payment(
+                result = orders.apply_payment(
                     session,
                     self.clock,
                     self.workflow.queue,
@@ -495,19 +496,19 @@ class EventProcessor:
             self._needs_human(session, ev, f"付款需核对：{order.id}（{exc.code}）")
             text = "您的付款信息我们已记录，客服会尽快核对，请放心。"
             return f"payment_error: {exc.code}", [self._reply(item, "pay", order.id, text)]
-        task = result.task or {}
-        task_id = task.get("task_id", "")
+        task = result.order
+        task_id = task.task_id if task is not None else ""
         text = wording.payment_received(
             result.outcome,
             task_id,
             order.amount_fen,
-            price_fen=task.get("price_fen"),
-            status=str(task.get("status") or ""),
+            price_fen=task.price_fen if task is not None else None,
+            status=task.status if task is not None else "",
         )
         outcome = f"payment: {result.outcome} {task_id}".strip()
         if result.duplicate:
             outcome += " (payment id seen before)"
-        elif result.outcome != tasks.APPLIED:
+        elif result.outcome != wording.PAYMENT_APPLIED:
             # For review: staff see the conversation flagged, with the reason, in the console.
             paid = "?" if order.amount_fen is None else yuan_fixed(order.amount_fen)
             self._needs_human(session, ev, f"付款需核对：{order.id} {paid} 元（{result.outcome}）")
@@ -524,55 +525,32 @@ class EventProcessor:
         if order is None:
             return "order_status_without_order", []
         status = (order.status or "").strip().lower()
-        payment = tasks.existing_payment(session, order.id)
         if status in REFUND_STATUSES:
-            if payment is None or payment.task_id is None:
-                return f"refund_unmatched: order {order.id}", []
             try:
-                tasks.transition(session, self.clock, payment.task_id, TaskStatus.REFUNDED)
+                refunded = orders.refund_platform_order(session, self.clock, order.id)
             except AicsError as exc:
-                return f"refund_not_applied: {payment.task_id} ({exc.code})", []
-            text = f"订单 {payment.task_id} 的退款已处理，处理已停止。如有需要随时找我～"
-            return f"refunded: {payment.task_id}", [self._reply(item, "refund", order.id, text)]
+                return f"refund_not_applied: order {order.id} ({exc.code})", []
+            if refunded is None:
+                return f"refund_unmatched: order {order.id}", []
+            text = f"订单 {refunded.task_id} 的退款已处理，处理已停止。如有需要随时找我～"
+            return f"refunded: {refunded.task_id}", [self._reply(item, "refund", order.id, text)]
         if status in CLOSE_STATUSES:
-            if payment is not None and payment.outcome == tasks.APPLIED:
-                return f"close_ignored_paid: {payment.task_id}", []
-            task_id = self._unpaid_task_for(session, ev)
-            if task_id is None:
-                return f"close_unmatched: order {order.id}", []
             try:
-                tasks.transition(
+                closed = orders.close_platform_order(
                     session,
                     self.clock,
-                    task_id,
-                    TaskStatus.CANCELLED,
-                    expected=[TaskStatus.PENDING],
+                    order_id=order.id,
+                    customer_id=ev.sender.id,
+                    amount_fen=order.amount_fen,
                 )
             except AicsError as exc:
-                return f"close_not_applied: {task_id} ({exc.code})", []
-            return f"cancelled: {task_id}", []
+                return f"close_not_applied: order {order.id} ({exc.code})", []
+            if closed.paid_task_id is not None:
+                return f"close_ignored_paid: {closed.paid_task_id}", []
+            if closed.order is None:
+                return f"close_unmatched: order {order.id}", []
+            return f"cancelled: {closed.order.task_id}", []
         return f"order_status_recorded: {status or 'unknown'}", []
-
-    def _unpaid_task_for(self, session: Session, ev: GatewayEvent) -> str | None:
-        """The pending task an unpaid order stands for: same price if known, else the newest."""
-        order = ev.order
-        stmt = (
-            select(ImageTask.task_id, ImageTask.price_fen)
-            .where(
-                ImageTask.customer_id == ev.sender.id,
-                ImageTask.status == TaskStatus.PENDING.value,
-            )
-            .order_by(ImageTask.created_at.desc(), ImageTask.task_id.desc())
-        )
-        rows = session.execute(stmt).all()
-        if not rows:
-            return None
-        if order is not None and order.amount_fen is not None:
-            for task_id, price in rows:
-                if price == order.amount_fen:
-                    return str(task_id)
-            return None
-        return str(rows[0][0])
 
     def _seller_message(self, session: Session, item: gw.InboxEvent) -> tuple[str, list[Reply]]:
         ev = item.event

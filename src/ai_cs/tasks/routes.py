@@ -17,7 +17,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from ai_cs.tasks import service, staff
+from ai_cs.auth.service import Principal
+from ai_cs.tasks import orders, service, staff
 from ai_cs.tasks.schemas import (
     ActionNote,
     ChangeList,
@@ -148,6 +149,16 @@ def get_result(task_id: TaskId, db: DbDep, settings: SettingsDep, principal: Rea
 
 
 # ------------------------------------------------------------------------------ staff actions
+def _by(principal: Principal) -> orders.Caller:
+    return orders.Caller.staff(
+        actor_name(principal), key_id=principal.key_id, acc_ids=principal.acc_ids
+    )
+
+
+def _read(order: orders.Order) -> TaskRead:
+    return TaskRead.model_validate(order.as_dict())
+
+
 @router.post(
     "/{task_id}/requirements",
     response_model=TaskRead,
@@ -156,10 +167,12 @@ def get_result(task_id: TaskId, db: DbDep, settings: SettingsDep, principal: Rea
 )
 def add_requirement(
     task_id: TaskId, body: RequirementCreate, db: DbDep, clock: ClockDep, principal: ReaderKey
-) -> dict[str, Any]:
+) -> TaskRead:
     """Append ``[MM-DD HH:MM] text`` to the notes, ``changed_by = staff`` (before payment)."""
-    return db.run_write(
-        lambda s: staff.add_note(s, clock, task_id, body.requirement, acc_ids=principal.acc_ids)
+    return _read(
+        db.run_write(
+            lambda s: orders.add_note(s, clock, task_id, body.requirement, _by(principal))
+        ).order
     )
 
 
@@ -176,35 +189,24 @@ def change_operation(
     clock: ClockDep,
     settings: SettingsDep,
     principal: ReaderKey,
-) -> dict[str, Any]:
+) -> TaskRead:
     """Change the operation; 409 ``operation_locked_after_payment`` once the task is paid."""
-    return db.run_write(
-        lambda s: staff.change_operation(
-            s,
-            clock,
-            task_id,
-            body.operation,
-            acc_ids=principal.acc_ids,
-            price_table=settings.prices,
-        )
+    operation = staff.check_text("operation", body.operation)
+    return _read(
+        db.run_write(
+            lambda s: orders.change_operation(
+                s, clock, settings.prices, task_id, operation, _by(principal)
+            )
+        ).order
     )
 
 
 @router.post(
     "/{task_id}/confirm", response_model=TaskRead, responses=ERRORS, summary="Confirm the result"
 )
-def confirm(task_id: TaskId, db: DbDep, clock: ClockDep, principal: ReaderKey) -> dict[str, Any]:
+def confirm(task_id: TaskId, db: DbDep, clock: ClockDep, principal: ReaderKey) -> TaskRead:
     """``awaiting_confirm → completed`` on the customer's behalf."""
-    return db.run_write(
-        lambda s: staff.confirm(
-            s,
-            clock,
-            task_id,
-            acc_ids=principal.acc_ids,
-            actor=actor_name(principal),
-            key_id=principal.key_id,
-        )
-    )
+    return _read(db.run_write(lambda s: orders.confirm(s, clock, task_id, _by(principal))))
 
 
 @router.post(
@@ -215,17 +217,11 @@ def confirm(task_id: TaskId, db: DbDep, clock: ClockDep, principal: ReaderKey) -
 )
 def hand_to_designer(
     task_id: TaskId, body: HandToDesigner, db: DbDep, clock: ClockDep, principal: ReaderKey
-) -> dict[str, Any]:
+) -> TaskRead:
     """``→ with_designer`` and a dispatch request in the outbox, in one transaction."""
-    return db.run_write(
-        lambda s: staff.hand_over(
-            s,
-            clock,
-            task_id,
-            body.reason,
-            acc_ids=principal.acc_ids,
-            actor=actor_name(principal),
-            key_id=principal.key_id,
+    return _read(
+        db.run_write(
+            lambda s: orders.hand_to_designer(s, clock, task_id, body.reason, _by(principal))
         )
     )
 
@@ -235,19 +231,9 @@ def hand_to_designer(
 )
 def retry(
     task_id: TaskId, db: DbDep, clock: ClockDep, queue: QueueDep, principal: StaffKey
-) -> dict[str, Any]:
+) -> TaskRead:
     """``failed → processing`` with a new processing job enqueued in the same transaction."""
-    return db.run_write(
-        lambda s: staff.retry(
-            s,
-            clock,
-            queue,
-            task_id,
-            acc_ids=principal.acc_ids,
-            actor=actor_name(principal),
-            key_id=principal.key_id,
-        )
-    )
+    return _read(db.run_write(lambda s: orders.retry(s, clock, queue, task_id, _by(principal))))
 
 
 @router.post("/{task_id}/cancel", response_model=TaskRead, responses=ERRORS, summary="Cancel")
@@ -257,18 +243,11 @@ def cancel(
     clock: ClockDep,
     principal: StaffKey,
     body: Annotated[ActionNote | None, Body()] = None,
-) -> dict[str, Any]:
+) -> TaskRead:
     """``pending → cancelled`` (an unpaid task the shop will not do)."""
-    return db.run_write(
-        lambda s: staff.cancel(
-            s,
-            clock,
-            task_id,
-            acc_ids=principal.acc_ids,
-            actor=actor_name(principal),
-            key_id=principal.key_id,
-            reason=body.reason if body else None,
-        )
+    reason = body.reason if body else None
+    return _read(
+        db.run_write(lambda s: orders.cancel(s, clock, task_id, _by(principal), reason=reason))
     )
 
 
@@ -279,16 +258,9 @@ def refund(
     clock: ClockDep,
     principal: StaffKey,
     body: Annotated[ActionNote | None, Body()] = None,
-) -> dict[str, Any]:
+) -> TaskRead:
     """Paid, processing, failed, with a designer or awaiting confirmation ``→ refunded``."""
-    return db.run_write(
-        lambda s: staff.refund(
-            s,
-            clock,
-            task_id,
-            acc_ids=principal.acc_ids,
-            actor=actor_name(principal),
-            key_id=principal.key_id,
-            reason=body.reason if body else None,
-        )
+    reason = body.reason if body else None
+    return _read(
+        db.run_write(lambda s: orders.refund(s, clock, task_id, _by(principal), reason=reason))
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,8 +54,10 @@ HISTORY_COLUMNS = (
 )
 
 
-def _decode(value: str | None) -> Any:
-    if value is None or value == "":
+def _decode(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value  # NULL, or a mapping that was decoded already (a seed dict)
+    if value == "":
         return None
     try:
         return json.loads(value)
@@ -80,6 +83,53 @@ def task_to_dict(row: ImageTask | Mapping[str, Any] | Any) -> dict[str, Any]:
         value = row.get(name) if isinstance(row, Mapping) else getattr(row, name)
         out[name] = _decode(value) if name in JSON_COLUMNS else value
     return out
+
+
+@dataclass(frozen=True)
+class Order:
+    """A task as the shop's verbs (:mod:`ai_cs.tasks.orders`) hand it out: typed and read-only.
+
+    The fields are the seed's columns and ai-cs's extras, JSON columns decoded, so
+    :meth:`as_dict` gives exactly the seed's dict for the callers that speak it (``Workflow``).
+    """
+
+    task_id: str
+    customer_id: str
+    original_image: str
+    operation: str
+    status: str
+    customer_name: str | None = None
+    requirements: Any = None
+    customer_notes: str | None = None
+    created_at: str | None = None
+    paid_at: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    result_image: str | None = None
+    error_message: str | None = None
+    retry_count: int | None = None
+    acc_id: str | None = None
+    acc_type: str | None = None
+    price_fen: int | None = None
+    quote: Any = None
+    risk: Any = None
+    conversation_id: str | None = None
+    designer_reason: str | None = None
+    updated_at: str | None = None
+
+    @classmethod
+    def of(cls, row: ImageTask | Mapping[str, Any] | Any) -> Order:
+        """The order of an ORM object, a Core row, a column mapping or a seed dict."""
+        return cls(**task_to_dict(row))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The seed's dict (every seed column, then the extras)."""
+        return {name: getattr(self, name) for name in SEED_TASK_COLUMNS + EXTRA_TASK_COLUMNS}
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """``requirements`` as a mapping (empty when a hand-written row holds plain text)."""
+        return dict(self.requirements) if isinstance(self.requirements, dict) else {}
 
 
 def change_to_dict(row: TaskRequirementChange) -> dict[str, Any]:

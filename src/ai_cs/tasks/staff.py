@@ -1,37 +1,31 @@
-"""What shop staff and partner systems do to tasks (天网协作): see, search, and act.
+"""What shop staff and partner systems see of tasks (天网协作): search, details, timelines.
 
-Services take a session and never commit. Every status change goes through
-:func:`ai_cs.tasks.service.transition` (a compare-and-set UPDATE) and is logged as a row of
-``staff_actions`` in the same transaction, so the console's timeline shows who cancelled,
-refunded, retried or handed a task over, and when. Visibility is one rule: a caller limited to
-some shop accounts (a partner key's ``acc_ids``) gets ``task_not_found`` for any other shop's
-task, exactly as for a task that does not exist, so ids of other shops cannot be probed.
+Services take a session and never commit. What staff *do* to a task is one of the shop's verbs
+(:mod:`ai_cs.tasks.orders`), which logs every status change a staff member makes as a row of
+``staff_actions`` read here. Visibility is one rule: a caller limited to some shop accounts (a
+partner key's ``acc_ids``) gets ``task_not_found`` for any other shop's task, exactly as for a
+task that does not exist, so ids of other shops cannot be probed.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ai_cs.clock import Clock, iso
-from ai_cs.core.pricing import PriceTable
-from ai_cs.core.tasks import TRANSITIONS, Actor, TaskStatus, check_id, parse_status
+from ai_cs.core.tasks import TRANSITIONS, TaskStatus, check_id, parse_status, sources_of
 from ai_cs.db.models import Job, OutboxMessage
-from ai_cs.errors import Conflict, InvalidArgument, TaskNotFound
-from ai_cs.jobs.queue import PROCESS_TASK, JobQueue, JobSpec
-from ai_cs.tasks import service
-from ai_cs.tasks.handoff import DISPATCH_TOPIC, hand_to_designer
+from ai_cs.errors import InvalidArgument, TaskNotFound
+from ai_cs.tasks.handoff import DISPATCH_TOPIC
 from ai_cs.tasks.models import ImageTask, StaffAction
 from ai_cs.tasks.schemas import task_to_dict
 
 S = TaskStatus
 
-REFUNDABLE: Final = frozenset({S.PAID, S.PROCESSING, S.FAILED, S.WITH_DESIGNER, S.AWAITING_CONFIRM})
+REFUNDABLE: Final = sources_of(S.REFUNDED)
 """Statuses a task can be refunded from (the customer has paid, nothing is confirmed)."""
 
 MAX_SEARCH_CHARS: Final = 100
@@ -264,250 +258,6 @@ def jobs_of(session: Session, task_id: str) -> list[dict[str, Any]]:
     ]
 
 
-# ---------------------------------------------------------------------------------- acting
-def _log(
-    session: Session,
-    clock: Clock,
-    *,
-    task_id: str,
-    action: str,
-    actor: str,
-    key_id: str | None,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    detail: str | None = None,
-) -> None:
-    session.add(
-        StaffAction(
-            task_id=task_id,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            detail=detail,
-            actor=actor[:200],
-            key_id=key_id,
-            created_at=iso(clock.now()),
-        )
-    )
-    session.flush()
-
-
-def _move(
-    session: Session,
-    clock: Clock,
-    task_id: object,
-    target: TaskStatus,
-    expected: Iterable[TaskStatus],
-    *,
-    action: str,
-    acc_ids: Sequence[str] | None,
-    actor: str,
-    key_id: str | None,
-    detail: str | None = None,
-    **fields: Any,
-) -> dict[str, Any]:
-    before = visible_task(session, task_id, acc_ids, lock=True)
-    tid = before["task_id"]
-    task = service.transition(session, clock, tid, target, expected=expected, **fields)
-    _log(
-        session,
-        clock,
-        task_id=tid,
-        action=action,
-        actor=actor,
-        key_id=key_id,
-        from_status=before["status"],
-        to_status=target.value,
-        detail=detail,
-    )
-    return task
-
-
-def add_note(
-    session: Session,
-    clock: Clock,
-    task_id: object,
-    requirement: object,
-    *,
-    acc_ids: Sequence[str] | None = None,
-) -> dict[str, Any]:
-    """Staff adds a requirement to the notes (``changed_by = staff``; only before payment)."""
-    tid = visible_task(session, task_id, acc_ids)["task_id"]
-    return service.add_requirement(
-        session,
-        clock,
-        task_id=tid,
-        customer_id=None,
-        requirement=check_text("requirement", requirement),
-        actor=Actor.STAFF,
-    )
-
-
-def change_operation(
-    session: Session,
-    clock: Clock,
-    task_id: object,
-    operation: object,
-    *,
-    acc_ids: Sequence[str] | None = None,
-    price_table: PriceTable | None = None,
-) -> dict[str, Any]:
-    """Staff changes the operation (only before payment: ``operation_locked_after_payment``)."""
-    tid = visible_task(session, task_id, acc_ids)["task_id"]
-    return service.modify_operation(
-        session,
-        clock,
-        task_id=tid,
-        customer_id=None,
-        new_operation=check_text("operation", operation),
-        actor=Actor.STAFF,
-        price_table=price_table,
-    )
-
-
-def confirm(
-    session: Session,
-    clock: Clock,
-    task_id: object,
-    *,
-    acc_ids: Sequence[str] | None = None,
-    actor: str,
-    key_id: str | None = None,
-) -> dict[str, Any]:
-    """Confirm the result for the customer: ``awaiting_confirm → completed``."""
-    return _move(
-        session,
-        clock,
-        task_id,
-        S.COMPLETED,
-        [S.AWAITING_CONFIRM],
-        action="confirm",
-        acc_ids=acc_ids,
-        actor=actor,
-        key_id=key_id,
-    )
-
-
-def hand_over(
-    session: Session,
-    clock: Clock,
-    task_id: object,
-    reason: object,
-    *,
-    acc_ids: Sequence[str] | None = None,
-    actor: str,
-    key_id: str | None = None,
-) -> dict[str, Any]:
-    """Hand the task to a human designer (转人工派单) with a reason.
-
-    The dispatch request is written to the outbox in the same transaction by
-    :func:`~ai_cs.tasks.handoff.hand_to_designer`.
-    """
-    text = clean_reason(reason, required=True)
-    assert text is not None
-    before = visible_task(session, task_id, acc_ids, lock=True)
-    tid = before["task_id"]
-    task = hand_to_designer(session, clock, tid, text)
-    _log(
-        session,
-        clock,
-        task_id=tid,
-        action="hand_to_designer",
-        actor=actor,
-        key_id=key_id,
-        from_status=before["status"],
-        to_status=S.WITH_DESIGNER.value,
-        detail=text,
-    )
-    return task
-
-
-def retry(
-    session: Session,
-    clock: Clock,
-    queue: JobQueue,
-    task_id: object,
-    *,
-    acc_ids: Sequence[str] | None = None,
-    actor: str,
-    key_id: str | None = None,
-) -> dict[str, Any]:
-    """Run processing again: ``failed → processing`` and a new job, in one transaction."""
-    task = _move(
-        session,
-        clock,
-        task_id,
-        S.PROCESSING,
-        [S.FAILED],
-        action="retry",
-        acc_ids=acc_ids,
-        actor=actor,
-        key_id=key_id,
-        retry_count=func.coalesce(ImageTask.retry_count, 0) + 1,
-    )
-    try:
-        queue.enqueue(
-            session,
-            JobSpec(kind=PROCESS_TASK, task_id=task["task_id"], payload={"retry_by": "staff"}),
-        )
-    except IntegrityError:
-        # A job for this task is still queued or running; the edge rolls the status back too.
-        raise Conflict(
-            f"task {task['task_id']!r} already has a processing job", task_id=task["task_id"]
-        ) from None
-    return task
-
-
-def cancel(
-    session: Session,
-    clock: Clock,
-    task_id: object,
-    *,
-    acc_ids: Sequence[str] | None = None,
-    actor: str,
-    key_id: str | None = None,
-    reason: object = None,
-) -> dict[str, Any]:
-    """Close an unpaid task: ``pending → cancelled``."""
-    return _move(
-        session,
-        clock,
-        task_id,
-        S.CANCELLED,
-        [S.PENDING],
-        action="cancel",
-        acc_ids=acc_ids,
-        actor=actor,
-        key_id=key_id,
-        detail=clean_reason(reason, required=False),
-    )
-
-
-def refund(
-    session: Session,
-    clock: Clock,
-    task_id: object,
-    *,
-    acc_ids: Sequence[str] | None = None,
-    actor: str,
-    key_id: str | None = None,
-    reason: object = None,
-) -> dict[str, Any]:
-    """Mark a paid task refunded (the money goes back on the marketplace): ``→ refunded``."""
-    return _move(
-        session,
-        clock,
-        task_id,
-        S.REFUNDED,
-        REFUNDABLE,
-        action="refund",
-        acc_ids=acc_ids,
-        actor=actor,
-        key_id=key_id,
-        detail=clean_reason(reason, required=False),
-    )
-
-
 STAFF_ACTIONS: Final = ("confirm", "hand_to_designer", "retry", "cancel", "refund")
 
 
@@ -535,20 +285,13 @@ __all__ = [
     "REFUNDABLE",
     "STAFF_ACTIONS",
     "StaffAction",
-    "add_note",
     "allowed_actions",
-    "cancel",
     "check_text",
     "clean_reason",
-    "change_operation",
-    "confirm",
     "dispatch_board",
     "dispatch_requests",
     "find_tasks",
-    "hand_over",
     "jobs_of",
-    "refund",
-    "retry",
     "staff_actions",
     "visible_task",
 ]

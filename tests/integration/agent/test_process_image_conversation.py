@@ -111,7 +111,7 @@ async def test_remove_background_then_note_change_pay_progress_confirm(
         )
     )
     reply = await chat.say("好了吗")
-    assert "已完成待确认" in reply and "确认收货" in reply
+    assert f"{tid}（" in reply and "：待确认收货" in reply
 
     # 8. 确认收货 completes the order.
     reply = await chat.say("确认收货，很满意")

@@ -19,7 +19,7 @@ from ai_cs.notify import NotifyKind, emit
 from ai_cs.notify.channels import configured_channels
 from ai_cs.notify.models import NotifyDelivery, NotifyEvent
 from ai_cs.notify.relay import RelayReport, deliver_due, http_client
-from ai_cs.tasks import staff
+from ai_cs.tasks import orders
 from ai_cs.tasks.service import transition
 from ai_cs.workflow import Workflow
 
@@ -73,7 +73,11 @@ def _handed_task(wf: Workflow) -> str:
     )
     tid = task["task_id"]
     wf.db.run_write(lambda s: transition(s, wf.clock, tid, TaskStatus.PAID))
-    wf.db.run_write(lambda s: staff.hand_over(s, wf.clock, tid, "边缘要手工精修", actor="客服小王"))
+    wf.db.run_write(
+        lambda s: orders.hand_to_designer(
+            s, wf.clock, tid, "边缘要手工精修", orders.Caller.staff("客服小王")
+        )
+    )
     return tid
 
 
@@ -256,7 +260,7 @@ def test_a_notice_rolls_back_with_its_cause(fixed_workflow: Workflow) -> None:
     wf.db.run_write(lambda s: transition(s, wf.clock, tid, TaskStatus.PAID))
 
     def hand_over_then_fail(session: Any) -> None:
-        staff.hand_over(session, wf.clock, tid, "需要设计师", actor="x")
+        orders.hand_to_designer(session, wf.clock, tid, "需要设计师", orders.Caller.staff("x"))
         raise RuntimeError("the caller's transaction fails after the hand-off")
 
     with pytest.raises(RuntimeError):
