@@ -3,8 +3,8 @@
 Builds a throw-away shop (a week of orders in every status with pictures, a conversation with a
 picture, a hand-off to a designer, an assist-mode chat for a 淘宝 buyer), serves the console on a
 free loopback port and photographs it with Debian's Chromium driven by Playwright. Writes
-``docs/screenshots/{dashboard,board,board-phone,task,conversation,assist}.png`` (the board at
-1440 px, the width the issue found cut off, and at a phone's 390 px).
+``docs/screenshots/<page>.png`` for every page in :data:`SHOTS` (the board at 1440 px, the width
+the issue found cut off, and at a phone's 390 px).
 
     uv run python scripts/screenshots.py [--out docs/screenshots] [--chromium /usr/bin/chromium]
 """
@@ -333,7 +333,18 @@ def assist_chat(workflow: Workflow, data_dir: Path) -> str:
     return cid
 
 
-SHOTS = ("dashboard", "board", "board-phone", "task", "conversation", "assist")
+SHOTS = (
+    "dashboard",
+    "board",
+    "board-phone",
+    "task",
+    "conversation",
+    "assist",
+    "search",
+    "dispatch",
+    "notify",
+    "accounts",
+)
 
 
 def _pictures_loaded(page: Any) -> None:
@@ -387,6 +398,10 @@ def main() -> int:
                     ("dashboard", "/console/", "#dashboard"),
                     ("board", "/console/board", "#board"),
                     ("task", f"/console/tasks/{ids['task']}", "#timeline"),
+                    ("search", "/console/search?q=xianyu_shop_01", "main"),
+                    ("dispatch", "/console/dispatch", "main"),
+                    ("notify", "/console/notify", "main"),
+                    ("accounts", "/console/accounts", "main"),
                 ]
                 if ids["conversation"]:
                     shots += [

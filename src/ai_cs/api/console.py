@@ -176,7 +176,7 @@ def _build_templates() -> Jinja2Templates:
         dispatch_label=_label(DISPATCH_LABELS),
         platform_label=labels.platform_label,
     )
-    env.globals.update(explain_error=labels.explain_error)
+    env.globals.update(explain_error=labels.explain_error, explained=labels.explained)
     return Jinja2Templates(env=env)
 
 

@@ -73,6 +73,7 @@ def _page(request: Request, *, error: str | None = None, status_code: int = 200)
             "account_error": error,
             "consign_on": consign_on,
             "waiting_consigns": waiting,
+            "state_labels": accounts.STATE_LABELS,
         },
         status_code=status_code,
     )
