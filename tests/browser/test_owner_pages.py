@@ -255,3 +255,31 @@ def test_assist_mode_drafts_a_reply_and_opens_a_task(
     page.click('button[data-copy="draft"]')
     copied = "() => document.querySelector('button[data-copy]').textContent === '已复制'"
     page.wait_for_function(copied)
+
+
+def test_assist_takes_a_dropped_or_pasted_picture(
+    page: Any, login: Callable[[], None], base_url: str
+) -> None:
+    login()
+    page.goto(f"{base_url}/console/assist")
+    for kind in ("drop", "paste"):
+        page.evaluate(
+            """kind => {
+                const input = document.getElementById("assist-picture");
+                input.value = "";
+                const box = new DataTransfer();
+                box.items.add(new File([new Uint8Array([137, 80, 78, 71])], "shot.png",
+                                       {type: "image/png"}));
+                const form = document.getElementById("assist-form");
+                const event = kind === "drop"
+                    ? new DragEvent("drop", {dataTransfer: box, bubbles: true, cancelable: true})
+                    : new ClipboardEvent("paste", {clipboardData: box, bubbles: true,
+                                                   cancelable: true});
+                document.getElementById("assist-text").dispatchEvent(event);
+            }""",
+            kind,
+        )
+        names = page.evaluate(
+            "() => Array.from(document.getElementById('assist-picture').files).map(f => f.name)"
+        )
+        assert names == ["shot.png"], kind

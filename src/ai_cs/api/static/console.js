@@ -127,11 +127,45 @@
     }
   }
 
+  // 辅助回复: a picture dropped anywhere on the form, or pasted (a screenshot copied from 千牛),
+  // goes into the file field, so it is sent with the buyer's message.
+  function pictureDrop() {
+    var form = document.getElementById("assist-form");
+    var input = document.getElementById("assist-picture");
+    if (!form || !input || typeof DataTransfer === "undefined") return;
+    function take(files) {
+      for (var i = 0; i < files.length; i++) {
+        if (files[i].type.indexOf("image/") === 0) {
+          var box = new DataTransfer();
+          box.items.add(files[i]);
+          input.files = box.files;
+          form.classList.add("has-picture");
+          return true;
+        }
+      }
+      return false;
+    }
+    form.addEventListener("dragover", function (event) {
+      event.preventDefault();
+      form.classList.add("dragging");
+    });
+    form.addEventListener("dragleave", function () { form.classList.remove("dragging"); });
+    form.addEventListener("drop", function (event) {
+      event.preventDefault();
+      form.classList.remove("dragging");
+      if (event.dataTransfer) take(event.dataTransfer.files);
+    });
+    form.addEventListener("paste", function (event) {
+      if (event.clipboardData && take(event.clipboardData.files)) event.preventDefault();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     pollBoard();
     confirmActions();
     scrollMessages();
     pollMessages();
     copyButtons();
+    pictureDrop();
   });
 })();
