@@ -75,6 +75,18 @@ def _assist_conversations(session: Session, request: Request) -> list[dict[str, 
     ][:30]
 
 
+def _error_text(code: str) -> str | None:
+    """What went wrong, in Chinese: assist's own checks, then picture/engine codes."""
+    if not code:
+        return None
+    if code in ASSIST_ERRORS:
+        return ASSIST_ERRORS[code]
+    if code in ERRORS:
+        what, todo = ERRORS[code]
+        return f"{what}：{todo}"
+    return "AI 没能起草回复，请检查买家 ID 和店铺账号（各不超过 50 个字）后重试"
+
+
 def _draft(messages: list[dict[str, Any]]) -> str:
     """The AI's messages after the buyer's last one: the reply to copy back."""
     tail: list[str] = []
@@ -130,7 +142,7 @@ def assist_page(
             "role_labels": ROLE_LABELS,
             "draft": _draft(messages),
             "task": task,
-            "assist_error": ASSIST_ERRORS.get(error) or (ERRORS.get(error, ("",))[0] or None),
+            "assist_error": _error_text(error),
         },
     )
 
@@ -140,8 +152,8 @@ async def assist_turn(
     request: Request,
     principal: ConsoleStaff,
     platform: Annotated[str, Form(max_length=32)] = "",
-    account_id: Annotated[str, Form(max_length=128)] = "",
-    customer_id: Annotated[str, Form(max_length=128)] = "",
+    account_id: Annotated[str, Form(max_length=50)] = "",
+    customer_id: Annotated[str, Form(max_length=50)] = "",
     customer_nick: Annotated[str, Form(max_length=128)] = "",
     text: Annotated[str, Form(max_length=conversations.MAX_MESSAGE_CHARS)] = "",
     picture: Annotated[UploadFile | None, File()] = None,

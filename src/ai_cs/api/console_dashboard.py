@@ -60,8 +60,6 @@ def _nice_max(value: float) -> float:
     step = 1.0
     while step * 10 <= value:
         step *= 10
-    while step < 1 and step * 10 <= value:
-        step *= 10
     for factor in (1, 2, 5, 10):
         if value <= factor * step:
             return float(factor * step)

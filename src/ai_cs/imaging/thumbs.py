@@ -61,7 +61,8 @@ def preview(data_dir: Path, reference: str | None, size: int) -> Path | None:
             image.draft("RGB", (size * 2, size * 2))  # JPEG: decode at a reduced scale
             small = ImageOps.exif_transpose(image)
             small.thumbnail((size, size))
-            small = small.convert("RGBA" if "A" in small.getbands() else "RGB")
+            clear = "A" in small.getbands() or "transparency" in small.info
+            small = small.convert("RGBA" if clear else "RGB")
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
             try:

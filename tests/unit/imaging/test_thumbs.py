@@ -51,3 +51,16 @@ def test_only_stored_drawable_pictures_have_previews(tmp_path: Path) -> None:
     broken = datafiles.put(tmp_path, "images", b"not a picture at all", "jpg")
     assert thumbs.preview(tmp_path, broken, 160) is None
     assert not (tmp_path / "thumbs" / "160" / "results").exists()
+
+
+def test_palette_transparency_is_kept(tmp_path: Path) -> None:
+    image = Image.new("P", (200, 200), 0)
+    image.putpalette([255, 255, 255, 200, 30, 30] + [0, 0, 0] * 254)
+    image.info["transparency"] = 0
+    out = io.BytesIO()
+    image.save(out, "PNG", transparency=0)
+    key = datafiles.put(tmp_path, "results", out.getvalue(), "png")
+    path = thumbs.preview(tmp_path, key, 160)
+    assert path is not None
+    with Image.open(path) as small:
+        assert small.mode == "RGBA" and small.getpixel((0, 0))[3] == 0
