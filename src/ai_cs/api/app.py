@@ -24,6 +24,7 @@ from ai_cs.api import (
     console_conversations,
     console_dashboard,
     console_notify,
+    sessions,
 )
 from ai_cs.api.console import install as install_console
 from ai_cs.api.ratelimit import TokenBucketLimiter
@@ -36,7 +37,7 @@ from ai_cs.library import routes as library_routes
 from ai_cs.tasks import routes as tasks_routes
 from ai_cs.web.errors import install_error_handlers
 from ai_cs.web.headers import NoSniff
-from ai_cs.web.keyfirst import KeyBeforeBody
+from ai_cs.web.keyfirst import CookieLogin, KeyBeforeBody
 from ai_cs.web.limits import BodySizeLimit
 from ai_cs.workflow import Workflow
 
@@ -85,7 +86,11 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
 
     install_error_handlers(app)
     # Keys before bodies: a keyed route answers 401 before any of its body is read.
-    app.add_middleware(KeyBeforeBody, public=(dispatch_callback.CALLBACK_PATH,))
+    app.add_middleware(
+        KeyBeforeBody,
+        public=(dispatch_callback.CALLBACK_PATH,),
+        cookie_login=CookieLogin("/console/", sessions.COOKIE, "/console/login"),
+    )
     app.add_middleware(BodySizeLimit, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(NoSniff)
 

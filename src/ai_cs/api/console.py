@@ -1,9 +1,10 @@
 """The staff console (客服工作台): server-rendered pages with a little vanilla JavaScript.
 
-Login takes a ``staff`` (or ``admin``) API key and keeps it in an HttpOnly, SameSite=Strict
-cookie scoped to ``/console``: scripts on the page never see it. Forms carry a CSRF token derived
-from the key (HMAC), so a request forged from another site fails even if a browser sent the
-cookie. Pages go out with a strict Content-Security-Policy (scripts and styles only from the
+Login takes a ``staff`` (or ``admin``) API key once and starts a server-side session; the
+HttpOnly cookie holds only the random session id (:mod:`ai_cs.api.sessions`: logout revokes it,
+a cross-site login post is refused). Forms carry a CSRF token derived from the session id
+(HMAC), so a request forged from another site fails even if a browser sent the cookie.
+Pages go out with a strict Content-Security-Policy (scripts and styles only from the
 console's own static files). The board refreshes itself by polling a server-rendered fragment.
 
 Every action calls the same services as the JSON API (:mod:`ai_cs.tasks.staff`).
@@ -29,6 +30,15 @@ from sqlalchemy.orm import Session
 from ai_cs import datafiles
 from ai_cs.api import console_labels as labels
 from ai_cs.api.ratelimit import Limiter
+from ai_cs.api.sessions import (
+    COOKIE,
+    close_session,
+    cross_site_reason,
+    forget_cookie,
+    open_session,
+    principal_of_session,
+    set_session_cookie,
+)
 from ai_cs.auth.service import Principal, Scope
 from ai_cs.bridges import consign
 from ai_cs.core.operations import OPERATIONS
@@ -43,9 +53,6 @@ from ai_cs.web.files import FILE_CSP, media_type_of, picture_references, stored_
 from ai_cs.workflow import Workflow
 
 HERE: Final = Path(__file__).parent
-COOKIE: Final = "aics_console"
-COOKIE_PATH: Final = "/console"
-SESSION_SECONDS: Final = 12 * 3600
 BOARD_CARDS_PER_COLUMN: Final = 30
 POLL_SECONDS: Final = 3
 
@@ -118,6 +125,7 @@ LOGIN_ERRORS: Final = {
     "unauthorized": "密钥无效、已过期或已被吊销",
     "forbidden": "这个密钥没有客服权限",
     "expired": "登录已失效，请重新登录",
+    "cross_site": "登录请求来自其他网站，已拒绝；请直接打开客服工作台登录",
 }
 
 
@@ -130,9 +138,9 @@ class ConsoleLoginRequired(Exception):
 
 
 # ---------------------------------------------------------------------------------- helpers
-def csrf_token(key: str) -> str:
-    """The form token for a logged-in key: only someone holding the key can compute it."""
-    return hmac.new(key.encode(), b"aics-console-csrf", hashlib.sha256).hexdigest()[:40]
+def csrf_token(session_id: str) -> str:
+    """The form token of a login: only someone holding the session cookie can compute it."""
+    return hmac.new(session_id.encode(), b"aics-console-csrf", hashlib.sha256).hexdigest()[:40]
 
 
 def _yuan(fen: object) -> str:
@@ -185,7 +193,9 @@ def page_headers() -> dict[str, str]:
     return {
         "Content-Security-Policy": PAGE_CSP,
         "X-Frame-Options": "DENY",
-        "Referrer-Policy": "no-referrer",
+        # same-origin, not no-referrer: with no-referrer a browser posts forms with "Origin: null",
+        # and the login refuses null origins (api/sessions.py); other sites still get nothing.
+        "Referrer-Policy": "same-origin",
         "Cache-Control": "no-store",
     }
 
@@ -220,13 +230,13 @@ def workflow_of(request: Request) -> Workflow:
 
 
 def console_staff(request: Request) -> Principal:
-    """The logged-in staff member (cookie key), rate-limited like the API."""
-    key = request.cookies.get(COOKIE)
-    if not key:
+    """The logged-in staff member (server-side session of the cookie), rate-limited like the API."""
+    token = request.cookies.get(COOKIE)
+    if not token:
         raise ConsoleLoginRequired("login")
     workflow = workflow_of(request)
     try:
-        principal = authenticate_key(workflow.db, workflow.clock, key)
+        principal = principal_of_session(workflow.db, workflow.clock, token)
         principal.require(Scope.STAFF)
     except (AuthError, Forbidden):
         raise ConsoleLoginRequired("expired") from None
@@ -302,8 +312,16 @@ def login(
     key: Annotated[str, Form(max_length=300)],
     next: Annotated[str, Form(max_length=300)] = "/console/",
 ) -> Response:
-    """Check the key (staff scope) and keep it in the HttpOnly cookie."""
+    """Check the key (staff scope) and start a server-side session (:mod:`.sessions`)."""
     workflow = workflow_of(request)
+    settings = request.app.state.settings
+    if cross_site_reason(request, settings) is not None:
+        return render(
+            request,
+            "login.html",
+            {"login_error": LOGIN_ERRORS["cross_site"], "next": "/console/"},
+            status_code=403,
+        )
     try:
         principal = authenticate_key(workflow.db, workflow.clock, key.strip())
         principal.require(Scope.STAFF)
@@ -314,24 +332,18 @@ def login(
             {"login_error": LOGIN_ERRORS[exc.code], "next": safe_next(next)},
             status_code=exc.http_status,
         )
+    token = open_session(workflow.db, workflow.clock, principal)
     response = RedirectResponse(safe_next(next), status_code=303)
-    response.set_cookie(
-        COOKIE,
-        key.strip(),
-        max_age=SESSION_SECONDS,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    set_session_cookie(response, request, settings, token)
     return response
 
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
-    """Forget the login (a forged logout can do no more than log the staff member out)."""
+    """End the login on the server and in the browser (a forged logout only logs out)."""
+    close_session(workflow_of(request).db, request)
     response = RedirectResponse("/console/login", status_code=303)
-    response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=request.url.scheme == "https")
+    forget_cookie(response, request, request.app.state.settings)
     return response
 
 
@@ -731,5 +743,5 @@ def install(app: FastAPI) -> None:
         params = urlencode({"reason": reason, "next": safe_next(request.url.path)})
         response = RedirectResponse(f"/console/login?{params}", status_code=303)
         if reason == "expired":
-            response.delete_cookie(COOKIE, path=COOKIE_PATH)
+            forget_cookie(response, request, request.app.state.settings)
         return response

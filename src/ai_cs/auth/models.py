@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Text
+from sqlalchemy import Float, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ai_cs.db.models import Base
@@ -22,3 +22,18 @@ class ApiKey(Base):
     expires_at: Mapped[str | None] = mapped_column(Text)
     revoked_at: Mapped[str | None] = mapped_column(Text)
     last_used_at: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsoleSession(Base):
+    """One staff console login: the cookie holds a random id, the table only its SHA-256.
+
+    Deleting the row (logout, the key revoked) ends the login on the server, whatever the
+    browser still sends.
+    """
+
+    __tablename__ = "console_sessions"
+
+    session_hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    key_id: Mapped[str] = mapped_column(Text, index=True)
+    created_at: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[float] = mapped_column(Float)  # epoch seconds

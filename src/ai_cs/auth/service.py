@@ -128,6 +128,11 @@ def check_key(session: Session, clock: Clock, token: str | None) -> tuple[Princi
     expected = row.secret_hash if row is not None else _hash("-")
     if not hmac.compare_digest(expected, _hash(secret)) or row is None:
         raise AuthError("invalid bearer key")
+    return _live_principal(row, clock)
+
+
+def _live_principal(row: ApiKey, clock: Clock) -> tuple[Principal, bool]:
+    """The principal of a stored key that is neither revoked nor expired, and the stale flag."""
     now = clock.now()
     if row.revoked_at is not None:
         raise AuthError("this key was revoked")
@@ -140,6 +145,18 @@ def check_key(session: Session, clock: Clock, token: str | None) -> tuple[Princi
         acc = ()  # a partner key stored without a shop (before this rule) sees no shop at all
     principal = Principal(key_id=row.key_id, name=row.name, scope=Scope(row.scope), acc_ids=acc)
     return principal, stale
+
+
+def check_key_id(session: Session, clock: Clock, key_id: str) -> Principal:
+    """The principal of the key with this id (a console session's key), or :class:`AuthError`.
+
+    The same rules as a bearer key: a key revoked or expired since the login ends the login.
+    """
+    row = session.get(ApiKey, key_id)
+    if row is None:
+        raise AuthError("the key of this login no longer exists")
+    principal, _stale = _live_principal(row, clock)
+    return principal
 
 
 def touch_key(session: Session, clock: Clock, key_id: str) -> None:
