@@ -64,30 +64,33 @@ class AgentHandler:
         self.settings = settings or workflow.settings
         self.ocr = ocr
         self.allow_local_files = allow_local_files
-        # One turn at a time per conversation, so two turns never overwrite each other's memory.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # One turn at a time per chat, so two turns never overwrite each other's memory.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
-    def _lock(self, conversation_id: str) -> asyncio.Lock:
-        lock = self._locks.get(conversation_id)
+    def _lock(self, message: InboundMessage) -> asyncio.Lock:
+        key = (message.platform, message.account_id, message.conversation_id)
+        lock = self._locks.get(key)
         if lock is None:
             lock = asyncio.Lock()
-            self._locks[conversation_id] = lock
+            self._locks[key] = lock
         return lock
 
     async def handle(self, message: InboundMessage) -> list[OutboundMessage]:
         """The replies to one turn ([] while staff have taken the conversation over)."""
         if not (message.text or "").strip() and not message.attachments:
             return []
-        lock = self._lock(message.conversation_id)
+        lock = self._lock(message)
         async with lock:
-            history = await asyncio.to_thread(self._receive, message)
+            conversation_id, history = await asyncio.to_thread(self._receive, message)
             if history is None:
                 return []
             deps = ShopDeps(
                 platform=message.platform,
                 account_id=message.account_id,
                 customer_id=message.customer_id,
-                conversation_id=message.conversation_id,
+                conversation_id=conversation_id,
                 workflow=self.workflow,
                 settings=self.settings,
                 customer_nick=message.customer_nick,
@@ -98,14 +101,18 @@ class AgentHandler:
             )
             outcome = await run_turn(deps, build_prompt(message), history)
             replies = [OutboundMessage(text=outcome.reply)] if outcome.reply.strip() else []
-            await asyncio.to_thread(self._store, message.conversation_id, outcome, replies)
+            await asyncio.to_thread(self._store, conversation_id, outcome, replies)
             return replies
 
-    def _receive(self, message: InboundMessage) -> list[ModelMessage] | None:
-        """Store the message; the agent's memory, or None when the AI must stay quiet."""
+    def _receive(self, message: InboundMessage) -> tuple[str, list[ModelMessage] | None]:
+        """Store the message; our conversation id and the memory (None: the AI stays quiet).
+
+        The chat is found by platform + shop account + chat id, so our id may differ from
+        the platform's (another shop used that chat id first).
+        """
         clock = self.workflow.clock
 
-        def run(session: Session) -> list[ModelMessage] | None:
+        def run(session: Session) -> tuple[str, list[ModelMessage] | None]:
             conv = service.open_conversation(
                 session,
                 clock,
@@ -135,7 +142,7 @@ class AgentHandler:
                     minutes=self.settings.takeover_minutes,
                     by="seller",
                 )
-                return None
+                return conv.conversation_id, None
             role = Role.SYSTEM if message.sender_role == "system" else Role.CUSTOMER
             service.record_message(
                 session,
@@ -148,8 +155,8 @@ class AgentHandler:
                 event_ids=message.event_ids,
             )
             if role is Role.SYSTEM or service.is_paused(conv, clock):
-                return None
-            return service.load_memory(session, conv.conversation_id)
+                return conv.conversation_id, None
+            return conv.conversation_id, service.load_memory(session, conv.conversation_id)
 
         return self.workflow.db.run_write(run)
 

@@ -20,9 +20,14 @@ class Conversation(Base):
     __table_args__ = (
         Index("ix_conversations_customer", "customer_id"),
         Index("ix_conversations_needs_human", "needs_human", "last_message_at"),
+        Index("uq_conversations_chat", "platform", "account_id", "chat_id", unique=True),
     )
 
+    # Our key. The platform's chat id is unique only inside one shop account, so a chat is
+    # found by (platform, account_id, chat_id); conversation_id equals chat_id unless another
+    # shop already had a conversation with that id.
     conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(Text)  # the platform's id of the chat (§7 conversation_id)
     platform: Mapped[str] = mapped_column(Text)  # the seed's acc_type, e.g. "xianyu"
     account_id: Mapped[str] = mapped_column(Text)  # the seed's acc_id
     customer_id: Mapped[str] = mapped_column(Text)

@@ -8,6 +8,7 @@ never continue (or read the memory of) another customer's chat.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from ai_cs.clock import Clock, SystemClock, iso
 from ai_cs.conversations.contracts import Attachment, OutboundMessage
 from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMessage
-from ai_cs.core.tasks import check_id
+from ai_cs.core.tasks import MAX_ID_CHARS, check_id
 from ai_cs.db.database import dialect_insert
 from ai_cs.errors import Conflict, InvalidArgument, NotFound
 from ai_cs.marketplace.service import end_takeover, queue_send, start_takeover
@@ -120,6 +121,7 @@ def conversation_to_dict(row: Conversation, clock: Clock) -> dict[str, Any]:
     paused = row.takeover_until is not None and row.takeover_until > clock.epoch()
     return {
         "conversation_id": row.conversation_id,
+        "chat_id": row.chat_id,
         "platform": row.platform,
         "account_id": row.account_id,
         "customer_id": row.customer_id,
@@ -169,6 +171,33 @@ def get_conversation_row(session: Session, conversation_id: object) -> Conversat
     return _load(session, check_id("conversation_id", conversation_id))
 
 
+def find_conversation(
+    session: Session, *, platform: str, account_id: str, chat_id: str, lock: bool = False
+) -> Conversation | None:
+    """The conversation a marketplace event belongs to: its platform, its shop account, its chat.
+
+    A chat id alone is never enough: two shops (or two platforms) may use the same one.
+    """
+    stmt = select(Conversation).where(
+        Conversation.platform == platform,
+        Conversation.account_id == account_id,
+        Conversation.chat_id == chat_id,
+    )
+    if lock and session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def scoped_conversation_id(platform: str, account_id: str, chat_id: str) -> str:
+    """Our id for a chat whose platform id another shop's conversation already has.
+
+    Stable for the chat (the same shop's next message finds it by its scope anyway) and within
+    the id length every other id obeys.
+    """
+    digest = hashlib.sha256(f"{platform}\x1f{account_id}\x1f{chat_id}".encode()).hexdigest()[:12]
+    return f"{chat_id[: MAX_ID_CHARS - len(digest) - 1]}@{digest}"
+
+
 def open_conversation(
     session: Session,
     clock: Clock,
@@ -179,34 +208,49 @@ def open_conversation(
     customer_id: object,
     customer_nick: str | None = None,
 ) -> Conversation:
-    """The conversation with this id, created on its first message.
+    """The conversation of a chat (``conversation_id`` is the platform's id), made on first use.
 
-    Creation is an ``INSERT … ON CONFLICT DO NOTHING`` so two first messages racing on
-    PostgreSQL both end with the same row; a known id with another customer is refused.
+    The chat is looked up by platform + account + chat id, so a message from another shop with
+    the same chat id opens that shop's own conversation; the first shop to use a chat id gets it
+    as our ``conversation_id`` too, a later one :func:`scoped_conversation_id`. Creation is an
+    ``INSERT … ON CONFLICT DO NOTHING`` so two first messages racing on PostgreSQL both end with
+    the same row; a known chat with another customer is refused.
     """
-    cid = check_id("conversation_id", conversation_id)
+    chat = check_id("conversation_id", conversation_id)
+    plat = check_id("platform", platform)
+    account = check_id("account_id", account_id)
     customer = check_id("customer_id", customer_id)
     nick = str(customer_nick)[:200] if customer_nick else None
-    values = {
-        "conversation_id": cid,
-        "platform": check_id("platform", platform),
-        "account_id": check_id("account_id", account_id),
-        "customer_id": customer,
-        "customer_nick": nick,
-        "needs_human": 0,
-        "declines": 0,
-        "created_at": iso(clock.now()),
-        "updated_at": iso(clock.now()),
-    }
-    session.execute(
-        dialect_insert(session, Conversation)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["conversation_id"])
-    )
-    row = _load(session, cid, lock=True)
+    row = find_conversation(session, platform=plat, account_id=account, chat_id=chat, lock=True)
+    if row is None:
+        for our_id in (chat, scoped_conversation_id(plat, account, chat)):
+            # No conflict target: a clash on either the key or the chat is "someone was first".
+            session.execute(
+                dialect_insert(session, Conversation)
+                .values(
+                    conversation_id=our_id,
+                    chat_id=chat,
+                    platform=plat,
+                    account_id=account,
+                    customer_id=customer,
+                    customer_nick=nick,
+                    needs_human=0,
+                    declines=0,
+                    created_at=iso(clock.now()),
+                    updated_at=iso(clock.now()),
+                )
+                .on_conflict_do_nothing()
+            )
+            row = find_conversation(
+                session, platform=plat, account_id=account, chat_id=chat, lock=True
+            )
+            if row is not None:
+                break
+    if row is None:
+        raise Conflict(f"conversation {chat!r} could not be opened", conversation_id=chat)
     if row.customer_id != customer:
         raise ConversationCustomerMismatch(
-            f"conversation {cid!r} belongs to another customer", conversation_id=cid
+            f"conversation {chat!r} belongs to another customer", conversation_id=chat
         )
     if nick and row.customer_nick != nick:
         row.customer_nick = nick
@@ -294,13 +338,13 @@ def hand_back(session: Session, clock: Clock, conversation_id: object) -> dict[s
 def _mirror_gateway_takeover(session: Session, clock: Clock, row: Conversation) -> None:
     """Keep the gateway's own pause (``gateway_takeovers``) in step with this conversation's."""
     if row.takeover_until is None:
-        end_takeover(session, account_id=row.account_id, conversation_id=row.conversation_id)
+        end_takeover(session, account_id=row.account_id, conversation_id=row.chat_id)
         return
     start_takeover(
         session,
         clock,
         account_id=row.account_id,
-        conversation_id=row.conversation_id,
+        conversation_id=row.chat_id,
         minutes=max(0.0, (row.takeover_until - clock.epoch()) / 60.0),
         taken_by=row.taken_over_by,
     )
@@ -566,7 +610,7 @@ def queue_outbound(
         session,
         clock or SystemClock(),
         account_id=conv.account_id,
-        conversation_id=conv.conversation_id,
+        conversation_id=conv.chat_id,
         to=conv.customer_id,
         message={
             "kind": message.kind,

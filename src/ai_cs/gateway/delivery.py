@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import and_, exists, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ai_cs import datafiles
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
+from ai_cs.conversations.models import Conversation
 from ai_cs.core import wording
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import Database, dialect_insert
@@ -201,8 +202,11 @@ def undelivered(session: Session, *, limit: int = 50) -> list[Deliverable]:
             ImageTask.result_image,
             ImageTask.customer_id,
             ImageTask.acc_id,
-            ImageTask.conversation_id,
+            # The gateway names the chat by the platform's id, which is ours unless another
+            # shop had a conversation with that id first.
+            func.coalesce(Conversation.chat_id, ImageTask.conversation_id),
         )
+        .outerjoin(Conversation, Conversation.conversation_id == ImageTask.conversation_id)
         .where(
             ImageTask.status == TaskStatus.AWAITING_CONFIRM.value,
             ImageTask.result_image.is_not(None),

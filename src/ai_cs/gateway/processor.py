@@ -29,7 +29,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -44,14 +43,12 @@ from ai_cs.conversations.contracts import (
 from ai_cs.conversations.models import Conversation
 from ai_cs.core import wording
 from ai_cs.core.money import yuan_fixed
-from ai_cs.core.tasks import TaskStatus
 from ai_cs.errors import AicsError
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.models import FAILED
 from ai_cs.marketplace.protocol import GatewayEvent, wire_message
 from ai_cs.tasks import orders
 from ai_cs.tasks import service as tasks
-from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -297,6 +294,8 @@ class EventProcessor:
         for item in ready[1:]:
             if not item.is_buyer_message or item.sender_id != head.sender_id:
                 break
+            if item.event.platform != head.event.platform:
+                break  # the same account and chat id on another platform is another chat
             if item.next_attempt_at > now:
                 break
             turn.append(item)
@@ -462,18 +461,12 @@ class EventProcessor:
         customer = ev.sender.id
         if order is None:
             return "payment_without_order", []
-        seen = tasks.existing_payment(session, order.id)
-        has_pending = session.execute(
-            select(ImageTask.task_id)
-            .where(
-                ImageTask.customer_id == customer,
-                ImageTask.status == TaskStatus.PENDING.value,
-            )
-            .limit(1)
-        ).scalar_one_or_none()
+        shop = _shop(ev)
+        seen = tasks.existing_payment(session, order.id, **shop)
+        has_pending = tasks.has_payable_task(session, customer, **shop)
         now = self.clock.epoch()
         waited = now - item.received_epoch
-        if seen is None and has_pending is None and waited < PAYMENT_HOLD_SECONDS:
+        if seen is None and not has_pending and waited < PAYMENT_HOLD_SECONDS:
             # The payment came before the task it pays for (events can arrive out of order):
             # wait for the task instead of recording an unmatched payment for good.
             delay = min(30.0, max(1.0, waited / 2))
@@ -489,6 +482,7 @@ class EventProcessor:
                     customer_id=customer,
                     payment_id=order.id,
                     amount_fen=order.amount_fen,
+                    **shop,
                 )
         except AicsError as exc:
             # The payment is not applied (a conflicting payment id, a bad amount): nothing in
@@ -515,9 +509,10 @@ class EventProcessor:
         return outcome, [self._reply(item, "pay", order.id, text)]
 
     def _needs_human(self, session: Session, ev: GatewayEvent, reason: str) -> None:
-        if session.get(Conversation, ev.conversation_id) is None:
+        conv = _conversation_of(session, ev)
+        if conv is None:
             return
-        conversations.mark_needs_human(session, self.clock, ev.conversation_id, reason)
+        conversations.mark_needs_human(session, self.clock, conv.conversation_id, reason)
 
     def _order_status(self, session: Session, item: gw.InboxEvent) -> tuple[str, list[Reply]]:
         ev = item.event
@@ -525,9 +520,12 @@ class EventProcessor:
         if order is None:
             return "order_status_without_order", []
         status = (order.status or "").strip().lower()
+        # The order id means something only in the event's own shop: a refund or close from
+        # another account or platform never finds this shop's payment or task.
+        shop = _shop(ev)
         if status in REFUND_STATUSES:
             try:
-                refunded = orders.refund_platform_order(session, self.clock, order.id)
+                refunded = orders.refund_platform_order(session, self.clock, order.id, **shop)
             except AicsError as exc:
                 return f"refund_not_applied: order {order.id} ({exc.code})", []
             if refunded is None:
@@ -542,6 +540,7 @@ class EventProcessor:
                     order_id=order.id,
                     customer_id=ev.sender.id,
                     amount_fen=order.amount_fen,
+                    **shop,
                 )
             except AicsError as exc:
                 return f"close_not_applied: order {order.id} ({exc.code})", []
@@ -567,7 +566,7 @@ class EventProcessor:
         ):
             return "seller_echo_of_our_reply", []
         by = ev.sender.nick or ev.sender.id
-        conv = session.get(Conversation, ev.conversation_id)
+        conv = _conversation_of(session, ev)
         if conv is not None:
             # The conversations domain owns the pause the agent and the console see; its
             # take_over mirrors the pause into gateway_takeovers, which the lanes check.
@@ -598,13 +597,14 @@ class EventProcessor:
 
     def _record_paused_turn(self, session: Session, turn: Turn) -> None:
         """Keep what the customer wrote during a takeover where staff read the conversation."""
-        if session.get(Conversation, turn.first.conversation_id) is None:
+        conv = _conversation_of(session, turn.first.event)
+        if conv is None:
             return
         message = turn.message()
         conversations.record_message(
             session,
             self.clock,
-            message.conversation_id,
+            conv.conversation_id,
             direction=conversations.Direction.IN,
             role=conversations.Role.CUSTOMER,
             text=message.text,
@@ -620,7 +620,7 @@ class EventProcessor:
         ev = item.event
         # Keyed by the order id, not the event id: the same payment announced twice under two
         # event ids is answered once.
-        cid = self._command_id(purpose, ev.account_id, key)
+        cid = self._command_id(purpose, ev.platform or "", ev.account_id, key)
         return Reply(cid, ev.sender.id, wire_message(text))
 
     def _queue(self, session: Session, item: gw.InboxEvent, replies: list[Reply]) -> None:
@@ -661,6 +661,21 @@ def _log_lane_failure(task: asyncio.Task[None]) -> None:
     """
     if not task.cancelled() and task.exception() is not None:
         log.error("gateway: %s failed", task.get_name(), exc_info=task.exception())
+
+
+def _shop(ev: GatewayEvent) -> dict[str, str]:
+    """The shop an event came from, as the task services' scope arguments."""
+    return {"platform": ev.platform or "", "account_id": ev.account_id}
+
+
+def _conversation_of(session: Session, ev: GatewayEvent) -> Conversation | None:
+    """The event's conversation: its chat in its own shop account on its own platform."""
+    return conversations.find_conversation(
+        session,
+        platform=ev.platform or "",
+        account_id=ev.account_id,
+        chat_id=ev.conversation_id,
+    )
 
 
 def _attachments(ev: GatewayEvent) -> tuple[Attachment, ...]:

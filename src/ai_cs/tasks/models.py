@@ -60,10 +60,16 @@ class TaskRequirementChange(Base):
 
 
 class Payment(Base):
-    """Every payment event seen, once per payment id, with what it did."""
+    """Every payment event seen, once per payment id and shop, with what it did.
+
+    A platform's order id is unique only inside one shop account, so the key is
+    ``(platform, account_id, payment_id)``; payments from no marketplace have '' for both.
+    """
 
     __tablename__ = "payments"
 
+    platform: Mapped[str] = mapped_column(Text, primary_key=True, server_default=text("''"))
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True, server_default=text("''"))
     payment_id: Mapped[str] = mapped_column(Text, primary_key=True)
     task_id: Mapped[str | None] = mapped_column(Text, index=True)
     customer_id: Mapped[str | None] = mapped_column(Text)

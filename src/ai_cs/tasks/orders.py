@@ -447,11 +447,15 @@ def apply_payment(
     task_id: object | None = None,
     payment_id: object | None = None,
     amount_fen: object | None = None,
+    platform: str = "",
+    account_id: str = "",
 ) -> Paid:
     """The platform's payment: ``pending → paid → processing`` and the processing job, once.
 
     Only a payment event from the platform (or staff recording one) reaches this; nothing a
-    customer writes in chat can. See :func:`ai_cs.tasks.service.apply_payment` for matching.
+    customer writes in chat can. A marketplace payment names its ``platform`` and shop
+    ``account_id`` and pays only that shop's tasks. See :func:`ai_cs.tasks.service.apply_payment`
+    for matching.
     """
     result = service.apply_payment(
         session,
@@ -461,17 +465,23 @@ def apply_payment(
         task_id=task_id,
         payment_id=payment_id,
         amount_fen=amount_fen,
+        platform=platform,
+        account_id=account_id,
     )
     order = Order.of(result.task) if result.task is not None else None
     return Paid(order, result.outcome, result.duplicate)
 
 
-def refund_platform_order(session: Session, clock: Clock, order_id: str) -> Order | None:
+def refund_platform_order(
+    session: Session, clock: Clock, order_id: str, *, platform: str = "", account_id: str = ""
+) -> Order | None:
     """The platform refunded an order: the task its payment paid ``→ refunded``.
 
-    ``None`` when no payment of that order id is known (nothing to stop).
+    ``None`` when no payment of that order id is known in that shop (nothing to stop).
     """
-    payment = service.existing_payment(session, order_id)
+    payment = service.existing_payment(
+        session, order_id, platform=platform, account_id=account_id
+    )
     if payment is None or payment.task_id is None:
         return None
     return refund(session, clock, payment.task_id, SHOP)
@@ -486,12 +496,23 @@ class Closed:
     """Set when the order id paid a task: a paid task is never cancelled by a close."""
 
 
-def _unpaid_task_for(session: Session, customer_id: str, amount_fen: int | None) -> str | None:
-    """The pending task an unpaid order stands for: same price if known, else the newest."""
+def _unpaid_task_for(
+    session: Session, customer_id: str, amount_fen: int | None, platform: str, account_id: str
+) -> str | None:
+    """The pending task an unpaid order stands for: same price if known, else the newest.
+
+    With a shop named, only that shop's tasks (another shop's close never cancels them).
+    """
+    stmt = select(ImageTask.task_id, ImageTask.price_fen).where(
+        ImageTask.customer_id == customer_id, ImageTask.status == S.PENDING.value
+    )
+    if platform or account_id:
+        stmt = stmt.where(
+            func.coalesce(ImageTask.acc_type, "") == platform,
+            func.coalesce(ImageTask.acc_id, "") == account_id,
+        )
     rows = session.execute(
-        select(ImageTask.task_id, ImageTask.price_fen)
-        .where(ImageTask.customer_id == customer_id, ImageTask.status == S.PENDING.value)
-        .order_by(ImageTask.created_at.desc(), ImageTask.task_id.desc())
+        stmt.order_by(ImageTask.created_at.desc(), ImageTask.task_id.desc())
     ).all()
     if not rows:
         return None
@@ -501,13 +522,22 @@ def _unpaid_task_for(session: Session, customer_id: str, amount_fen: int | None)
 
 
 def close_platform_order(
-    session: Session, clock: Clock, *, order_id: str, customer_id: str, amount_fen: int | None
+    session: Session,
+    clock: Clock,
+    *,
+    order_id: str,
+    customer_id: str,
+    amount_fen: int | None,
+    platform: str = "",
+    account_id: str = "",
 ) -> Closed:
     """The platform closed an unpaid order: the pending task it stands for ``→ cancelled``."""
-    payment = service.existing_payment(session, order_id)
+    payment = service.existing_payment(
+        session, order_id, platform=platform, account_id=account_id
+    )
     if payment is not None and payment.outcome == service.APPLIED:
         return Closed(None, paid_task_id=payment.task_id)
-    task_id = _unpaid_task_for(session, customer_id, amount_fen)
+    task_id = _unpaid_task_for(session, customer_id, amount_fen, platform, account_id)
     if task_id is None:
         return Closed(None)
     return Closed(cancel(session, clock, task_id, SHOP))

@@ -110,15 +110,48 @@ SELECT_TASK_ID = select(TASKS.c.task_id).where(TASKS.c.task_id == bindparam("w_t
 INSERT_TASK = insert(TASKS)
 INSERT_CHANGE = insert(CHANGES)
 INSERT_PAYMENT = insert(PAYMENTS)
-SELECT_PAYMENT = select(PAYMENTS).where(PAYMENTS.c.payment_id == bindparam("w_payment_id"))
-SELECT_PAYABLE = (
-    select(TASKS)
-    .where(
+
+
+def _in_shop() -> list[ColumnElement[bool]]:
+    """Tasks of the shop named by ``w_platform`` / ``w_account_id`` (a marketplace payment)."""
+    return [
+        func.coalesce(TASKS.c.acc_type, "") == bindparam("w_platform"),
+        func.coalesce(TASKS.c.acc_id, "") == bindparam("w_account_id"),
+    ]
+
+
+@prepared
+def _select_payment(scoped: bool) -> Any:
+    """A payment by id in its shop; ``scoped`` also finds a hand-recorded one of a shop task."""
+    in_shop = (PAYMENTS.c.platform == bindparam("w_platform")) & (
+        PAYMENTS.c.account_id == bindparam("w_account_id")
+    )
+    if scoped:
+        hand_recorded = (
+            (PAYMENTS.c.platform == "")
+            & (PAYMENTS.c.account_id == "")
+            & PAYMENTS.c.task_id.in_(select(TASKS.c.task_id).where(*_in_shop()))
+        )
+        in_shop = in_shop | hand_recorded
+    return (
+        select(PAYMENTS)
+        .where(PAYMENTS.c.payment_id == bindparam("w_payment_id"), in_shop)
+        .order_by(PAYMENTS.c.platform.desc())
+        .limit(1)
+    )
+
+
+@prepared
+def _select_payable(scoped: bool) -> Any:
+    """The customer's pending tasks, newest first; ``scoped``: only the named shop's."""
+    where = [
         TASKS.c.customer_id == bindparam("w_customer_id"),
         TASKS.c.status == TaskStatus.PENDING.value,
-    )
-    .order_by(TASKS.c.created_at.desc(), TASKS.c.task_id.desc())
-)
+    ]
+    if scoped:
+        where.extend(_in_shop())
+    return select(TASKS).where(*where).order_by(TASKS.c.created_at.desc(), TASKS.c.task_id.desc())
+
 NEXT_TASK_SEQ = text(
     "INSERT INTO task_id_sequences (day, last) VALUES (:day, 1) "
     "ON CONFLICT (day) DO UPDATE SET last = task_id_sequences.last + 1 "
@@ -504,8 +537,17 @@ def _status_now_or_missing(session: Session, task_id: str) -> str:
     return str(status)
 
 
-def _find_payable(session: Session, customer_id: str, amount_fen: int | None) -> Any:
-    candidates = list(run(session, SELECT_PAYABLE, {"w_customer_id": customer_id}))
+def _find_payable(
+    session: Session,
+    customer_id: str,
+    amount_fen: int | None,
+    *,
+    platform: str = "",
+    account_id: str = "",
+) -> Any:
+    scoped = bool(platform or account_id)
+    params = {"w_customer_id": customer_id, "w_platform": platform, "w_account_id": account_id}
+    candidates = list(run(session, _select_payable(scoped), params))
     if not candidates:
         return None
     if amount_fen is not None:
@@ -515,9 +557,26 @@ def _find_payable(session: Session, customer_id: str, amount_fen: int | None) ->
     return candidates[0]
 
 
-def existing_payment(session: Session, payment_id: str) -> Any:
-    """The stored payment with this id, if any."""
-    return run(session, SELECT_PAYMENT, {"w_payment_id": payment_id}).one_or_none()
+def existing_payment(
+    session: Session, payment_id: str, *, platform: str = "", account_id: str = ""
+) -> Any:
+    """The stored payment with this id in this shop ('' and '': payments from no marketplace).
+
+    A platform's order id means something only inside its shop account: another shop's
+    payment with the same id is a different payment, never this one. A payment recorded by
+    hand (no shop) under the platform's order id is this shop's when it paid one of its tasks.
+    """
+    scoped = bool(platform or account_id)
+    params = {"w_payment_id": payment_id, "w_platform": platform, "w_account_id": account_id}
+    return run(session, _select_payment(scoped), params).one_or_none()
+
+
+def has_payable_task(
+    session: Session, customer_id: str, *, platform: str = "", account_id: str = ""
+) -> bool:
+    """Whether the customer has a task waiting for payment (in that shop, when one is named)."""
+    found = _find_payable(session, customer_id, None, platform=platform, account_id=account_id)
+    return found is not None
 
 
 def apply_payment(
@@ -529,14 +588,20 @@ def apply_payment(
     task_id: object | None = None,
     payment_id: object | None = None,
     amount_fen: object | None = None,
+    platform: str = "",
+    account_id: str = "",
 ) -> PaymentResult:
     """Apply a payment once per payment id: ``pending → paid → processing`` and enqueue the job.
 
     Without ``task_id`` the customer's newest pending task is paid (the one whose quote equals
     ``amount_fen`` when several wait). A payment for a task that is not pending, or whose amount
-    does not match the quote, changes no task and is recorded with its outcome.
+    does not match the quote, changes no task and is recorded with its outcome. A payment from a
+    marketplace names its ``platform`` and shop ``account_id``: it is one payment per id in that
+    shop and pays only that shop's tasks.
     """
     customer = check_id("customer_id", customer_id)
+    platform = str(platform or "")
+    account_id = str(account_id or "")
     tid = check_id("task_id", task_id) if task_id is not None else None
     pid = check_id("payment_id", payment_id) if payment_id is not None else f"manual-{uuid.uuid4()}"
     if amount_fen is not None and (
@@ -544,7 +609,7 @@ def apply_payment(
     ):
         raise InvalidArgument(f"amount_fen must be a non-negative integer, got {amount_fen!r}")
 
-    seen = existing_payment(session, pid)
+    seen = existing_payment(session, pid, platform=platform, account_id=account_id)
     if seen is not None:
         if seen.customer_id != customer or (tid is not None and seen.task_id not in (None, tid)):
             raise PaymentConflict(
@@ -558,8 +623,18 @@ def apply_payment(
         row: Any = _load(session, tid, lock=True)
         assert row is not None
         _check_owner(row, customer)
+        if (platform or account_id) and (row.acc_type or "", row.acc_id or "") != (
+            platform,
+            account_id,
+        ):
+            # Same answer as another customer's task: another shop's task is not this one's.
+            raise NotTaskOwner(
+                f"task {row.task_id!r} does not belong to this shop", task_id=row.task_id
+            )
     else:
-        row = _find_payable(session, customer, amount_fen)
+        row = _find_payable(
+            session, customer, amount_fen, platform=platform, account_id=account_id
+        )
         if row is not None and _is_pg(session):
             row = _load(session, row.task_id, lock=True)
 
@@ -570,6 +645,8 @@ def apply_payment(
             session,
             INSERT_PAYMENT,
             {
+                "platform": platform,
+                "account_id": account_id,
                 "payment_id": pid,
                 "task_id": row.task_id if row is not None else None,
                 "customer_id": customer,
@@ -599,7 +676,8 @@ def apply_payment(
         session, JobSpec(kind=PROCESS_TASK, task_id=row.task_id, payload={"payment_id": pid})
     )
     # Sent only when the shop switched paid-order notices on (the relay decides).
-    emit(session, clock, NotifyKind.PAID, key=f"paid:{pid}", task_id=row.task_id)
+    shop = f"{platform}:{account_id}:" if platform or account_id else ""
+    emit(session, clock, NotifyKind.PAID, key=f"paid:{shop}{pid}", task_id=row.task_id)
     return PaymentResult(task=task, outcome=APPLIED, duplicate=False)
 
 
@@ -629,6 +707,7 @@ __all__ = [
     "add_requirement",
     "add_requirement_detail",
     "apply_payment",
+    "has_payable_task",
     "create_task",
     "get_history",
     "get_task",

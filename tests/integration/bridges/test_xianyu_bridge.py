@@ -195,12 +195,6 @@ def _rows(wf: Workflow, sql: str, **params: Any) -> list[Any]:
         return list(session.execute(text(sql), params).all())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs conversations and payments scoped by platform + account (issue 18 item 2, "
-    "the orders helper); on main a chat id is one conversation for every account and a payment "
-    "picks the buyer's pending task whatever its account",
-)
 async def test_the_same_chat_and_buyer_on_two_accounts_stay_apart(
     fake: FakeGoofish, bridge_workflow: Workflow
 ) -> None:

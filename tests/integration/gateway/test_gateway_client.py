@@ -18,6 +18,9 @@ from ai_cs.workflow import Workflow
 
 pytestmark = pytest.mark.anyio
 
+SHOP_1 = {"acc_type": "xianyu", "acc_id": "shop-1"}
+"""The simulator's shop: marketplace payments and order changes reach only its tasks."""
+
 
 def _inbox(wf: Workflow) -> list[GatewayInbox]:
     with wf.db.read() as s:
@@ -124,7 +127,7 @@ async def test_the_same_order_under_two_event_ids_is_paid_and_answered_once(
 ) -> None:
     customer = Customer(id="payer-2")
     gw_workflow.create_image_task(
-        "payer-2", "http://x/p.png", "enhance", price_fen=2000, acc_id="shop-1"
+        "payer-2", "http://x/p.png", "enhance", price_fen=2000, **SHOP_1
     )
     async with running(make_client(gw_workflow, sim, EchoHandler())) as client:
         await sim.pay(customer, "order-88", 2000)
@@ -147,7 +150,9 @@ async def test_a_wrong_amount_is_recorded_and_the_customer_told_politely(
     from ai_cs.conversations.models import Conversation
 
     customer = Customer(id="payer-3")
-    task = gw_workflow.create_image_task("payer-3", "http://x/p.png", "enhance", price_fen=6000)
+    task = gw_workflow.create_image_task(
+        "payer-3", "http://x/p.png", "enhance", price_fen=6000, **SHOP_1
+    )
     gw_workflow.db.run_write(
         lambda s: conversations.open_conversation(
             s,
@@ -163,7 +168,7 @@ async def test_a_wrong_amount_is_recorded_and_the_customer_told_politely(
         assert await sim.wait_for_replies(customer, 1, timeout=10)
     assert gw_workflow.get_task(task["task_id"])["status"] == "pending"
     with gw_workflow.db.read() as s:
-        payment = s.get(Payment, "order-99")
+        payment = s.get(Payment, ("xianyu", "shop-1", "order-99"))
         conv = s.get(Conversation, customer.conversation)
     assert payment is not None and payment.outcome == "amount_mismatch"
     assert conv is not None and conv.needs_human == 1  # in the staff console for review
@@ -245,8 +250,12 @@ async def test_refunds_and_closed_orders_reach_the_task(
     gw_workflow: Workflow, sim: GatewaySimulator
 ) -> None:
     payer, closer = Customer(id="r-1"), Customer(id="r-2")
-    paid = gw_workflow.create_image_task("r-1", "http://x/a.png", "enhance", price_fen=1000)
-    unpaid = gw_workflow.create_image_task("r-2", "http://x/b.png", "enhance", price_fen=1500)
+    paid = gw_workflow.create_image_task(
+        "r-1", "http://x/a.png", "enhance", price_fen=1000, **SHOP_1
+    )
+    unpaid = gw_workflow.create_image_task(
+        "r-2", "http://x/b.png", "enhance", price_fen=1500, **SHOP_1
+    )
     gw_workflow.trigger_processing_on_payment("r-1", payment_id="order-r1", amount_fen=1000)
     async with running(make_client(gw_workflow, sim, EchoHandler())) as client:
         await sim.order_status(payer, "order-r1", "refunded", 1000)

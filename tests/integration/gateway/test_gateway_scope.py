@@ -1,0 +1,159 @@
+"""Everything from a marketplace is scoped by platform + shop account (issue 18 item 2).
+
+Each test is one attack an event from another shop (or another platform) could make on a shop's
+task or chat: pay it, refund it, close it, write into its conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from gateway_helpers import ShopDouble, make_client, running
+from sqlalchemy import select
+
+from ai_cs.agent.handler import AgentHandler
+from ai_cs.conversations.models import Conversation, ConversationMessage
+from ai_cs.gateway.sim import Customer, GatewaySimulator
+from ai_cs.imaging.ocr import StaticOcr
+from ai_cs.marketplace.models import GatewayInbox
+from ai_cs.tasks.models import Payment
+from ai_cs.workflow import Workflow
+
+pytestmark = pytest.mark.anyio
+
+BUYER = "buyer-77"
+SHOP_A = Customer(id=BUYER, nick="买家", conversation_id="chat-1", account_id="shop-a")
+SHOP_B = Customer(id=BUYER, nick="买家", conversation_id="chat-1", account_id="shop-b")
+SHOP_A_ON_TAOBAO = Customer(
+    id=BUYER, nick="买家", conversation_id="chat-1", account_id="shop-a", platform="taobao"
+)
+
+
+def _inbox_row(wf: Workflow, event_id: str) -> GatewayInbox | None:
+    with wf.db.read() as s:
+        return s.execute(
+            select(GatewayInbox).where(GatewayInbox.event_id == event_id)
+        ).scalar_one_or_none()
+
+
+def _task_of_shop_a(wf: Workflow, price_fen: int = 3000) -> dict[str, Any]:
+    return wf.create_image_task(
+        BUYER,
+        "http://127.0.0.1/p.png",
+        "remove_bg",
+        price_fen=price_fen,
+        acc_id=SHOP_A.account_id,
+        acc_type=SHOP_A.platform,
+        conversation_id=SHOP_A.conversation,
+    )
+
+
+async def _settled(wf: Workflow, event_id: str, timeout: float = 10.0) -> tuple[str, str | None]:
+    """The event's status and outcome once it was processed or put off (a waiting payment)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        row = await asyncio.to_thread(_inbox_row, wf, event_id)
+        if row is not None and (
+            row.status != "received" or row.next_attempt_at > wf.clock.epoch() + 0.5
+        ):
+            return row.status, row.outcome
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"event {event_id} was not settled in {timeout}s")
+
+
+async def test_a_payment_from_another_shop_never_pays_this_shops_task(
+    gw_workflow: Workflow, sim: GatewaySimulator
+) -> None:
+    """Same buyer id, same amount, same order id: only shop A's own payment pays A's task."""
+    task = _task_of_shop_a(gw_workflow)
+    async with running(make_client(gw_workflow, sim, ShopDouble(gw_workflow))):
+        foreign = await sim.pay(SHOP_B, "order-1", 3000)
+        status, _ = await _settled(gw_workflow, foreign)
+        assert status == "received"  # waits for a task of shop B's, which never comes
+        assert gw_workflow.get_task(task["task_id"])["status"] == "pending"
+
+        own = await sim.pay(SHOP_A, "order-1", 3000)  # the very same order id, shop A's own
+        status, outcome = await _settled(gw_workflow, own)
+    assert (status, outcome) == ("processed", f"payment: applied {task['task_id']}")
+    assert gw_workflow.get_task(task["task_id"])["status"] != "pending"
+    with gw_workflow.db.read() as s:
+        rows = s.execute(select(Payment.platform, Payment.account_id, Payment.outcome)).all()
+    assert [tuple(r) for r in rows] == [("xianyu", "shop-a", "applied")]
+
+
+async def test_a_refund_from_another_platform_does_not_refund_this_shops_task(
+    gw_workflow: Workflow, sim: GatewaySimulator
+) -> None:
+    """The same account id and order id on another platform is another shop's order."""
+    task = _task_of_shop_a(gw_workflow)
+    async with running(make_client(gw_workflow, sim, ShopDouble(gw_workflow))):
+        paid = await sim.pay(SHOP_A, "order-2", 3000)
+        assert (await _settled(gw_workflow, paid))[0] == "processed"
+        refund = await sim.order_status(SHOP_A_ON_TAOBAO, "order-2", "refunded")
+        assert await _settled(gw_workflow, refund) == (
+            "processed",
+            "refund_unmatched: order order-2",
+        )
+        assert gw_workflow.get_task(task["task_id"])["status"] not in ("refunded", "pending")
+
+        own = await sim.order_status(SHOP_A, "order-2", "refunded")
+        assert await _settled(gw_workflow, own) == ("processed", f"refunded: {task['task_id']}")
+    assert gw_workflow.get_task(task["task_id"])["status"] == "refunded"
+
+
+async def test_a_close_from_another_shop_does_not_cancel_this_shops_task(
+    gw_workflow: Workflow, sim: GatewaySimulator
+) -> None:
+    task = _task_of_shop_a(gw_workflow)
+    async with running(make_client(gw_workflow, sim, ShopDouble(gw_workflow))):
+        closed = await sim.order_status(SHOP_B, "order-3", "closed", 3000)
+        assert await _settled(gw_workflow, closed) == (
+            "processed",
+            "close_unmatched: order order-3",
+        )
+        assert gw_workflow.get_task(task["task_id"])["status"] == "pending"
+        own = await sim.order_status(SHOP_A, "order-3", "closed", 3000)
+        assert await _settled(gw_workflow, own) == ("processed", f"cancelled: {task['task_id']}")
+
+
+async def test_a_message_from_another_shop_with_this_chat_id_lands_in_its_own_conversation(
+    gw_workflow: Workflow, sim: GatewaySimulator
+) -> None:
+    handler = AgentHandler(gw_workflow, ocr=StaticOcr())
+    async with running(make_client(gw_workflow, sim, handler)) as client:
+        await sim.say(SHOP_A, "你好，我想抠图")
+        assert await sim.wait_for_replies(SHOP_A, 1, timeout=30)
+        await sim.say(SHOP_B, "B店的消息：在吗")
+        assert await sim.wait_for(
+            lambda: any(d.account_id == "shop-b" for d in sim.messages_to(SHOP_B)), 30
+        )
+        assert await client.processor.idle(10)
+    with gw_workflow.db.read() as s:
+        convs = {
+            c.account_id: c
+            for c in s.execute(select(Conversation).order_by(Conversation.created_at)).scalars()
+        }
+        assert set(convs) == {"shop-a", "shop-b"}
+        assert {c.chat_id for c in convs.values()} == {"chat-1"}
+        texts = {
+            account: [
+                m.text
+                for m in s.execute(
+                    select(ConversationMessage)
+                    .where(ConversationMessage.conversation_id == conv.conversation_id)
+                    .where(ConversationMessage.role == "customer")
+                ).scalars()
+            ]
+            for account, conv in convs.items()
+        }
+    assert convs["shop-a"].conversation_id == "chat-1"  # the first shop keeps the chat's id
+    assert convs["shop-b"].conversation_id != "chat-1"
+    assert texts == {"shop-a": ["你好，我想抠图"], "shop-b": ["B店的消息：在吗"]}
+    # Each shop answered in its own account, in the chat as the platform names it.
+    sent = sim.record.delivered.values()
+    assert {(d.account_id, d.conversation_id) for d in sent} == {
+        ("shop-a", "chat-1"),
+        ("shop-b", "chat-1"),
+    }
