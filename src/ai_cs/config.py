@@ -97,6 +97,23 @@ class Settings(BaseSettings):
     segmentation_model_path: str = Field(
         "", description="Optional segmentation ONNX model for remove_bg."
     )
+    picture_jobs: bool = Field(
+        False,
+        description="Analyse customer pictures as jobs on the worker queue (every worker process "
+        "takes pictures) instead of inside the conversation's process.",
+    )
+    picture_job_wait_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a turn waits for a worker to analyse its picture before it "
+        "analyses the picture itself (with AICS_PICTURE_JOBS).",
+    )
+    picture_ack_after_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="With AICS_PICTURE_JOBS: when a picture's analysis is not back within this "
+        "time the customer is told at once that the picture is being looked at.",
+    )
 
     log_format: str = Field(
         "auto", description="'json' (one object per line), 'text', or 'auto' = json unless a tty."

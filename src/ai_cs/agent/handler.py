@@ -27,11 +27,15 @@ from ai_cs.agent.phrases import PICTURE_MARKER
 from ai_cs.config import Settings
 from ai_cs.conversations import service
 from ai_cs.conversations.contracts import InboundMessage, OutboundMessage
+from ai_cs.conversations.interim import send_interim
 from ai_cs.conversations.service import Direction, Role
 
 if TYPE_CHECKING:
     from ai_cs.imaging.ocr import OcrEngine
     from ai_cs.workflow import Workflow
+
+PICTURE_ACK: Final = "收到图片，正在看～"
+"""Sent at once when a picture's quote will take more than a moment (AICS_PICTURE_JOBS)."""
 
 _FAKE_MARKER: Final = re.compile(rf"^\s*{re.escape(PICTURE_MARKER)}.*$", re.MULTILINE)
 
@@ -81,11 +85,21 @@ class AgentHandler:
         """The replies to one turn ([] while staff have taken the conversation over)."""
         if not (message.text or "").strip() and not message.attachments:
             return []
+        sources = self._picture_sources(message)
+        if sources:
+            from ai_cs.processing.pictures import request_analyses  # pulls in the imaging stack
+
+            # Queued before the lane's lock: the workers start on every picture at once.
+            await asyncio.to_thread(
+                request_analyses, self.workflow.db, self.workflow.queue, self.settings, sources
+            )
         lock = self._lock(message)
         async with lock:
             conversation_id, history = await asyncio.to_thread(self._receive, message)
             if history is None:
                 return []
+            if sources and not await self._analysed(sources):
+                await self._acknowledge_picture(conversation_id)
             deps = ShopDeps(
                 platform=message.platform,
                 account_id=message.account_id,
@@ -103,6 +117,49 @@ class AgentHandler:
             replies = [OutboundMessage(text=outcome.reply)] if outcome.reply.strip() else []
             await asyncio.to_thread(self._store, conversation_id, outcome, replies)
             return replies
+
+    def _picture_sources(self, message: InboundMessage) -> list[str]:
+        """The turn's pictures to analyse as jobs (AICS_PICTURE_JOBS; URLs the agent accepts)."""
+        if not self.settings.picture_jobs:
+            return []
+        urls = [a.url.strip() for a in message.attachments if a.url and a.url.strip()]
+        if self.allow_local_files:
+            return urls
+        return [u for u in urls if u.lower().startswith(("http://", "https://"))]
+
+    async def _analysed(self, sources: list[str]) -> bool:
+        """Whether every picture's analysis is back within ``picture_ack_after_seconds``."""
+        from ai_cs.processing.pictures import POLL_SECONDS, result_path
+
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.picture_ack_after_seconds
+        data_dir = self.settings.data_dir
+        while True:
+            if all(result_path(data_dir, s).exists() for s in sources):
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _acknowledge_picture(self, conversation_id: str) -> None:
+        """Tell the customer at once that the picture is being looked at (channels that can)."""
+        ack = OutboundMessage(text=PICTURE_ACK)
+        if await send_interim(ack):
+            await asyncio.to_thread(self._store_sent, conversation_id, ack)
+
+    def _store_sent(self, conversation_id: str, reply: OutboundMessage) -> None:
+        clock = self.workflow.clock
+        self.workflow.db.run_write(
+            lambda session: service.record_message(
+                session,
+                clock,
+                conversation_id,
+                direction=Direction.OUT,
+                role=Role.AI,
+                text=reply.text,
+                attachments=reply.attachments,
+            )
+        )
 
     def _receive(self, message: InboundMessage) -> tuple[str, list[ModelMessage] | None]:
         """Store the message; our conversation id and the memory (None: the AI stays quiet).

@@ -526,6 +526,8 @@ def _pending_for_picture(deps: ShopDeps, source: str) -> Order | None:
 def _quote_picture(
     deps: ShopDeps, operation: Operation | None, *, force_new: bool, picture: int | None = None
 ) -> QuoteResult:
+    from ai_cs.processing.pictures import analyse_customer_picture
+
     source, problem = _picture_source(deps, picture)
     if source is None:
         code = problem or "no_picture"
@@ -549,8 +551,10 @@ def _quote_picture(
     with deps.workflow.db.read() as session:
         request_text = _request_text(session, deps)
     try:
-        report = orders.analyse_picture(
+        # AICS_PICTURE_JOBS: the analysis runs as a job on a worker (else orders.analyse_picture)
+        report = analyse_customer_picture(
             deps.workflow.db,
+            deps.workflow.queue,
             deps.settings,
             source,
             customer_id=deps.customer_id,

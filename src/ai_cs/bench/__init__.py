@@ -40,6 +40,7 @@ BENCH_MODULES = (
     "ai_cs.bench.chat",
     "ai_cs.bench.conversations",
     "ai_cs.bench.gateway",
+    "ai_cs.bench.pictures",
     "ai_cs.bench.api",
     "ai_cs.bench.startup",
 )

@@ -10,6 +10,11 @@ The baseline does the same traffic shape over a bare ``websockets`` echo server 
 machine (one connection, each customer's frame echoed back): the floor the transport sets.
 ratio = gateway events/s ÷ echo events/s (higher is better), and for p99 latency
 ratio = echo p99 ÷ gateway p99 (higher is better).
+
+``gateway_text_events_per_s`` compares the same gateway rate with what the agent alone does:
+the same number of text turns handed straight to ``AgentHandler.handle`` one after another on a
+fresh database (no websocket, inbox, lanes, outbox). ratio = gateway ÷ bare agent turns/s
+(goal ≥ 0.5): what the gateway's durable inbox/outbox and lanes cost around the agent.
 """
 
 from __future__ import annotations
@@ -150,6 +155,44 @@ async def _echo_run(customers: int, messages: int) -> tuple[float, list[float]]:
     return len(latencies) / elapsed, latencies
 
 
+async def _bare_agent_run(customers: int, messages: int) -> float:
+    from ai_cs.agent.handler import AgentHandler
+    from ai_cs.config import Settings
+    from ai_cs.conversations.contracts import InboundMessage
+    from ai_cs.workflow import Workflow
+
+    with tempfile.TemporaryDirectory(prefix="aics-bench-agent-") as tmp:
+        settings = Settings(
+            _env_file=None,
+            data_dir=Path(tmp),
+            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
+            llm_model="",
+        )
+        wf = Workflow(settings=settings)
+        try:
+            handler = AgentHandler(wf)
+
+            def message(customer: int, n: int) -> InboundMessage:
+                return InboundMessage(
+                    platform="bench",
+                    account_id="bench_shop",
+                    conversation_id=f"bench-{customer}",
+                    customer_id=f"bench-{customer}",
+                    customer_nick=None,
+                    text=TEXTS[n % len(TEXTS)],
+                )
+
+            await handler.handle(message(-1, 0))  # warm-up, as for the gateway
+            start = time.perf_counter()
+            for n in range(messages):
+                for customer in range(customers):
+                    await handler.handle(message(customer, n))
+            elapsed = time.perf_counter() - start
+        finally:
+            wf.close()
+    return customers * messages / elapsed
+
+
 def run(quick: bool) -> list[BenchResult]:
     """Events/s and p99 latency through the gateway vs a bare websocket echo."""
     customers, messages = (50, 3) if quick else (200, 4)
@@ -159,6 +202,7 @@ def run(quick: bool) -> list[BenchResult]:
     try:
         rate, latencies, handler = asyncio.run(_gateway_run(customers, messages))
         echo_rate, echo_latencies = asyncio.run(_echo_run(customers, messages))
+        agent_rate = asyncio.run(_bare_agent_run(customers, messages))
     finally:
         quiet.setLevel(level)
     p99, echo_p99 = _p99(latencies) * 1000, _p99(echo_latencies) * 1000
@@ -169,4 +213,12 @@ def run(quick: bool) -> list[BenchResult]:
     return [
         BenchResult("gateway_events_per_s", rate, "events/s", echo_rate, rate / echo_rate, note),
         BenchResult("gateway_p99_latency", p99, "ms", echo_p99, echo_p99 / p99, note),
+        BenchResult(
+            "gateway_text_events_per_s",
+            rate,
+            "events/s",
+            agent_rate,
+            rate / agent_rate,
+            note + "; baseline: the same turns straight into AgentHandler.handle",
+        ),
     ]

@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ai_cs.config import Settings
+from ai_cs.conversations import interim
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.contracts import (
     Attachment,
@@ -343,6 +344,21 @@ class EventProcessor:
                 before=lambda s: self._record_paused_turn(s, turn),
             )
             return
+        # A turn may answer before it ends (a picture waiting for its analysis): such messages
+        # are queued at once, with command ids from the turn's first event (sent once).
+        interim_count = 0
+
+        async def interim_send(out: OutboundMessage) -> None:
+            nonlocal interim_count
+            cid = self._command_id("interim", turn.first.event_id, str(interim_count))
+            interim_count += 1
+            reply = Reply(cid, turn.first.sender_id or "", _outbound_to_wire(out))
+            await asyncio.to_thread(
+                self.db.run_write, lambda s: self._queue(s, turn.first, [reply])
+            )
+            self._notify_outbox()
+
+        token = interim.bind(interim_send)
         try:
             outbound = await asyncio.wait_for(
                 self.handler.handle(message), timeout=HANDLER_TIMEOUT_SECONDS
@@ -356,6 +372,8 @@ class EventProcessor:
                 self._failed_attempt, turn.events, f"{type(exc).__name__}: {exc}"
             )
             return
+        finally:
+            interim.unbind(token)
         to = turn.first.sender_id or ""
         replies = [
             Reply(self._command_id("reply", turn.first.event_id, str(i)), to, _outbound_to_wire(o))

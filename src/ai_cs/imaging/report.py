@@ -106,12 +106,42 @@ def analyze_source(
     :class:`~ai_cs.errors.UnknownOperation` for an operation the shop does not offer.
     """
     settings = settings if settings is not None else get_settings()
-    op = parse_operation(operation) if operation is not None else DEFAULT_OPERATION
-    history = history if history is not None else CustomerHistory()
+    if operation is not None:
+        parse_operation(operation)  # an unknown operation is refused before any work
     stored = intake(source, settings)
     analysis = analyze_image(
         stored.analysis_image(), ocr=ocr, full_size=(stored.width, stored.height)
     )
+    return report_from_analysis(
+        stored,
+        analysis,
+        settings,
+        operation=operation,
+        request_text=request_text,
+        history=history,
+        rush=rush,
+        price_table=price_table,
+    )
+
+
+def report_from_analysis(
+    stored: StoredImage,
+    analysis: Analysis,
+    settings: Settings,
+    *,
+    operation: Operation | str | None = None,
+    request_text: str = "",
+    history: CustomerHistory | None = None,
+    rush: bool = False,
+    price_table: PriceTable | None = None,
+) -> PictureReport:
+    """Risk and quote for a picture already taken in and analysed (the cheap part).
+
+    The analysis may have run elsewhere (a picture job on a worker); what the customer asked for
+    and their history are applied here, at the moment of the answer.
+    """
+    op = parse_operation(operation) if operation is not None else DEFAULT_OPERATION
+    history = history if history is not None else CustomerHistory()
     risk = assess_risk(
         analysis.to_risk_input(
             operation=op,

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ai_cs.clock import Clock, iso
 from ai_cs.db.database import Database
 from ai_cs.errors import AicsError
-from ai_cs.jobs.queue import PROCESS_TASK, JobSpec
+from ai_cs.jobs.queue import ANALYSE_PICTURE, PROCESS_TASK, JobSpec
 
 if TYPE_CHECKING:
     # Only for annotations: the processing flow sits above the queue that delivers its jobs.
@@ -96,6 +96,19 @@ def build_app(database_url: str, flow: ProcessingFlow, *, max_attempts: int) -> 
         job = context.job
         attempt = int(job.attempts or 0) + 1
         return await asyncio.to_thread(run_attempt, flow, task_id, attempt, max_attempts)
+
+    @app.task(
+        name=ANALYSE_PICTURE,
+        queue=QUEUE_NAME,
+        retry=RetryStrategy(
+            max_attempts=max(0, max_attempts - 1),
+            wait=RETRY_WAIT_SECONDS,
+            retry_exceptions={OSError, DBAPIError},
+        ),
+    )
+    async def analyse_picture(source: str, **_: Any) -> str:
+        await asyncio.to_thread(flow.analyse_picture, source)
+        return "analysed"
 
     return app
 

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 PROCESS_TASK = "process_task"
+ANALYSE_PICTURE = "analyse_picture"
+"""Analyse one customer picture (payload ``{"source": url}``; see ai_cs.processing.pictures)."""
 
 
 @dataclass(frozen=True)

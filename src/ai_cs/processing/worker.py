@@ -40,9 +40,11 @@ from ai_cs.core.requirements import Requirements
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import Database
 from ai_cs.errors import AicsError, ImageRejected
+from ai_cs.imaging.ocr import OcrEngine
 from ai_cs.jobs.embedded import ClaimedJob, EmbeddedQueue
-from ai_cs.jobs.queue import PROCESS_TASK
+from ai_cs.jobs.queue import ANALYSE_PICTURE, PROCESS_TASK
 from ai_cs.notify import NotifyKind
+from ai_cs.processing.pictures import analyse_picture
 from ai_cs.processing.storage import LocalStorage, ResultStorage
 from ai_cs.tasks import service
 from ai_cs.tasks.handoff import hand_to_designer
@@ -120,10 +122,12 @@ class ProcessingFlow:
         *,
         engine_runner: EngineRunner | None = None,
         storage: ResultStorage | None = None,
+        ocr: OcrEngine | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
+        self.ocr = ocr  # picture jobs: None = the process's RapidOCR engine
         self.engine_runner = engine_runner  # None: the real engines, with each order's requirements
         self.storage = storage or LocalStorage(settings.data_dir)
 
@@ -158,6 +162,10 @@ class ProcessingFlow:
         runner = self.engine_runner or default_engine_runner(self.settings, task_requirements(task))
         data, extension = runner(str(task["operation"]), picture)
         return self.storage.put(data, extension)
+
+    def analyse_picture(self, source: str) -> None:
+        """One ``analyse_picture`` job: the picture's analysis stored for the turn waiting on it."""
+        analyse_picture(source, self.settings, self.ocr)
 
     def succeed(self, session: Session, task_id: str, key: str, attempt: int) -> None:
         """``processing → awaiting_confirm`` with the result (in the caller's transaction)."""
@@ -222,13 +230,14 @@ class Worker:
         storage: ResultStorage | None = None,
         worker_id: str | None = None,
         lease_seconds: float | None = None,
+        ocr: OcrEngine | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.settings = settings
         self.queue = queue or EmbeddedQueue(clock, max_attempts=settings.job_max_attempts)
         self.flow = ProcessingFlow(
-            db, clock, settings, engine_runner=engine_runner, storage=storage
+            db, clock, settings, engine_runner=engine_runner, storage=storage, ocr=ocr
         )
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_seconds = lease_seconds or settings.job_lease_seconds
@@ -257,6 +266,8 @@ class Worker:
         job = self.db.run_write(lambda s: self.queue.claim(s, self.worker_id, self.lease_seconds))
         if job is None:
             return None
+        if job.kind == ANALYSE_PICTURE:
+            return self._run_picture(job)
         if job.kind != PROCESS_TASK or job.task_id is None:
             self.db.run_write(
                 lambda s: self.queue.fail(
@@ -277,6 +288,27 @@ class Worker:
         return outcomes
 
     # ------------------------------------------------------------------ the attempt
+    def _run_picture(self, job: ClaimedJob) -> AttemptOutcome:
+        """One ``analyse_picture`` job (see :mod:`ai_cs.processing.pictures`)."""
+        source = str(job.payload.get("source") or "")
+        stop = threading.Event()
+        beat = threading.Thread(target=self._heartbeat, args=(job.id, stop), daemon=True)
+        beat.start()
+        try:
+            self.flow.analyse_picture(source)
+        except OSError as exc:
+            # The result could not be written (disk full, permissions): retried with backoff.
+            error = f"{type(exc).__name__}: {exc}"
+            self.db.run_write(
+                lambda s: self.queue.fail(s, job.id, self.worker_id, error, retry=True)
+            )
+            return AttemptOutcome(None, "retry", error)
+        finally:
+            stop.set()
+            beat.join()
+        self.db.run_write(lambda s: self.queue.complete(s, job.id, self.worker_id))
+        return AttemptOutcome(None, "analysed")
+
     def _run_job(self, job: ClaimedJob) -> AttemptOutcome:
         assert job.task_id is not None
         task_id = job.task_id

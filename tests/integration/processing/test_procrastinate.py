@@ -184,3 +184,40 @@ def test_a_processing_task_whose_job_died_gets_a_new_job(pg_url: str, settings: 
     assert requeue_stuck_tasks(wf.db, wf.clock, older_than=0) == 1
     assert _jobs(wf) == [("failed", tid), ("todo", tid)]
     assert requeue_stuck_tasks(wf.db, wf.clock, older_than=0) == 0
+
+
+@pytest.mark.anyio
+async def test_a_picture_job_is_analysed_by_a_procrastinate_worker(
+    pg_url: str, settings: Settings, picture: Path
+) -> None:
+    from ai_cs.imaging.ocr import StaticOcr
+    from ai_cs.processing.pictures import load_result, picture_report, request_analyses
+
+    settings = settings.model_copy(update={"picture_jobs": True})
+    wf = _wf(pg_url, settings)
+    source = str(picture)
+    assert request_analyses(wf.db, wf.queue, settings, [source, source]) == 1
+    with wf.db.read() as s:
+        tasks = list(s.execute(text("SELECT task_name FROM procrastinate_jobs")).scalars())
+    assert tasks == ["analyse_picture"]
+    flow = ProcessingFlow(wf.db, wf.clock, settings, ocr=StaticOcr())
+    app = build_app(wf.db.url, flow, max_attempts=3)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(app, stop, heartbeat_interval=0.5, stalled_after=3))
+    try:
+        deadline = time.monotonic() + 60
+        while load_result(settings.data_dir, source) is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 20)
+    found = load_result(settings.data_dir, source)
+    assert found is not None and found.analysis is not None and found.refused is None
+    # The turn's quote uses the worker's analysis (its own OCR would read "不应被调用").
+    report = picture_report(
+        source, settings, db=wf.db, queue=wf.queue, operation=None, ocr=StaticOcr(["不应被调用"])
+    )
+    assert report.analysis == found.analysis and report.quote.total_fen > 0
+    with wf.db.read() as s:
+        states = list(s.execute(text("SELECT status::text FROM procrastinate_jobs")).scalars())
+    assert states == ["succeeded"]
