@@ -41,7 +41,7 @@ WORKER_SCRIPT: Final = textwrap.dedent(
     from ai_cs.workflow import Workflow
 
     settings = Settings(
-        _env_file=None, data_dir=sys.argv[2], picture_jobs=True, fetch_allowed_hosts=["127.0.0.1"]
+        _env_file=None, data_dir=sys.argv[2], picture_jobs=True, fetch_allowed_hosts=["127.0.0.1:*"]
     )
     wf = Workflow(database_url=sys.argv[1], settings=settings)
     worker = Worker(wf.db, wf.clock, settings)
@@ -150,7 +150,7 @@ async def _burst(customers: int, workers: int) -> tuple[list[float], list[float]
             llm_model="",
             gateway_burst_window_ms=0,
             picture_jobs=True,
-            fetch_allowed_hosts=["127.0.0.1"],
+            fetch_allowed_hosts=["127.0.0.1:*"],
         )
         wf = Workflow(settings=settings)
         loop = asyncio.get_running_loop()

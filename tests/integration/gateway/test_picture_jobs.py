@@ -168,7 +168,7 @@ WORKER_SCRIPT = textwrap.dedent(
             return []
 
     settings = Settings(
-        _env_file=None, data_dir=sys.argv[2], picture_jobs=True, fetch_allowed_hosts=["127.0.0.1"]
+        _env_file=None, data_dir=sys.argv[2], picture_jobs=True, fetch_allowed_hosts=["127.0.0.1:*"]
     )
     wf = Workflow(database_url=sys.argv[1], settings=settings)
     worker = Worker(wf.db, wf.clock, settings, ocr=Slow(), lease_seconds=1.5)
@@ -188,6 +188,7 @@ async def test_a_worker_killed_mid_analysis_costs_a_retry_not_a_second_quote(
     doomed = subprocess.Popen(
         [sys.executable, "-c", WORKER_SCRIPT, database_url, str(wf.settings.data_dir)],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env=env,
     )
     try:
@@ -195,7 +196,7 @@ async def test_a_worker_killed_mid_analysis_costs_a_retry_not_a_second_quote(
             await sim.send_picture(buyer, picture, text="帮我抠图")
             assert doomed.stdout is not None
             line = await asyncio.wait_for(asyncio.to_thread(doomed.stdout.readline), 60)
-            assert line.strip() == b"analysing"
+            assert line.strip() == b"analysing", doomed.stderr.read()[-3000:]  # type: ignore[union-attr]
             doomed.send_signal(signal.SIGKILL)
             doomed.wait(10)
             assert await sim.wait_for_replies(buyer, 1, timeout=10)
@@ -209,8 +210,9 @@ async def test_a_worker_killed_mid_analysis_costs_a_retry_not_a_second_quote(
         if doomed.poll() is None:
             doomed.kill()
             doomed.wait(10)
-        if doomed.stdout is not None:
-            doomed.stdout.close()
+        for stream in (doomed.stdout, doomed.stderr):
+            if stream is not None:
+                stream.close()
     assert len(texts(sim, buyer)) == 2
     assert "元" in texts(sim, buyer)[1]
     with wf.db.read() as session:
