@@ -6,6 +6,7 @@ schema, dropped afterwards, so tests never share state.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -56,31 +57,33 @@ def _dispose_databases() -> Iterator[None]:
         db.dispose()
 
 
+@contextlib.contextmanager
+def pg_schema_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for one test, dropped afterwards (skipped when not set up)."""
+    if not os.environ.get(PG_ENV):
+        pytest.skip(f"{PG_ENV} is not set")
+    url, schema = make_pg_schema_url()
+    try:
+        yield url
+    finally:
+        drop_pg_schema(schema)
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ai_cs.db'}"
         return
-    if not os.environ.get(PG_ENV):
-        pytest.skip(f"{PG_ENV} is not set")
-    url, schema = make_pg_schema_url()
-    try:
+    with pg_schema_url() as url:
         yield url
-    finally:
-        drop_pg_schema(schema)
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL schema (skipped when AICS_TEST_POSTGRES_URL is not set)."""
-    if not os.environ.get(PG_ENV):
-        pytest.skip(f"{PG_ENV} is not set")
-    url, schema = make_pg_schema_url()
-    try:
+    with pg_schema_url() as url:
         yield url
-    finally:
-        drop_pg_schema(schema)
 
 
 @pytest.fixture

@@ -70,6 +70,12 @@ class Workflow:
         """Release database connections."""
         self.db.dispose()
 
+    def __enter__(self) -> Workflow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ------------------------------------------------------------------ seed: creating tasks
     def image_analysis_result(
         self,

@@ -17,21 +17,15 @@ from ai_cs.workflow import Workflow
 @pytest.fixture
 def workflow(database_url: str, settings: Settings) -> Iterator[Workflow]:
     """A workflow on a fresh database with the real clock."""
-    wf = Workflow(database_url=database_url, settings=settings)
-    try:
+    with Workflow(database_url=database_url, settings=settings) as wf:
         yield wf
-    finally:
-        wf.close()
 
 
 @pytest.fixture
 def fixed_workflow(database_url: str, settings: Settings, clock: FixedClock) -> Iterator[Workflow]:
     """A workflow whose clock stands at 2026-02-27 18:00 (the seed's examples)."""
-    wf = Workflow(database_url=database_url, settings=settings, clock=clock)
-    try:
+    with Workflow(database_url=database_url, settings=settings, clock=clock) as wf:
         yield wf
-    finally:
-        wf.close()
 
 
 @pytest.fixture

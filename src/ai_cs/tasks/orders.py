@@ -47,6 +47,7 @@ from ai_cs.notify import NotifyKind
 from ai_cs.tasks import handoff, service, staff
 from ai_cs.tasks.models import ImageTask, StaffAction, TaskRequirementChange
 from ai_cs.tasks.schemas import Order
+from ai_cs.tasks.service import Paid, apply_payment
 
 if TYPE_CHECKING:
     from ai_cs.config import Settings
@@ -56,7 +57,6 @@ if TYPE_CHECKING:
 
 S = TaskStatus
 
-REFUNDABLE: Final = staff.REFUNDABLE
 REPEATED_NOTE_WINDOW: Final = timedelta(minutes=10)
 """The same note from the customer again within this window is a re-run turn, not a new note."""
 REVIEW_LABEL: Final = "图片需要人工审核"
@@ -425,53 +425,6 @@ def set_requirement(
 
 
 # ------------------------------------------------------------------------------------ payment
-@dataclass(frozen=True)
-class Paid:
-    """What a payment event did.
-
-    ``outcome`` is applied, ignored_not_pending, amount_mismatch or unmatched; ``duplicate``
-    when the payment id was seen before.
-    """
-
-    order: Order | None
-    outcome: str
-    duplicate: bool
-
-
-def apply_payment(
-    session: Session,
-    clock: Clock,
-    queue: JobQueue,
-    *,
-    customer_id: object,
-    task_id: object | None = None,
-    payment_id: object | None = None,
-    amount_fen: object | None = None,
-    platform: str = "",
-    account_id: str = "",
-) -> Paid:
-    """The platform's payment: ``pending → paid → processing`` and the processing job, once.
-
-    Only a payment event from the platform (or staff recording one) reaches this; nothing a
-    customer writes in chat can. A marketplace payment names its ``platform`` and shop
-    ``account_id`` and pays only that shop's tasks. See :func:`ai_cs.tasks.service.apply_payment`
-    for matching.
-    """
-    result = service.apply_payment(
-        session,
-        clock,
-        queue,
-        customer_id=customer_id,
-        task_id=task_id,
-        payment_id=payment_id,
-        amount_fen=amount_fen,
-        platform=platform,
-        account_id=account_id,
-    )
-    order = Order.of(result.task) if result.task is not None else None
-    return Paid(order, result.outcome, result.duplicate)
-
-
 def refund_platform_order(
     session: Session, clock: Clock, order_id: str, *, platform: str = "", account_id: str = ""
 ) -> Order | None:
@@ -479,9 +432,7 @@ def refund_platform_order(
 
     ``None`` when no payment of that order id is known in that shop (nothing to stop).
     """
-    payment = service.existing_payment(
-        session, order_id, platform=platform, account_id=account_id
-    )
+    payment = service.existing_payment(session, order_id, platform=platform, account_id=account_id)
     if payment is None or payment.task_id is None:
         return None
     return refund(session, clock, payment.task_id, SHOP)
@@ -532,9 +483,7 @@ def close_platform_order(
     account_id: str = "",
 ) -> Closed:
     """The platform closed an unpaid order: the pending task it stands for ``→ cancelled``."""
-    payment = service.existing_payment(
-        session, order_id, platform=platform, account_id=account_id
-    )
+    payment = service.existing_payment(session, order_id, platform=platform, account_id=account_id)
     if payment is not None and payment.outcome == service.APPLIED:
         return Closed(None, paid_task_id=payment.task_id)
     task_id = _unpaid_task_for(session, customer_id, amount_fen, platform, account_id)
@@ -617,31 +566,28 @@ def cancel(
     session: Session, clock: Clock, task_id: object, caller: Caller, *, reason: object = None
 ) -> Order:
     """Close an unpaid order: ``pending → cancelled``."""
-    return _move(
-        session,
-        clock,
-        task_id,
-        caller,
-        S.CANCELLED,
-        [S.PENDING],
-        action="cancel",
-        detail=staff.clean_reason(reason, required=False),
-    )
+    return _close(session, clock, task_id, caller, S.CANCELLED, reason)
 
 
 def refund(
     session: Session, clock: Clock, task_id: object, caller: Caller, *, reason: object = None
 ) -> Order:
     """A paid order's money goes back (on the marketplace): ``→ refunded``, processing stops."""
+    return _close(session, clock, task_id, caller, S.REFUNDED, reason)
+
+
+def _close(
+    session: Session,
+    clock: Clock,
+    task_id: object,
+    caller: Caller,
+    target: TaskStatus,
+    reason: object,
+) -> Order:
+    action = "cancel" if target is S.CANCELLED else "refund"
+    detail = staff.clean_reason(reason, required=False)
     return _move(
-        session,
-        clock,
-        task_id,
-        caller,
-        S.REFUNDED,
-        REFUNDABLE,
-        action="refund",
-        detail=staff.clean_reason(reason, required=False),
+        session, clock, task_id, caller, target, sources_of(target), action=action, detail=detail
     )
 
 

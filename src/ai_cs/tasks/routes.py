@@ -9,6 +9,7 @@ committed here at the edge; the rules live in :mod:`ai_cs.tasks.staff` and the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from ai_cs.auth.service import Principal
+from ai_cs.db.database import Database
 from ai_cs.tasks import orders, service, staff
 from ai_cs.tasks.schemas import (
     ActionNote,
@@ -155,8 +157,9 @@ def _by(principal: Principal) -> orders.Caller:
     )
 
 
-def _read(order: orders.Order) -> TaskRead:
-    return TaskRead.model_validate(order.as_dict())
+def _run(db: Database, verb: Callable[[Session], orders.Order]) -> TaskRead:
+    """One verb in one transaction (committed here, at the edge), as the API's shape."""
+    return TaskRead.model_validate(db.run_write(verb).model_dump())
 
 
 @router.post(
@@ -169,10 +172,8 @@ def add_requirement(
     task_id: TaskId, body: RequirementCreate, db: DbDep, clock: ClockDep, principal: ReaderKey
 ) -> TaskRead:
     """Append ``[MM-DD HH:MM] text`` to the notes, ``changed_by = staff`` (before payment)."""
-    return _read(
-        db.run_write(
-            lambda s: orders.add_note(s, clock, task_id, body.requirement, _by(principal))
-        ).order
+    return _run(
+        db, lambda s: orders.add_note(s, clock, task_id, body.requirement, _by(principal)).order
     )
 
 
@@ -192,12 +193,13 @@ def change_operation(
 ) -> TaskRead:
     """Change the operation; 409 ``operation_locked_after_payment`` once the task is paid."""
     operation = staff.check_text("operation", body.operation)
-    return _read(
-        db.run_write(
-            lambda s: orders.change_operation(
+    return _run(
+        db,
+        lambda s: (
+            orders.change_operation(
                 s, clock, settings.prices, task_id, operation, _by(principal)
-            )
-        ).order
+            ).order
+        ),
     )
 
 
@@ -206,7 +208,7 @@ def change_operation(
 )
 def confirm(task_id: TaskId, db: DbDep, clock: ClockDep, principal: ReaderKey) -> TaskRead:
     """``awaiting_confirm → completed`` on the customer's behalf."""
-    return _read(db.run_write(lambda s: orders.confirm(s, clock, task_id, _by(principal))))
+    return _run(db, lambda s: orders.confirm(s, clock, task_id, _by(principal)))
 
 
 @router.post(
@@ -219,10 +221,8 @@ def hand_to_designer(
     task_id: TaskId, body: HandToDesigner, db: DbDep, clock: ClockDep, principal: ReaderKey
 ) -> TaskRead:
     """``→ with_designer`` and a dispatch request in the outbox, in one transaction."""
-    return _read(
-        db.run_write(
-            lambda s: orders.hand_to_designer(s, clock, task_id, body.reason, _by(principal))
-        )
+    return _run(
+        db, lambda s: orders.hand_to_designer(s, clock, task_id, body.reason, _by(principal))
     )
 
 
@@ -233,7 +233,7 @@ def retry(
     task_id: TaskId, db: DbDep, clock: ClockDep, queue: QueueDep, principal: StaffKey
 ) -> TaskRead:
     """``failed → processing`` with a new processing job enqueued in the same transaction."""
-    return _read(db.run_write(lambda s: orders.retry(s, clock, queue, task_id, _by(principal))))
+    return _run(db, lambda s: orders.retry(s, clock, queue, task_id, _by(principal)))
 
 
 @router.post("/{task_id}/cancel", response_model=TaskRead, responses=ERRORS, summary="Cancel")
@@ -246,9 +246,7 @@ def cancel(
 ) -> TaskRead:
     """``pending → cancelled`` (an unpaid task the shop will not do)."""
     reason = body.reason if body else None
-    return _read(
-        db.run_write(lambda s: orders.cancel(s, clock, task_id, _by(principal), reason=reason))
-    )
+    return _run(db, lambda s: orders.cancel(s, clock, task_id, _by(principal), reason=reason))
 
 
 @router.post("/{task_id}/refund", response_model=TaskRead, responses=ERRORS, summary="Refund")
@@ -261,6 +259,4 @@ def refund(
 ) -> TaskRead:
     """Paid, processing, failed, with a designer or awaiting confirmation ``→ refunded``."""
     reason = body.reason if body else None
-    return _read(
-        db.run_write(lambda s: orders.refund(s, clock, task_id, _by(principal), reason=reason))
-    )
+    return _run(db, lambda s: orders.refund(s, clock, task_id, _by(principal), reason=reason))

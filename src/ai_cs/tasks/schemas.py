@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -85,22 +84,24 @@ def task_to_dict(row: ImageTask | Mapping[str, Any] | Any) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class Order:
+class Order(BaseModel):
     """A task as the shop's verbs (:mod:`ai_cs.tasks.orders`) hand it out: typed and read-only.
 
-    The fields are the seed's columns and ai-cs's extras, JSON columns decoded, so
-    :meth:`as_dict` gives exactly the seed's dict for the callers that speak it (``Workflow``).
+    The fields are the seed's columns and ai-cs's extras in that order, JSON columns decoded,
+    so :meth:`as_dict` gives exactly the seed's dict for the callers that speak it
+    (``Workflow``); the API's :class:`TaskRead` is the same shape.
     """
+
+    model_config = ConfigDict(frozen=True)
 
     task_id: str
     customer_id: str
+    customer_name: str | None = None
     original_image: str
     operation: str
-    status: str
-    customer_name: str | None = None
     requirements: Any = None
     customer_notes: str | None = None
+    status: str
     created_at: str | None = None
     paid_at: str | None = None
     started_at: str | None = None
@@ -120,7 +121,7 @@ class Order:
     @classmethod
     def of(cls, row: ImageTask | Mapping[str, Any] | Any) -> Order:
         """The order of an ORM object, a Core row, a column mapping or a seed dict."""
-        return cls(**task_to_dict(row))
+        return cls.model_validate(task_to_dict(row))
 
     def as_dict(self) -> dict[str, Any]:
         """The seed's dict (every seed column, then the extras)."""
@@ -137,31 +138,10 @@ def change_to_dict(row: TaskRequirementChange) -> dict[str, Any]:
     return {name: getattr(row, name) for name in HISTORY_COLUMNS}
 
 
-class TaskRead(BaseModel):
-    """A task as the HTTP API returns it."""
+class TaskRead(Order):
+    """A task as the HTTP API returns it (an :class:`Order`, plus any extra a caller adds)."""
 
-    model_config = ConfigDict(extra="allow")
-
-    task_id: str
-    customer_id: str | None = None
-    customer_name: str | None = None
-    original_image: str | None = None
-    operation: str | None = None
-    requirements: Any = None
-    customer_notes: str | None = None
-    status: str | None = None
-    created_at: str | None = None
-    paid_at: str | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
-    result_image: str | None = None
-    error_message: str | None = None
-    retry_count: int | None = None
-    acc_id: str | None = None
-    acc_type: str | None = None
-    price_fen: int | None = None
-    quote: Any = None
-    risk: Any = None
+    model_config = ConfigDict(extra="allow", frozen=False)
 
 
 class ChangeRead(BaseModel):
@@ -245,9 +225,6 @@ class TaskDetail(TaskRead):
     Analysis (``requirements``), quote, risk, result files, dispatch requests, staff actions.
     """
 
-    conversation_id: str | None = None
-    designer_reason: str | None = None
-    updated_at: str | None = None
     original_url: str | None = None
     results: list[ResultFile] = Field(default_factory=list)
     dispatch: list[DispatchRequest] = Field(default_factory=list)

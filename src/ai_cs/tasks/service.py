@@ -65,7 +65,7 @@ from ai_cs.errors import (
 from ai_cs.jobs.queue import PROCESS_TASK, JobQueue, JobSpec
 from ai_cs.notify import NotifyKind, emit
 from ai_cs.tasks.models import ImageTask, Payment, TaskRequirementChange
-from ai_cs.tasks.schemas import change_to_dict, encode_json, task_to_dict
+from ai_cs.tasks.schemas import Order, change_to_dict, encode_json, task_to_dict
 
 TASK_ID_PATTERN = re.compile(r"TASK_[0-9A-Za-z_]{1,40}")
 NONE_MARK = "无"  # the seed's old_value when there was nothing before
@@ -78,10 +78,14 @@ UNMATCHED = "unmatched"
 
 
 @dataclass(frozen=True)
-class PaymentResult:
-    """What a payment event did."""
+class Paid:
+    """What a payment event did.
 
-    task: dict[str, Any] | None
+    ``outcome`` is applied, ignored_not_pending, amount_mismatch or unmatched; ``duplicate``
+    when the payment id was seen before.
+    """
+
+    order: Order | None
     outcome: str
     duplicate: bool
 
@@ -151,6 +155,7 @@ def _select_payable(scoped: bool) -> Any:
     if scoped:
         where.extend(_in_shop())
     return select(TASKS).where(*where).order_by(TASKS.c.created_at.desc(), TASKS.c.task_id.desc())
+
 
 NEXT_TASK_SEQ = text(
     "INSERT INTO task_id_sequences (day, last) VALUES (:day, 1) "
@@ -590,7 +595,7 @@ def apply_payment(
     amount_fen: object | None = None,
     platform: str = "",
     account_id: str = "",
-) -> PaymentResult:
+) -> Paid:
     """Apply a payment once per payment id: ``pending → paid → processing`` and enqueue the job.
 
     Without ``task_id`` the customer's newest pending task is paid (the one whose quote equals
@@ -616,8 +621,8 @@ def apply_payment(
                 f"payment {pid!r} was already recorded for another task or customer",
                 payment_id=pid,
             )
-        task = task_to_dict(_load(session, seen.task_id)) if seen.task_id else None
-        return PaymentResult(task=task, outcome=seen.outcome, duplicate=True)
+        order = Order.of(_load(session, seen.task_id)) if seen.task_id else None
+        return Paid(order, seen.outcome, duplicate=True)
 
     if tid is not None:
         row: Any = _load(session, tid, lock=True)
@@ -632,9 +637,7 @@ def apply_payment(
                 f"task {row.task_id!r} does not belong to this shop", task_id=row.task_id
             )
     else:
-        row = _find_payable(
-            session, customer, amount_fen, platform=platform, account_id=account_id
-        )
+        row = _find_payable(session, customer, amount_fen, platform=platform, account_id=account_id)
         if row is not None and _is_pg(session):
             row = _load(session, row.task_id, lock=True)
 
@@ -659,13 +662,13 @@ def apply_payment(
 
     if row is None:
         record(UNMATCHED, "no pending task for this customer")
-        return PaymentResult(task=None, outcome=UNMATCHED, duplicate=False)
+        return Paid(None, UNMATCHED, duplicate=False)
     if row.status != TaskStatus.PENDING.value:
         record(NOT_PENDING, f"task was {row.status}")
-        return PaymentResult(task=task_to_dict(row), outcome=NOT_PENDING, duplicate=False)
+        return Paid(Order.of(row), NOT_PENDING, duplicate=False)
     if amount_fen is not None and row.price_fen is not None and amount_fen != row.price_fen:
         record(AMOUNT_MISMATCH, f"paid {amount_fen} fen, quoted {row.price_fen} fen")
-        return PaymentResult(task=task_to_dict(row), outcome=AMOUNT_MISMATCH, duplicate=False)
+        return Paid(Order.of(row), AMOUNT_MISMATCH, duplicate=False)
 
     record(APPLIED)
     transition(session, clock, row.task_id, TaskStatus.PAID, expected=[TaskStatus.PENDING])
@@ -678,7 +681,7 @@ def apply_payment(
     # Sent only when the shop switched paid-order notices on (the relay decides).
     shop = f"{platform}:{account_id}:" if platform or account_id else ""
     emit(session, clock, NotifyKind.PAID, key=f"paid:{shop}{pid}", task_id=row.task_id)
-    return PaymentResult(task=task, outcome=APPLIED, duplicate=False)
+    return Paid(Order.of(task), APPLIED, duplicate=False)
 
 
 def raise_no_pending(customer_id: str) -> None:
@@ -703,7 +706,7 @@ __all__ = [
     "NOT_PENDING",
     "UNMATCHED",
     "Operation",
-    "PaymentResult",
+    "Paid",
     "add_requirement",
     "add_requirement_detail",
     "apply_payment",

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from factories import open_chat
 from PIL import Image
 
 from ai_cs import datafiles
@@ -44,15 +45,7 @@ def _say(workflow: Workflow, cid: str, role: str, text: str, *pictures: str) -> 
 
 def _open(workflow: Workflow, cid: str, nick: str) -> None:
     with workflow.db.write() as session:
-        conversations.open_conversation(
-            session,
-            workflow.clock,
-            conversation_id=cid,
-            platform="xianyu",
-            account_id="shop_a",
-            customer_id=f"buyer_{cid}",
-            customer_nick=nick,
-        )
+        open_chat(session, workflow.clock, cid, f"buyer_{cid}", nick=nick)
 
 
 def _stored_copy(settings: Settings) -> str:

@@ -44,11 +44,8 @@ def bridge_workflow(database_url: str, settings: Settings, fake: FakeGoofish) ->
     configured = fake_settings(
         settings, fake, fetch_allowed_hosts=["127.0.0.1:*"], gateway_burst_window_ms=0
     )
-    wf = Workflow(database_url=database_url, settings=configured)
-    try:
+    with Workflow(database_url=database_url, settings=configured) as wf:
         yield wf
-    finally:
-        wf.close()
 
 
 @contextlib.asynccontextmanager

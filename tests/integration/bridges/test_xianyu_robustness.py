@@ -65,11 +65,8 @@ def wf(
         xianyu_offline_notify_minutes=0.01,
         **channel_settings(robot[1].url),
     )
-    workflow = Workflow(database_url=database_url, settings=configured)
-    try:
+    with Workflow(database_url=database_url, settings=configured) as workflow:
         yield workflow
-    finally:
-        workflow.close()
 
 
 def _add(wf: Workflow, cookie: str) -> None:

@@ -27,11 +27,8 @@ def gw_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def gw_workflow(database_url: str, gw_settings: Settings) -> Iterator[Workflow]:
     """A workflow (real clock) on a fresh database."""
-    wf = Workflow(database_url=database_url, settings=gw_settings)
-    try:
+    with Workflow(database_url=database_url, settings=gw_settings) as wf:
         yield wf
-    finally:
-        wf.close()
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 
 import pytest
+from factories import open_chat
 from gateway_helpers import EchoHandler, ShopDouble, make_client, running
 from sqlalchemy import func, select
 
@@ -126,9 +127,7 @@ async def test_the_same_order_under_two_event_ids_is_paid_and_answered_once(
     gw_workflow: Workflow, sim: GatewaySimulator
 ) -> None:
     customer = Customer(id="payer-2")
-    gw_workflow.create_image_task(
-        "payer-2", "http://x/p.png", "enhance", price_fen=2000, **SHOP_1
-    )
+    gw_workflow.create_image_task("payer-2", "http://x/p.png", "enhance", price_fen=2000, **SHOP_1)
     async with running(make_client(gw_workflow, sim, EchoHandler())) as client:
         await sim.pay(customer, "order-88", 2000)
         await sim.pay(customer, "order-88", 2000)
@@ -146,7 +145,6 @@ async def test_the_same_order_under_two_event_ids_is_paid_and_answered_once(
 async def test_a_wrong_amount_is_recorded_and_the_customer_told_politely(
     gw_workflow: Workflow, sim: GatewaySimulator
 ) -> None:
-    from ai_cs.conversations import service as conversations
     from ai_cs.conversations.models import Conversation
 
     customer = Customer(id="payer-3")
@@ -154,13 +152,8 @@ async def test_a_wrong_amount_is_recorded_and_the_customer_told_politely(
         "payer-3", "http://x/p.png", "enhance", price_fen=6000, **SHOP_1
     )
     gw_workflow.db.run_write(
-        lambda s: conversations.open_conversation(
-            s,
-            gw_workflow.clock,
-            conversation_id=customer.conversation,
-            platform="xianyu",
-            account_id="shop-1",
-            customer_id=customer.id,
+        lambda s: open_chat(
+            s, gw_workflow.clock, customer.conversation, customer.id, account_id="shop-1"
         )
     )
     async with running(make_client(gw_workflow, sim, EchoHandler())):
@@ -331,13 +324,8 @@ async def test_a_takeover_goes_through_the_conversation_and_staff_see_what_the_c
 
     customer = Customer(id="conv-owner")
     gw_workflow.db.run_write(
-        lambda s: conversations.open_conversation(
-            s,
-            gw_workflow.clock,
-            conversation_id=customer.conversation,
-            platform="xianyu",
-            account_id="shop-1",
-            customer_id=customer.id,
+        lambda s: open_chat(
+            s, gw_workflow.clock, customer.conversation, customer.id, account_id="shop-1"
         )
     )
     handler = EchoHandler()

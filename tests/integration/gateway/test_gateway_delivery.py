@@ -45,11 +45,8 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def wf(database_url: str, gw_settings: Settings, clock: FixedClock) -> Iterator[Workflow]:
-    workflow = Workflow(database_url=database_url, settings=gw_settings, clock=clock)
-    try:
+    with Workflow(database_url=database_url, settings=gw_settings, clock=clock) as workflow:
         yield workflow
-    finally:
-        workflow.close()
 
 
 def cutout_png() -> bytes:

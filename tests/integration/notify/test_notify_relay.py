@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from factories import open_chat
 from notify_receiver import Receiver, channel_settings, serve
 from sqlalchemy import func, select
 
@@ -83,15 +84,7 @@ def _handed_task(wf: Workflow) -> str:
 
 def _review(wf: Workflow) -> None:
     with wf.db.write() as session:
-        conversations.open_conversation(
-            session,
-            wf.clock,
-            conversation_id="conv_9",
-            platform="xianyu",
-            account_id="shop_a",
-            customer_id="buyer_2",
-            customer_nick="王女士",
-        )
+        open_chat(session, wf.clock, "conv_9", "buyer_2", nick="王女士")
         conversations.mark_needs_human(
             session,
             wf.clock,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from factories import open_chat
 from sqlalchemy import update
 
 from ai_cs.conversations import service as conversations
@@ -100,15 +101,7 @@ def seed_known_orders(workflow: Workflow) -> None:
 def seeded(fixed_workflow: Workflow) -> stats.Dashboard:
     seed_known_orders(fixed_workflow)
     with fixed_workflow.db.write() as session:
-        conversations.open_conversation(
-            session,
-            fixed_workflow.clock,
-            conversation_id="conv_review",
-            platform="xianyu",
-            account_id="shop_a",
-            customer_id="buyer_9",
-            customer_nick=None,
-        )
+        open_chat(session, fixed_workflow.clock, "conv_review", "buyer_9")
         conversations.mark_needs_human(session, fixed_workflow.clock, "conv_review", "风险审核")
     with fixed_workflow.db.read() as session:
         return stats.dashboard(session, fixed_workflow.clock.now())
