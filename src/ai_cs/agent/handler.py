@@ -181,23 +181,15 @@ class AgentHandler:
             )
             if message.sender_role == "seller":
                 # The shop's own staff wrote in the platform app: pause the AI (人工接管).
-                service.record_message(
+                service.seller_wrote(
                     session,
                     clock,
                     conv.conversation_id,
-                    direction=Direction.OUT,
-                    role=Role.STAFF,
                     text=message.text,
                     attachments=message.attachments,
                     author=message.customer_nick or "seller",
                     event_ids=message.event_ids,
-                )
-                service.take_over(
-                    session,
-                    clock,
-                    conv.conversation_id,
                     minutes=self.settings.takeover_minutes,
-                    by="seller",
                 )
                 return conv.conversation_id, None
             role = Role.SYSTEM if message.sender_role == "system" else Role.CUSTOMER

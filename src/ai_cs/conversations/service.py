@@ -32,7 +32,7 @@ from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMe
 from ai_cs.core.tasks import MAX_ID_CHARS, check_id
 from ai_cs.db.database import dialect_insert
 from ai_cs.errors import Conflict, InvalidArgument, NotFound
-from ai_cs.marketplace.service import end_takeover, queue_send, start_takeover
+from ai_cs.marketplace.service import queue_send
 from ai_cs.notify import NotifyKind, emit
 
 log = logging.getLogger(__name__)
@@ -259,8 +259,22 @@ def open_conversation(
 
 
 def is_paused(row: Conversation, clock: Clock) -> bool:
-    """Whether staff have taken the conversation over (the AI stays quiet until then)."""
+    """Whether staff have taken the conversation over (the AI stays quiet until then).
+
+    The conversation row is the one place the pause lives: a seller typing in the platform's
+    app, staff in the console or the API, and the gateway's lanes all read and write it here.
+    """
     return row.takeover_until is not None and row.takeover_until > clock.epoch()
+
+
+def chat_paused_until(
+    session: Session, clock: Clock, *, platform: str, account_id: str, chat_id: str
+) -> float | None:
+    """When the AI may speak again in this marketplace chat, or ``None`` if it may now."""
+    row = find_conversation(session, platform=platform, account_id=account_id, chat_id=chat_id)
+    if row is None or not is_paused(row, clock):
+        return None
+    return row.takeover_until
 
 
 def record_message(
@@ -318,8 +332,37 @@ def take_over(
     row.taken_over_by = (by or "staff")[:200]
     row.updated_at = iso(clock.now())
     session.flush()
-    _mirror_gateway_takeover(session, clock, row)
     return conversation_to_dict(row, clock)
+
+
+def seller_wrote(
+    session: Session,
+    clock: Clock,
+    conversation_id: str,
+    *,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+    author: str | None,
+    event_ids: Sequence[str] = (),
+    minutes: float,
+) -> dict[str, Any]:
+    """A person on the shop's side wrote in the platform's own app (人工接管, §7).
+
+    The words are kept where staff read the chat and the AI is paused: the one place a seller
+    takeover is written, whether the gateway or a handler saw the message.
+    """
+    record_message(
+        session,
+        clock,
+        conversation_id,
+        direction=Direction.OUT,
+        role=Role.STAFF,
+        text=text,
+        attachments=attachments,
+        author=author or "seller",
+        event_ids=event_ids,
+    )
+    return take_over(session, clock, conversation_id, minutes=minutes, by=author or "seller")
 
 
 def hand_back(session: Session, clock: Clock, conversation_id: object) -> dict[str, Any]:
@@ -331,23 +374,7 @@ def hand_back(session: Session, clock: Clock, conversation_id: object) -> dict[s
     row.needs_human_reason = None
     row.updated_at = iso(clock.now())
     session.flush()
-    _mirror_gateway_takeover(session, clock, row)
     return conversation_to_dict(row, clock)
-
-
-def _mirror_gateway_takeover(session: Session, clock: Clock, row: Conversation) -> None:
-    """Keep the gateway's own pause (``gateway_takeovers``) in step with this conversation's."""
-    if row.takeover_until is None:
-        end_takeover(session, account_id=row.account_id, conversation_id=row.chat_id)
-        return
-    start_takeover(
-        session,
-        clock,
-        account_id=row.account_id,
-        conversation_id=row.chat_id,
-        minutes=max(0.0, (row.takeover_until - clock.epoch()) / 60.0),
-        taken_by=row.taken_over_by,
-    )
 
 
 def mark_needs_human(

@@ -309,8 +309,32 @@ class EventProcessor:
             if quiet_for < self.burst_window and open_for < limit:
                 return Wait(min(self.burst_window - quiet_for, limit - open_for) + 0.005)
         gw.begin_attempt(session, [e.event_id for e in turn])
-        paused = gw.paused_until(session, account_id, conversation_id, now)
-        return Turn(events=turn, paused_until=paused)
+        return Turn(events=turn, paused_until=self._open_chat(session, head))
+
+    def _open_chat(self, session: Session, head: gw.InboxEvent) -> float | None:
+        """Open the turn's conversation (whatever the handler); the end of its pause, if any.
+
+        The conversation row is the only pause (人工接管): staff in the console, the API and a
+        seller typing in the platform's app all write it there, and this is where lanes read it.
+        """
+        ev = head.event
+        try:
+            with session.begin_nested():
+                conv = conversations.open_conversation(
+                    session,
+                    self.clock,
+                    conversation_id=ev.conversation_id,
+                    platform=ev.platform or "",
+                    account_id=ev.account_id,
+                    customer_id=ev.sender.id,
+                    customer_nick=ev.sender.nick,
+                )
+        except AicsError as exc:
+            # A chat that cannot be opened (no platform, another customer's chat id): the
+            # handler meets the same refusal, and the turn fails and is given up as any other.
+            log.info("gateway: chat of %s not opened: %s", head.event_id, exc.code)
+            return None
+        return conv.takeover_until if conversations.is_paused(conv, self.clock) else None
 
     def _give_up(self, session: Session, events: list[gw.InboxEvent], why: str) -> None:
         ids = [e.event_id for e in events]
@@ -585,33 +609,21 @@ class EventProcessor:
             return "seller_echo_of_our_reply", []
         by = ev.sender.nick or ev.sender.id
         conv = _conversation_of(session, ev)
-        if conv is not None:
-            # The conversations domain owns the pause the agent and the console see; its
-            # take_over mirrors the pause into gateway_takeovers, which the lanes check.
-            conversations.record_message(
-                session,
-                self.clock,
-                conv.conversation_id,
-                direction=conversations.Direction.OUT,
-                role=conversations.Role.STAFF,
-                text=text,
-                attachments=_attachments(ev),
-                author=by,
-                event_ids=[item.event_id],
-            )
-            state = conversations.take_over(
-                session, self.clock, conv.conversation_id, minutes=self.takeover_minutes, by=by
-            )
-            return f"manual_takeover_until: {state.get('takeover_until')}", []
-        until = gw.start_takeover(
+        if conv is None:
+            # No buyer has written in this chat yet, so there is no conversation to pause; the
+            # words are kept in the inbox for staff.
+            return "seller_message_before_any_buyer", []
+        state = conversations.seller_wrote(
             session,
             self.clock,
-            account_id=ev.account_id,
-            conversation_id=ev.conversation_id,
+            conv.conversation_id,
+            text=text,
+            attachments=_attachments(ev),
+            author=by,
+            event_ids=[item.event_id],
             minutes=self.takeover_minutes,
-            taken_by=by,
         )
-        return f"manual_takeover_until: {until:.0f}", []
+        return f"manual_takeover_until: {state.get('takeover_until')}", []
 
     def _record_paused_turn(self, session: Session, turn: Turn) -> None:
         """Keep what the customer wrote during a takeover where staff read the conversation."""

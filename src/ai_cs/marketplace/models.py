@@ -6,7 +6,6 @@
   the gateway answers ``sent``, retried with the same id meanwhile.
 * ``gateway_account_leases`` — which client process holds a shop account, so two clients never
   run for the same account.
-* ``gateway_takeovers`` — conversations where a seller's own message paused the AI.
 * ``result_deliveries`` — result links sent to customers (token stored hashed), once per task
   and result.
 
@@ -88,18 +87,6 @@ class GatewayAccountLease(Base):
     holder: Mapped[str] = mapped_column(Text)
     lease_until: Mapped[float] = mapped_column(Float)
     acquired_at: Mapped[str] = mapped_column(Text)
-
-
-class GatewayTakeover(Base):
-    """A conversation a human took over (人工接管): the AI stays quiet until ``paused_until``."""
-
-    __tablename__ = "gateway_takeovers"
-
-    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    paused_until: Mapped[float] = mapped_column(Float)
-    taken_by: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[str] = mapped_column(Text)
 
 
 class ResultDelivery(Base):

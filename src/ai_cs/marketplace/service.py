@@ -1,4 +1,7 @@
-"""Gateway services: the durable inbox, the send outbox, account leases and takeovers.
+"""Gateway services: the durable inbox, the send outbox and account leases.
+
+The AI's pause in a chat (manual takeover) is not kept here: the conversation row is the one
+place (``ai_cs.conversations``), read by the gateway's lanes and written by every takeover.
 
 Functions take a session and never commit; the client (the edge) commits. Every status change
 is a compare-and-set UPDATE (``... WHERE status = :expected``), and the unique ``event_id`` /
@@ -14,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
@@ -28,7 +31,6 @@ from ai_cs.marketplace.models import (
     GatewayAccountLease,
     GatewayInbox,
     GatewayOutbox,
-    GatewayTakeover,
 )
 from ai_cs.marketplace.protocol import GatewayEvent, ReceivedEvent, wire_message
 
@@ -433,59 +435,3 @@ def lease_of(session: Session, account_id: str) -> tuple[str, float] | None:
     """``(holder, lease_until)`` of an account, if anyone ever held it."""
     row = session.get(GatewayAccountLease, account_id)
     return None if row is None else (row.holder, row.lease_until)
-
-
-# --- manual takeover ------------------------------------------------------------------------------
-def start_takeover(
-    session: Session,
-    clock: Clock,
-    *,
-    account_id: str,
-    conversation_id: str,
-    minutes: float,
-    taken_by: str | None,
-) -> float:
-    """Pause the AI in a conversation for ``minutes`` from now (人工接管); returns the end."""
-    until = clock.epoch() + minutes * 60.0
-    stmt = dialect_insert(session, GatewayTakeover).values(
-        account_id=account_id,
-        conversation_id=conversation_id,
-        paused_until=until,
-        taken_by=taken_by,
-        started_at=iso(clock.now()),
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["account_id", "conversation_id"],
-            set_={"paused_until": until, "taken_by": taken_by, "started_at": iso(clock.now())},
-        )
-    )
-    return until
-
-
-def end_takeover(session: Session, *, account_id: str, conversation_id: str) -> None:
-    """Hand the conversation back to the AI now."""
-    session.execute(
-        update(GatewayTakeover)
-        .where(
-            and_(
-                GatewayTakeover.account_id == account_id,
-                GatewayTakeover.conversation_id == conversation_id,
-            )
-        )
-        .values(paused_until=0.0)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def paused_until(
-    session: Session, account_id: str, conversation_id: str, now: float
-) -> float | None:
-    """When the AI may speak again in this conversation, or ``None`` if it may now."""
-    until = session.execute(
-        select(GatewayTakeover.paused_until).where(
-            GatewayTakeover.account_id == account_id,
-            GatewayTakeover.conversation_id == conversation_id,
-        )
-    ).scalar_one_or_none()
-    return float(until) if until is not None and until > now else None

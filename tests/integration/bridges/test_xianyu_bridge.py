@@ -23,10 +23,10 @@ from ai_cs.bridges.models import MarketplaceAccountEvent
 from ai_cs.bridges.xianyu.bridge import add_account
 from ai_cs.bridges.xianyu.sim import FakeGoofish
 from ai_cs.config import Settings
+from ai_cs.conversations import service as conversations
 from ai_cs.gateway.runner import run_xianyu_bridge
 from ai_cs.gateway.sim import demo_picture
 from ai_cs.imaging.ocr import StaticOcr
-from ai_cs.marketplace import service as gw
 from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
 
@@ -137,9 +137,7 @@ async def test_two_accounts_end_to_end_through_the_bridge(
         )
 
         # Our echoes never pause the AI; a person typing in the shop's app does.
-        now = wf.clock.epoch()
-        with wf.db.read() as session:
-            assert gw.paused_until(session, SELLER_A, "cid-a1", now) is None
+        assert not _paused(wf, SELLER_A, "cid-a1")
         # A person typing exactly what the bot said is still a person: the bridge told echoes
         # apart by message id, so no text match is needed (or wanted) on this gateway.
         await fake.seller_types(SELLER_A, "2201", "cid-a1", "收到：在吗")
@@ -183,8 +181,12 @@ async def test_two_accounts_end_to_end_through_the_bridge(
 
 
 def _paused(wf: Workflow, account: str, cid: str) -> bool:
+    """Whether the AI is paused in the chat (the conversation row is the only pause)."""
     with wf.db.read() as session:
-        return gw.paused_until(session, account, cid, wf.clock.epoch()) is not None
+        until = conversations.chat_paused_until(
+            session, wf.clock, platform="xianyu", account_id=account, chat_id=cid
+        )
+        return until is not None
 
 
 def _rows(wf: Workflow, sql: str, **params: Any) -> list[Any]:

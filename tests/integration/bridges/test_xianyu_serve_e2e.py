@@ -49,12 +49,12 @@ def _query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 
 def _paused(db: Path, account_id: str, cid: str | None = None) -> bool:
     sql = (
-        "SELECT 1 FROM gateway_takeovers WHERE account_id = ? "
-        "AND paused_until > strftime('%s','now')"
+        "SELECT 1 FROM conversations WHERE account_id = ? "
+        "AND takeover_until > strftime('%s','now')"
     )
     rows = _query(db, sql, account_id)
     if cid is not None:
-        rows = _query(db, sql + " AND conversation_id = ?", account_id, cid)
+        rows = _query(db, sql + " AND chat_id = ?", account_id, cid)
     return bool(rows)
 
 

@@ -9,10 +9,11 @@ import pytest
 from factories import open_chat
 from gateway_helpers import EchoHandler, ShopDouble, make_client, running
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from ai_cs.conversations import service as conversations
 from ai_cs.db.models import Job
 from ai_cs.gateway.sim import Customer, GatewaySimulator
-from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.models import GatewayInbox, GatewayOutbox
 from ai_cs.tasks.models import Payment
 from ai_cs.workflow import Workflow
@@ -31,6 +32,13 @@ def _inbox(wf: Workflow) -> list[GatewayInbox]:
 def _outbox(wf: Workflow) -> list[GatewayOutbox]:
     with wf.db.read() as s:
         return list(s.execute(select(GatewayOutbox).order_by(GatewayOutbox.id)).scalars())
+
+
+def _chat_paused_until(session: Session, wf: Workflow, chat: str) -> float | None:
+    """The AI's pause in the simulator shop's chat (the conversation row is the only one)."""
+    return conversations.chat_paused_until(
+        session, wf.clock, platform="xianyu", account_id="shop-1", chat_id=chat
+    )
 
 
 def _answered_texts(sim: GatewaySimulator, customer: Customer) -> Counter[str]:
@@ -235,8 +243,8 @@ async def test_a_seller_message_pauses_the_ai_in_that_conversation_only(
     assert sorted(outcomes.values()).count("ai_paused_manual_takeover") == 1
     assert "seller_echo_of_our_reply" in outcomes.values()
     with gw_workflow.db.read() as s:
-        assert gw.paused_until(s, "shop-1", taken.conversation, gw_workflow.clock.epoch())
-        assert gw.paused_until(s, "shop-1", other.conversation, gw_workflow.clock.epoch()) is None
+        assert _chat_paused_until(s, gw_workflow, taken.conversation)
+        assert _chat_paused_until(s, gw_workflow, other.conversation) is None
 
 
 async def test_refunds_and_closed_orders_reach_the_task(
@@ -319,7 +327,6 @@ async def test_a_second_client_for_the_same_account_waits_for_the_lease(
 async def test_a_takeover_goes_through_the_conversation_and_staff_see_what_the_customer_wrote(
     gw_workflow: Workflow, sim: GatewaySimulator
 ) -> None:
-    from ai_cs.conversations import service as conversations
     from ai_cs.conversations.models import Conversation
 
     customer = Customer(id="conv-owner")

@@ -1,0 +1,49 @@
+"""One pause: ``gateway_takeovers`` goes, the conversation row is the AI's only pause.
+
+The table mirrored ``conversations.takeover_until`` for the gateway's lanes (issue 13 item 5):
+two stores of one fact. A pause found only there (longer than the conversation's) is carried
+into its conversation first, so no takeover in progress ends with the upgrade. Branch
+``gateway``; needs ``conversations.chat_id`` (c0002).
+
+Revision ID: g0002
+Revises: g0001
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "g0002"
+down_revision = "g0001"
+branch_labels = None
+depends_on = "c0002"
+
+_SAME_CHAT = (
+    "t.account_id = conversations.account_id AND t.conversation_id = conversations.chat_id"
+)
+
+
+def upgrade() -> None:
+    op.execute(
+        "UPDATE conversations SET takeover_until = "
+        f"(SELECT MAX(t.paused_until) FROM gateway_takeovers t WHERE {_SAME_CHAT}),"
+        " taken_over_by = COALESCE((SELECT MAX(t.taken_by) FROM gateway_takeovers t"
+        f" WHERE {_SAME_CHAT}), taken_over_by) "
+        f"WHERE EXISTS (SELECT 1 FROM gateway_takeovers t WHERE {_SAME_CHAT}"
+        " AND t.paused_until > COALESCE(conversations.takeover_until, 0))"
+    )
+    op.drop_table("gateway_takeovers")
+
+
+def downgrade() -> None:
+    op.create_table(
+        "gateway_takeovers",
+        sa.Column("account_id", sa.Text(), nullable=False),
+        sa.Column("conversation_id", sa.Text(), nullable=False),
+        sa.Column("paused_until", sa.Float(), nullable=False),
+        sa.Column("taken_by", sa.Text()),
+        sa.Column("started_at", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "conversation_id", name="pk_gateway_takeovers"),
+    )
