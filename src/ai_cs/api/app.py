@@ -39,6 +39,7 @@ from ai_cs.web.errors import install_error_handlers
 from ai_cs.web.headers import NoSniff
 from ai_cs.web.keyfirst import CookieLogin, KeyBeforeBody
 from ai_cs.web.limits import BodySizeLimit
+from ai_cs.web.openapi import document_errors
 from ai_cs.workflow import Workflow
 
 API_TITLE: Final = "ai-cs 天网协作 API"
@@ -115,4 +116,5 @@ def create_app(settings: Settings, *, workflow: Workflow | None = None) -> FastA
     app.include_router(console_assist.router)
     console_accounts.install(app)
     app.include_router(console_notify.router)
+    document_errors(app, public=(dispatch_callback.CALLBACK_PATH,), rate_limited=True)
     return app

@@ -31,6 +31,7 @@ from ai_cs.web.errors import install_error_handlers
 from ai_cs.web.headers import NoSniff
 from ai_cs.web.keyfirst import KeyBeforeBody
 from ai_cs.web.limits import BodySizeLimit
+from ai_cs.web.openapi import document_errors
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ def create_dispatch_app(
     app.include_router(router)
     app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    document_errors(app)
     return app
 
 

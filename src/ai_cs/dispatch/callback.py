@@ -48,6 +48,7 @@ from ai_cs.dispatch.schemas import CallbackBody
 from ai_cs.errors import AicsError, Conflict, InvalidArgument
 from ai_cs.processing.storage import LocalStorage, ResultStorage
 from ai_cs.tasks import service as tasks
+from ai_cs.web.errors import error_responses
 
 __all__ = ["CALLBACK_PATH", "apply_callback", "callback_secret", "router"]
 
@@ -161,7 +162,12 @@ def apply_callback(
     }
 
 
-@router.post(CALLBACK_PATH)
+@router.post(
+    CALLBACK_PATH,
+    # Signed, not keyed: 401 is a missing or wrong signature, 404 an unknown task, 409 a task
+    # no longer waiting for a designer, 413 an oversized body, 422 an invalid body or result.
+    responses=error_responses(401, 404, 409, 413, 422),
+)
 async def dispatch_callback(request: Request) -> dict[str, Any]:
     """A designer finished a job (signed by the dispatch service); the task gets the result."""
     state = request.app.state

@@ -38,6 +38,7 @@ from ai_cs.dispatch.schemas import (
 from ai_cs.errors import AicsError, ImageRejected, InvalidArgument, NotFound
 from ai_cs.processing.storage import ResultStorage
 from ai_cs.web.deps import ClockDep, DbDep, require
+from ai_cs.web.errors import error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 page_router = APIRouter(include_in_schema=False)
@@ -105,7 +106,10 @@ def _to_dict(request: Request, clock: ClockDep, row: Any) -> dict[str, Any]:
     "/jobs",
     response_model=JobRead,
     status_code=201,
-    responses={200: {"description": "The job already made for this idempotency key."}},
+    responses={
+        200: {"description": "The job already made for this idempotency key."},
+        **error_responses(409),
+    },
 )
 def create_job(
     body: JobCreate,
@@ -156,7 +160,7 @@ def get_job(
         return _to_dict(request, clock, service.load_job(session, job_id))
 
 
-@router.post("/jobs/{job_id}/claim", response_model=JobRead)
+@router.post("/jobs/{job_id}/claim", response_model=JobRead, responses=error_responses(409))
 def claim_job(
     job_id: str,
     body: ClaimRequest,
@@ -172,7 +176,7 @@ def claim_job(
     return _to_dict(request, clock, row)
 
 
-@router.post("/jobs/{job_id}/release", response_model=JobRead)
+@router.post("/jobs/{job_id}/release", response_model=JobRead, responses=error_responses(409))
 def release_job(
     job_id: str,
     body: ReleaseRequest,
@@ -239,7 +243,12 @@ FINISH_OPENAPI: dict[str, Any] = {
 }
 
 
-@router.post("/jobs/{job_id}/finish", response_model=JobRead, openapi_extra=FINISH_OPENAPI)
+@router.post(
+    "/jobs/{job_id}/finish",
+    response_model=JobRead,
+    openapi_extra=FINISH_OPENAPI,
+    responses=error_responses(409, 415),
+)
 async def finish_job(job_id: str, request: Request, principal: DesignerDep) -> dict[str, Any]:
     """Upload the result (multipart field ``result``) and finish the job; the API is called back.
 
