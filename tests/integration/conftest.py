@@ -40,3 +40,17 @@ def runner(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[CliRunne
         yield CliRunner()
     finally:
         get_settings.cache_clear()
+
+
+@pytest.fixture
+def db_runner(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> Iterator[CliRunner]:
+    """``aics`` on this test's database and data directory (the rest of the environment kept)."""
+    monkeypatch.setenv("AICS_DATABASE_URL", database_url)
+    monkeypatch.setenv("AICS_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        yield CliRunner()
+    finally:
+        get_settings.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock
@@ -29,3 +30,13 @@ def open_chat(
         customer_id=customer_id,
         customer_nick=nick,
     )
+
+
+def hills(size: tuple[int, int] = (1200, 800)) -> Image.Image:
+    """A landscape: sky, a green hill, the sun (matches no product picture)."""
+    width, height = size
+    img = Image.new("RGB", size, (120, 180, 235))
+    draw = ImageDraw.Draw(img)
+    draw.polygon([(0, height), (width * 0.4, height * 0.45), (width, height)], fill=(50, 130, 60))
+    draw.ellipse((width * 0.7, height * 0.1, width * 0.85, height * 0.3), fill=(250, 220, 60))
+    return img

@@ -348,7 +348,6 @@ def change_operation(
         session,
         clock,
         task_id=before.task_id,
-        customer_id=caller.customer_id,
         new_operation=op.value,
         actor=caller.actor,
         price_table=prices,
@@ -400,7 +399,6 @@ def add_note(
         session,
         clock,
         task_id=before.task_id,
-        customer_id=caller.customer_id,
         requirement=note,
         actor=caller.actor,
     )
@@ -416,7 +414,6 @@ def set_requirement(
         session,
         clock,
         task_id=before.task_id,
-        customer_id=caller.customer_id,
         key=key,
         value=value,
         actor=caller.actor,

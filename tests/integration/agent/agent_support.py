@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from factories import hills
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
@@ -41,12 +42,7 @@ def product_picture(
 
 def landscape_picture(size: tuple[int, int] = (640, 480)) -> Image.Image:
     """A different picture: sky, hills and a sun (must not match the bottle)."""
-    width, height = size
-    img = Image.new("RGB", size, (120, 180, 235))
-    draw = ImageDraw.Draw(img)
-    draw.polygon([(0, height), (width * 0.4, height * 0.45), (width, height)], fill=(50, 130, 60))
-    draw.ellipse((width * 0.7, height * 0.1, width * 0.85, height * 0.3), fill=(250, 220, 60))
-    return img
+    return hills(size)
 
 
 def save(img: Image.Image, path: Path, fmt: str = "PNG", **params: Any) -> Path:

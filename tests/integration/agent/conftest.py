@@ -15,7 +15,6 @@ from pydantic_ai.models import override_allow_model_requests
 from typer.testing import CliRunner
 
 from ai_cs.agent.handler import AgentHandler
-from ai_cs.config import get_settings
 from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.workflow import Workflow
 
@@ -70,14 +69,6 @@ def picture_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 @pytest.fixture
-def runner(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
-) -> Iterator[CliRunner]:
+def runner(db_runner: CliRunner) -> CliRunner:
     """``aics`` on this test's database and data directory."""
-    monkeypatch.setenv("AICS_DATABASE_URL", database_url)
-    monkeypatch.setenv("AICS_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    try:
-        yield CliRunner()
-    finally:
-        get_settings.cache_clear()
+    return db_runner

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from library_support import bottle, encoded, hills, write
+from factories import hills
+from library_support import bottle, encoded, write
 
 from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.library.service import AddReport, add_directory

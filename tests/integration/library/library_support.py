@@ -21,16 +21,6 @@ def bottle(size: tuple[int, int] = (1000, 1000)) -> Image.Image:
     return img
 
 
-def hills(size: tuple[int, int] = (1200, 800)) -> Image.Image:
-    """A landscape: sky, a green hill, the sun."""
-    width, height = size
-    img = Image.new("RGB", size, (120, 180, 235))
-    draw = ImageDraw.Draw(img)
-    draw.polygon([(0, height), (width * 0.4, height * 0.45), (width, height)], fill=(50, 130, 60))
-    draw.ellipse((width * 0.7, height * 0.1, width * 0.85, height * 0.3), fill=(250, 220, 60))
-    return img
-
-
 def stripes(size: tuple[int, int] = (900, 900)) -> Image.Image:
     """Diagonal stripes: looks like neither of the others."""
     img = Image.new("RGB", size, (250, 250, 250))

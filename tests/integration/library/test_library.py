@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from library_support import bottle, encoded, hills, stripes, write
+from factories import hills
+from library_support import bottle, encoded, stripes, write
 from sqlalchemy import select
 
 from ai_cs.errors import ImageRejected

@@ -15,7 +15,7 @@ from ai_cs.api import create_app
 from ai_cs.api.server import ThreadedServer
 from ai_cs.auth.service import create_key
 from ai_cs.cli import build_app
-from ai_cs.config import Settings, get_settings
+from ai_cs.config import Settings
 from ai_cs.library.service import AddReport
 from ai_cs.workflow import Workflow
 
@@ -52,32 +52,19 @@ def test_search_routes(client: httpx.Client, indexed: AddReport) -> None:
     assert httpx.get(f"{client.base_url}/api/v1/library").status_code == 401
 
 
-@pytest.fixture
-def cli_env(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
-) -> Iterator[CliRunner]:
-    monkeypatch.setenv("AICS_DATABASE_URL", database_url)
-    monkeypatch.setenv("AICS_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    try:
-        yield CliRunner()
-    finally:
-        get_settings.cache_clear()
-
-
-def test_cli_add_and_search(cli_env: CliRunner, library_dir: Path, tmp_path: Path) -> None:
+def test_cli_add_and_search(db_runner: CliRunner, library_dir: Path, tmp_path: Path) -> None:
     app = build_app()
-    added = cli_env.invoke(app, ["library", "add", str(library_dir), "--no-ocr", "--json"])
+    added = db_runner.invoke(app, ["library", "add", str(library_dir), "--no-ocr", "--json"])
     assert added.exit_code == 0, added.output
     summary = json.loads(added.output)
     assert (summary["added"], len(summary["failed"])) == (2, 1)
 
     copy = write(tmp_path / "copy.jpg", encoded(bottle(), "JPEG", 0.5, quality=60))
-    found = cli_env.invoke(app, ["library", "search", "--image", str(copy), "--json"])
+    found = db_runner.invoke(app, ["library", "search", "--image", str(copy), "--json"])
     assert found.exit_code == 0, found.output
     assert [m["file_name"] for m in json.loads(found.output)["data"]] == ["蓝色水瓶_主图.png"]
 
-    words = cli_env.invoke(app, ["library", "search", "山景", "--json"])
+    words = db_runner.invoke(app, ["library", "search", "山景", "--json"])
     assert json.loads(words.output)["data"][0]["file_name"] == "山景_日出.jpg"
-    assert cli_env.invoke(app, ["library", "search", "不存在的东西"]).exit_code == 1
-    assert cli_env.invoke(app, ["library", "search"]).exit_code == 2
+    assert db_runner.invoke(app, ["library", "search", "不存在的东西"]).exit_code == 1
+    assert db_runner.invoke(app, ["library", "search"]).exit_code == 2
