@@ -18,6 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ai_cs.auth.service import create_key
+from ai_cs.clock import SystemClock
+from ai_cs.config import Settings
+from ai_cs.db.database import Database
+from ai_cs.db.migrate import upgrade
+
 SERVER = textwrap.dedent(
     """
     import sys, uvicorn
@@ -56,6 +62,19 @@ def _peak_rss_kb(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
+def _designer_key(data: Path) -> str:
+    """A designer key in the database the child server will open."""
+    settings = Settings(data_dir=data, _env_file=None)  # type: ignore[call-arg]
+    data.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    try:
+        upgrade(db)
+        with db.write() as session:
+            return create_key(session, SystemClock(settings.tz), name="王", scope="designer")
+    finally:
+        db.dispose()
+
+
 def _chunks(total: int = HUGE) -> Iterator[bytes]:
     block = b" " * (1024 * 1024)  # whitespace: valid JSON padding and harmless multipart preamble
     for _ in range(total // len(block)):
@@ -84,6 +103,7 @@ def test_an_unauthenticated_huge_body_is_refused_before_it_is_read(
     tmp_path: Path, which: str
 ) -> None:
     port = _free_port()
+    designer_key = _designer_key(tmp_path / "data")
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, str(tmp_path / "data"), str(port), which],
         env={k: v for k, v in os.environ.items() if not k.startswith("AICS_")},
@@ -124,6 +144,37 @@ def test_an_unauthenticated_huge_body_is_refused_before_it_is_read(
                     f"the server grew by {grown_mb:.0f} MB"
                 )
                 assert time.monotonic() - started < 30
+        if which == "dispatch":
+            _legitimate_upload_is_streamed_to_disk(base, server.pid, designer_key)
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def _legitimate_upload_is_streamed_to_disk(base: str, pid: int, key: str) -> None:
+    """A designer's 50 MB result is spooled to disk while the form is read, not held."""
+    size = 50 * 1024 * 1024
+
+    def body() -> Iterator[bytes]:
+        yield (
+            b'--b\r\nContent-Disposition: form-data; name="designer"\r\n\r\nwang\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="result"; filename="r.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n"
+        )
+        yield from _chunks(size)
+        yield b"\r\n--b--\r\n"
+
+    before = _peak_rss_kb(pid)
+    answer = httpx.post(
+        f"{base}/api/v1/jobs/JOB_NONE/finish",
+        content=body(),
+        headers={
+            "Content-Type": "multipart/form-data; boundary=b",
+            "Authorization": f"Bearer {key}",
+        },
+        timeout=120,
+    )
+    # The whole form was read (the job is looked up after it), and the file never sat in memory.
+    assert answer.status_code == 404, answer.text
+    grown_mb = (_peak_rss_kb(pid) - before) / 1024
+    assert grown_mb < ALLOWED_GROWTH_MB, f"a 50 MB upload grew the server by {grown_mb:.0f} MB"
