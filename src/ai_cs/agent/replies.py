@@ -31,6 +31,7 @@ from ai_cs.agent.tools import (
 )
 from ai_cs.agent.turn import Context, Step
 from ai_cs.agent.understanding import Reading
+from ai_cs.core.money import yuan
 from ai_cs.core.pricing import OPERATION_LABELS
 from ai_cs.core.tasks import Operation
 
@@ -396,7 +397,7 @@ def _price_lines(orders: Sequence[TaskView]) -> str:
         return f"订单 {order.task_id}（{order.operation_label}）报价 {_price(order)}。"
     lines = "；".join(f"第 {o.picture or '?'} 张 {o.operation_label} {_price(o)}" for o in orders)
     total = sum(o.price_fen or 0 for o in orders)
-    return f"{lines}，一共 {total // 100 if total % 100 == 0 else total / 100} 元。"
+    return f"{lines}，一共 {yuan(total)} 元。"
 
 
 def _step_piece(step: Step, reading: Reading, state: StateResult) -> str:

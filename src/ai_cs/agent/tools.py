@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ai_cs.agent.deps import ShopDeps
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.models import Conversation
+from ai_cs.core import money
 from ai_cs.core.delivery import duration_text
 from ai_cs.core.pricing import COMPLEXITY_LABELS, OPERATION_LABELS, Complexity
 from ai_cs.core.requirements import output_from_detail
@@ -141,12 +142,8 @@ class ToolName(StrEnum):
 
 # --- results -------------------------------------------------------------------------------------
 def yuan(fen: int | None) -> str | None:
-    """Fen as a yuan amount for customers: ``2500`` → ``"25"``, ``2550`` → ``"25.50"``."""
-    if fen is None:
-        return None
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}" if cents == 0 else f"{sign}{whole}.{cents:02d}"
+    """Fen as customers read yuan (:func:`ai_cs.core.money.yuan`); ``None`` when unpriced."""
+    return None if fen is None else money.yuan(fen)
 
 
 class TaskView(BaseModel):

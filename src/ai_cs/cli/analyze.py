@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ai_cs.core.money import yuan_fixed
 from ai_cs.errors import AicsError
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _print_human(report: PictureReport) -> None:
     reasons = "\n".join(f"[{x.code}] {x.message}" for x in r.reasons) or "—"
     table.add_row("风险", f"[{decision_style}]{r.decision.value}[/]")
     table.add_row("原因", reasons)
-    items = "\n".join(f"{i.label}: {i.amount_fen / 100:.2f} 元" for i in q.items)
+    items = "\n".join(f"{i.label}: {yuan_fixed(i.amount_fen)} 元" for i in q.items)
     table.add_row("操作", q.operation.value + ("（默认）" if report.operation_defaulted else ""))
     table.add_row("报价明细", items)
     table.add_row("合计", f"[bold]{q.total_yuan} 元[/]（{q.total_fen} 分）")

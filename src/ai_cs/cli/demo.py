@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 import typer
 
 from ai_cs.cli.common import console
+from ai_cs.core.money import yuan_fixed
 
 if TYPE_CHECKING:
     # asyncio and the rest are imported where they are used: `aics --help` imports this module.
@@ -255,7 +256,7 @@ async def _scenario(checks: Checks, wf: Any, sim: Any, designer: Any, http: Any)
     surcharge = (quote.get("surcharge") or {}).get("applied")
     checks.check(
         bool(task["price_fen"]) and bool(surcharge),
-        f"quote {(task['price_fen'] or 0) / 100:.2f} 元 with the text surcharge",
+        f"quote {yuan_fixed(task['price_fen'] or 0)} 元 with the text surcharge",
     )
 
     # 2 ------------------------------------------------------------------------------------------
@@ -280,7 +281,7 @@ async def _scenario(checks: Checks, wf: Any, sim: Any, designer: Any, http: Any)
     # 3 ------------------------------------------------------------------------------------------
     checks.step("3. Payment (the platform delivers the event three times)")
     price = int(task["price_fen"] or 0)
-    checks.note(f"[平台] {alice.nick} 付款 {price / 100:.2f} 元 (order-alice)")
+    checks.note(f"[平台] {alice.nick} 付款 {yuan_fixed(price)} 元 (order-alice)")
     await say(alice, sim.pay(alice, "order-alice", price, duplicates=3), 4)
     paid = await _until(lambda: wf.get_task(tid)["status"] != "pending")
     status = wf.get_task(tid)["status"]

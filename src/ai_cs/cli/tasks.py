@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from ai_cs.cli.common import console, existing_database_url, fail_domain, print_json
+from ai_cs.core.money import yuan_fixed
 from ai_cs.errors import AicsError
 
 
@@ -42,7 +43,7 @@ def register(app: typer.Typer) -> None:
         for col in ("task_id", "customer_id", "operation", "status", "price", "created_at"):
             table.add_column(col)
         for r in rows:
-            price = f"{r['price_fen'] / 100:.2f}" if r.get("price_fen") is not None else "-"
+            price = yuan_fixed(r["price_fen"]) if r.get("price_fen") is not None else "-"
             table.add_row(
                 r["task_id"],
                 r["customer_id"] or "",

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 def yuan(fen: int) -> str:
     """Fen as a customer reads yuan: ``2500`` → ``"25"``, ``2550`` → ``"25.50"``."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole}" if cents == 0 else f"{sign}{whole}.{cents:02d}"
+    return yuan_fixed(fen).removesuffix(".00")
 
 
 def yuan_fixed(fen: int) -> str:

@@ -32,6 +32,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ai_cs.core.money import yuan_fixed
 from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.tasks import Operation, parse_operation
 
@@ -158,9 +159,7 @@ class Quote(BaseModel):
     @property
     def total_yuan(self) -> str:
         """The total as a display string in yuan, e.g. ``"65.00"``."""
-        sign = "-" if self.total_fen < 0 else ""
-        fen = abs(self.total_fen)
-        return f"{sign}{fen // 100}.{fen % 100:02d}"
+        return yuan_fixed(self.total_fen)
 
 
 def _ramp(value: float, low: float, high: float) -> float:

@@ -49,8 +49,7 @@ def _query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 
 def _paused(db: Path, account_id: str, cid: str | None = None) -> bool:
     sql = (
-        "SELECT 1 FROM conversations WHERE account_id = ? "
-        "AND takeover_until > strftime('%s','now')"
+        "SELECT 1 FROM conversations WHERE account_id = ? AND takeover_until > strftime('%s','now')"
     )
     rows = _query(db, sql, account_id)
     if cid is not None:

@@ -20,9 +20,7 @@ down_revision = "g0001"
 branch_labels = None
 depends_on = "c0002"
 
-_SAME_CHAT = (
-    "t.account_id = conversations.account_id AND t.conversation_id = conversations.chat_id"
-)
+_SAME_CHAT = "t.account_id = conversations.account_id AND t.conversation_id = conversations.chat_id"
 
 
 def upgrade() -> None:
