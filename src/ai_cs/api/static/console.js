@@ -160,6 +160,18 @@
     });
   }
 
+  // Chat composer: Ctrl+Enter (⌘+Enter on a Mac) sends, as in chat tools; Enter is a new line.
+  function sendShortcut() {
+    document.querySelectorAll("#reply-text, #assist-text").forEach(function (area) {
+      area.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && area.form) {
+          event.preventDefault();
+          if (area.form.requestSubmit) area.form.requestSubmit(); else area.form.submit();
+        }
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     pollBoard();
     confirmActions();
@@ -167,5 +179,6 @@
     pollMessages();
     copyButtons();
     pictureDrop();
+    sendShortcut();
   });
 })();
