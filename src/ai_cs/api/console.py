@@ -41,6 +41,7 @@ from ai_cs.api.sessions import (
 )
 from ai_cs.auth.service import Principal, Scope
 from ai_cs.bridges import consign
+from ai_cs.core.money import yuan_fixed
 from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.tasks import Operation, TaskStatus
 from ai_cs.core.wording import STATUS_NAMES
@@ -147,7 +148,7 @@ def _yuan(fen: object) -> str:
     if isinstance(fen, bool) or not isinstance(fen, int):
         return "—"
     sign = "-" if fen < 0 else ""
-    return f"{sign}¥{abs(fen) // 100}.{abs(fen) % 100:02d}"
+    return f"{sign}¥{yuan_fixed(abs(fen))}"
 
 
 def _short_time(value: object) -> str:
