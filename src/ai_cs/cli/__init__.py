@@ -1,7 +1,8 @@
 """The ``aics`` command line (Typer + rich).
 
-Each command group lives in its own module with a ``register(app)`` function; ``main`` wires
-them together. Command modules import only Typer, rich and the standard library at module level
+Each command group lives in its own module with a ``register(app)`` function; ``build_app``
+imports them plainly (inside the function) and wires them together in the order ``--help``
+lists them. Command modules import only Typer, rich and the standard library at module level
 (everything else inside the command functions), so building the app for ``aics --help`` stays
 fast; ``tests/unit/cli/test_startup.py`` checks which libraries a ``--help`` run loads.
 
@@ -11,27 +12,7 @@ Mistakes (a bad or unreachable database, invalid settings, a refused domain rule
 
 from __future__ import annotations
 
-import importlib
-
 import typer
-
-COMMAND_MODULES = (
-    "ai_cs.cli.db",
-    "ai_cs.cli.tasks",
-    "ai_cs.cli.keys",
-    "ai_cs.cli.analyze",
-    "ai_cs.cli.process",
-    "ai_cs.cli.worker",
-    "ai_cs.cli.serve",
-    "ai_cs.cli.bench",
-    "ai_cs.cli.gateway",
-    "ai_cs.cli.dispatch",
-    "ai_cs.cli.demo",
-    "ai_cs.cli.chat",
-    "ai_cs.cli.library",
-    "ai_cs.cli.accounts",
-    "ai_cs.cli.bridge",
-)
 
 HELP = "ai-cs: AI customer service and order system of an image-editing shop."
 
@@ -66,13 +47,26 @@ def build_app() -> typer.Typer:
     ) -> None:
         """ai-cs: AI customer service and order system of an image-editing shop."""
 
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    from ai_cs.cli import (
+        accounts,
+        analyze,
+        bench,
+        bridge,
+        chat,
+        db,
+        demo,
+        dispatch,
+        gateway,
+        keys,
+        library,
+        process,
+        serve,
+        tasks,
+        worker,
+    )
+
+    groups = (db, tasks, keys, analyze, process, worker, serve, bench, gateway, dispatch, demo)
+    for module in (*groups, chat, library, accounts, bridge):
         module.register(app)
     return app
 

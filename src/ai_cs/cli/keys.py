@@ -10,6 +10,8 @@ import typer
 from ai_cs.cli.common import console, database_url, existing_database_url, fail_domain
 from ai_cs.errors import AicsError
 
+KEY_COLUMNS = ("key_id", "name", "scope", "created_at", "expires_at", "revoked_at", "last_used_at")
+
 if TYPE_CHECKING:
     from ai_cs.clock import SystemClock
     from ai_cs.db.database import Database
@@ -66,31 +68,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(rows, ensure_ascii=False))
             return
         table = Table(title="API keys")
-        for col in (
-            "key_id",
-            "name",
-            "scope",
-            "created_at",
-            "expires_at",
-            "revoked_at",
-            "last_used_at",
-        ):
+        for col in KEY_COLUMNS:
             table.add_column(col)
         for r in rows:
-            table.add_row(
-                *(
-                    str(r[c] or "")
-                    for c in (
-                        "key_id",
-                        "name",
-                        "scope",
-                        "created_at",
-                        "expires_at",
-                        "revoked_at",
-                        "last_used_at",
-                    )
-                )
-            )
+            table.add_row(*(str(r[c] or "") for c in KEY_COLUMNS))
         console.print(table)
 
     @keys_app.command("revoke")
