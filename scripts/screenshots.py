@@ -36,7 +36,7 @@ from ai_cs.config import Settings
 from ai_cs.conversations.contracts import Attachment, InboundMessage
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.imaging.ocr import StaticOcr
-from ai_cs.tasks import staff
+from ai_cs.tasks import orders
 from ai_cs.tasks.models import ImageTask
 from ai_cs.tasks.service import transition
 from ai_cs.workflow import Workflow
@@ -174,8 +174,12 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
     _walk(workflow, ids[6], s.PAID)
     _walk(workflow, ids[7], s.PAID, s.REFUNDED)
     workflow.db.run_write(
-        lambda session: staff.hand_over(
-            session, workflow.clock, ids[2], "自动处理失败，转人工精修", actor="system:worker"
+        lambda session: orders.hand_to_designer(
+            session,
+            workflow.clock,
+            ids[2],
+            "自动处理失败（3 次尝试）：quality_check_failed: edges deviate 4.2 px",
+            orders.Caller.staff("system:worker"),
         )
     )
     # A week of business for the dashboard's chart: older orders, paid and delivered.
@@ -339,6 +343,7 @@ SHOTS = (
     "board-phone",
     "task",
     "conversation",
+    "conversation-phone",
     "assist",
     "search",
     "dispatch",
@@ -403,29 +408,24 @@ def main() -> int:
                     ("notify", "/console/notify", "main"),
                     ("accounts", "/console/accounts", "main"),
                 ]
+                chat = f"/console/conversations/{quote(ids['conversation'])}"
+                assist = f"/console/assist?conversation={quote(ids['assist'])}"
                 if ids["conversation"]:
-                    shots += [
-                        (
-                            "conversation",
-                            f"/console/conversations/{ids['conversation']}",
-                            "#messages",
-                        ),
-                        (
-                            "assist",
-                            f"/console/assist?conversation={quote(ids['assist'])}",
-                            "#draft",
-                        ),
-                    ]
+                    shots += [("conversation", chat, "#messages"), ("assist", assist, "#draft")]
                 for name, path, ready in shots:
                     page.goto(f"{server.url}{path}")
                     page.wait_for_selector(ready)
                     _pictures_loaded(page)
                     page.screenshot(path=str(args.out / f"{name}.png"), full_page=True)
                 page.set_viewport_size({"width": 390, "height": 844})
-                page.goto(f"{server.url}/console/board")
-                page.wait_for_selector("#board")
-                _pictures_loaded(page)
-                page.screenshot(path=str(args.out / "board-phone.png"))
+                phone = [("board-phone", "/console/board", "#board")]
+                if ids["conversation"]:
+                    phone.append(("conversation-phone", chat, "#messages"))
+                for name, path, ready in phone:
+                    page.goto(f"{server.url}{path}")
+                    page.wait_for_selector(ready)
+                    _pictures_loaded(page)
+                    page.screenshot(path=str(args.out / f"{name}.png"))
                 context.close()
                 browser.close()
         finally:
