@@ -13,11 +13,12 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ai_cs.core.tasks import TRANSITIONS, TaskStatus, check_id, parse_status, sources_of
 from ai_cs.db.models import Job, OutboxMessage
+from ai_cs.db.prepared import is_pg, prepared, run
 from ai_cs.errors import InvalidArgument, TaskNotFound
 from ai_cs.tasks.handoff import DISPATCH_TOPIC
 from ai_cs.tasks.models import ImageTask, StaffAction
@@ -77,6 +78,14 @@ def clean_reason(value: object, *, required: bool) -> str | None:
 
 
 # ---------------------------------------------------------------------------------- reading
+@prepared
+def _select_task(lock: bool) -> Any:
+    # Built once (ai_cs.db.prepared): every API read and every verb starts with this row.
+    table = ImageTask.__table__
+    stmt = select(table).where(table.c.task_id == bindparam("w_task_id"))
+    return stmt.with_for_update() if lock else stmt
+
+
 def visible_task(
     session: Session, task_id: object, acc_ids: Sequence[str] | None, *, lock: bool = False
 ) -> dict[str, Any]:
@@ -86,10 +95,7 @@ def visible_task(
     one the following change starts from; SQLite write transactions are exclusive already.
     """
     tid = check_id("task_id", task_id)
-    stmt = select(ImageTask).where(ImageTask.task_id == tid)
-    if lock and session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = session.execute(stmt).scalar_one_or_none()
+    row = run(session, _select_task(lock and is_pg(session)), {"w_task_id": tid}).one_or_none()
     if row is None or (acc_ids is not None and row.acc_id not in acc_ids):
         raise TaskNotFound(f"task {tid!r} not found", task_id=tid)
     return task_to_dict(row)
