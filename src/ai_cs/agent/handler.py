@@ -99,7 +99,7 @@ class AgentHandler:
             if history is None:
                 return []
             if sources and not await self._analysed(sources):
-                await self._acknowledge_picture(conversation_id)
+                await self._acknowledge_picture()
             deps = ShopDeps(
                 platform=message.platform,
                 account_id=message.account_id,
@@ -115,7 +115,11 @@ class AgentHandler:
             )
             outcome = await run_turn(deps, build_prompt(message), history)
             replies = [OutboundMessage(text=outcome.reply)] if outcome.reply.strip() else []
-            await asyncio.to_thread(self._store, conversation_id, outcome, replies)
+            # A turn from marketplace events is answered through the conversation outbox, which
+            # records each reply in the transcript as it queues it; a local turn (command-line
+            # chat, assist mode, evaluation) has no outbox, so its replies are recorded here.
+            recorded = [] if message.event_ids else replies
+            await asyncio.to_thread(self._store, conversation_id, outcome, recorded)
             return replies
 
     def _picture_sources(self, message: InboundMessage) -> list[str]:
@@ -141,25 +145,12 @@ class AgentHandler:
                 return False
             await asyncio.sleep(POLL_SECONDS)
 
-    async def _acknowledge_picture(self, conversation_id: str) -> None:
-        """Tell the customer at once that the picture is being looked at (channels that can)."""
-        ack = OutboundMessage(text=PICTURE_ACK)
-        if await send_interim(ack):
-            await asyncio.to_thread(self._store_sent, conversation_id, ack)
+    async def _acknowledge_picture(self) -> None:
+        """Tell the customer at once that the picture is being looked at (channels that can).
 
-    def _store_sent(self, conversation_id: str, reply: OutboundMessage) -> None:
-        clock = self.workflow.clock
-        self.workflow.db.run_write(
-            lambda session: service.record_message(
-                session,
-                clock,
-                conversation_id,
-                direction=Direction.OUT,
-                role=Role.AI,
-                text=reply.text,
-                attachments=reply.attachments,
-            )
-        )
+        The channel's sender is the conversation outbox, which records what it sends.
+        """
+        await send_interim(OutboundMessage(text=PICTURE_ACK))
 
     def _receive(self, message: InboundMessage) -> tuple[str, list[ModelMessage] | None]:
         """Store the message; our conversation id and the memory (None: the AI stays quiet).
@@ -212,6 +203,7 @@ class AgentHandler:
     def _store(
         self, conversation_id: str, outcome: TurnOutcome, replies: list[OutboundMessage]
     ) -> None:
+        """Save the agent's memory, and ``replies`` in the transcript (local turns only)."""
         clock = self.workflow.clock
 
         def run(session: Session) -> None:

@@ -26,7 +26,7 @@ from pydantic_ai.messages import (
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ai_cs.clock import Clock, SystemClock, iso
+from ai_cs.clock import Clock, iso
 from ai_cs.conversations.contracts import Attachment, OutboundMessage
 from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMessage
 from ai_cs.core.tasks import MAX_ID_CHARS, check_id
@@ -619,23 +619,29 @@ def save_memory(
     return turns
 
 
-# --- messages to the customer from staff ---------------------------------------------------------
-def queue_outbound(
+# --- the conversation outbox: every message to a customer ---------------------------------------
+def send_to_customer(
     session: Session,
+    clock: Clock,
     conversation_id: str,
     message: OutboundMessage,
     *,
-    clock: Clock | None = None,
-) -> bool:
-    """Put a message for the customer into the marketplace send outbox.
+    role: Role,
+    author: str | None = None,
+    command_id: str | None = None,
+    event_ids: Sequence[str] = (),
+) -> ConversationMessage | None:
+    """Send ``message`` to the conversation's customer: the one way a message reaches one.
 
-    Same transaction as the caller's change; the gateway client (or a bridge) drains the outbox
-    and retries each send with its ``command_id``.
+    In the caller's transaction it is recorded in the transcript (what staff and the console
+    see) and queued in the marketplace send outbox (the gateway client or a bridge sends it,
+    retried under its ``command_id``). A ``command_id`` queued before — a re-processed event, a
+    redelivered payment — sends and records nothing again: returns ``None``.
     """
     conv = _load(session, conversation_id)
-    queue_send(
+    queued = queue_send(
         session,
-        clock or SystemClock(),
+        clock,
         account_id=conv.account_id,
         conversation_id=conv.chat_id,
         to=conv.customer_id,
@@ -646,8 +652,21 @@ def queue_outbound(
                 {"url": a.url, "width": a.width, "height": a.height} for a in message.attachments
             ],
         },
+        command_id=command_id,
     )
-    return True
+    if queued is None:
+        return None
+    return record_message(
+        session,
+        clock,
+        conv.conversation_id,
+        direction=Direction.OUT,
+        role=role,
+        text=message.text,
+        attachments=message.attachments,
+        author=author,
+        event_ids=event_ids,
+    )
 
 
 def send_staff_message(
@@ -668,26 +687,19 @@ def send_staff_message(
     if not cleaned and not attachments:
         raise InvalidArgument("a staff message needs text or a picture")
     row = get_conversation_row(session, conversation_id)
-    message = record_message(
-        session,
-        clock,
-        row.conversation_id,
-        direction=Direction.OUT,
-        role=Role.STAFF,
-        text=cleaned,
-        attachments=attachments,
-        author=author,
-    )
     if pause_minutes > 0:
         take_over(session, clock, row.conversation_id, minutes=pause_minutes, by=author)
-    queued = queue_outbound(
+    message = send_to_customer(
         session,
+        clock,
         row.conversation_id,
         OutboundMessage(
             text=cleaned,
             kind="image" if attachments and not cleaned else "text",
             attachments=tuple(attachments),
         ),
-        clock=clock,
+        role=Role.STAFF,
+        author=author,
     )
-    return message_to_dict(message), queued
+    assert message is not None  # a fresh command id is never queued before
+    return message_to_dict(message), True

@@ -29,13 +29,15 @@ from pathlib import Path
 from typing import Final
 
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ai_cs import datafiles
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
+from ai_cs.conversations import service as conversations
+from ai_cs.conversations.contracts import Attachment, OutboundMessage
 from ai_cs.conversations.models import Conversation
 from ai_cs.core import wording
 from ai_cs.core.tasks import TaskStatus
@@ -202,11 +204,8 @@ def undelivered(session: Session, *, limit: int = 50) -> list[Deliverable]:
             ImageTask.result_image,
             ImageTask.customer_id,
             ImageTask.acc_id,
-            # The gateway names the chat by the platform's id, which is ours unless another
-            # shop had a conversation with that id first.
-            func.coalesce(Conversation.chat_id, ImageTask.conversation_id),
+            ImageTask.conversation_id,
         )
-        .outerjoin(Conversation, Conversation.conversation_id == ImageTask.conversation_id)
         .where(
             ImageTask.status == TaskStatus.AWAITING_CONFIRM.value,
             ImageTask.result_image.is_not(None),
@@ -276,8 +275,33 @@ def announce(
         return None
     token, link = recorded
     ids = gw.short_digest(item.task_id, item.result_image)
+    messages: list[tuple[str, OutboundMessage]] = []
     if preview_size is not None:
         width, height = preview_size
+        preview = Attachment(url=f"{link}/preview", width=width, height=height)
+        messages.append(
+            (
+                f"deliver-{ids}-preview",
+                OutboundMessage(text="效果预览（带水印）", kind="image", attachments=(preview,)),
+            )
+        )
+    text = wording.result_ready(item.task_id, link, link_days=LINK_DAYS)
+    messages.append((f"deliver-{ids}-link", OutboundMessage(text=text)))
+    conv = session.get(Conversation, item.conversation_id)
+    for command_id, message in messages:
+        if conv is not None and conv.customer_id == item.customer_id:
+            # The conversation outbox: the customer's transcript shows the result was sent.
+            conversations.send_to_customer(
+                session,
+                clock,
+                conv.conversation_id,
+                message,
+                role=conversations.Role.AI,
+                command_id=command_id,
+            )
+            continue
+        # A task whose chat has no conversation of this customer (made by a partner system with
+        # a chat id of its own): the link still goes to the chat the task names.
         gw.queue_send(
             session,
             clock,
@@ -285,21 +309,12 @@ def announce(
             conversation_id=item.conversation_id,
             to=item.customer_id,
             message=wire_message(
-                "效果预览（带水印）",
-                "image",
-                [{"url": f"{link}/preview", "width": width, "height": height}],
+                message.text,
+                message.kind,
+                [{"url": a.url, "width": a.width, "height": a.height} for a in message.attachments],
             ),
-            command_id=f"deliver-{ids}-preview",
+            command_id=command_id,
         )
-    gw.queue_send(
-        session,
-        clock,
-        account_id=item.account_id,
-        conversation_id=item.conversation_id,
-        to=item.customer_id,
-        message=wire_message(wording.result_ready(item.task_id, link, link_days=LINK_DAYS)),
-        command_id=f"deliver-{ids}-link",
-    )
     return token
 
 

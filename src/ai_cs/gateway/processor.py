@@ -27,11 +27,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ai_cs.clock import Clock
 from ai_cs.config import Settings
 from ai_cs.conversations import interim
 from ai_cs.conversations import service as conversations
@@ -160,7 +161,7 @@ class Reply:
 
     command_id: str
     to: str
-    message: dict[str, Any]
+    message: OutboundMessage
 
 
 @dataclass
@@ -171,14 +172,6 @@ class ProcessorStats:
     singles: int = 0
     handler_errors: int = 0
     given_up: int = 0
-
-
-def _outbound_to_wire(out: OutboundMessage) -> dict[str, Any]:
-    return wire_message(
-        out.text,
-        out.kind,
-        [{"url": a.url, "width": a.width, "height": a.height} for a in out.attachments],
-    )
 
 
 class EventProcessor:
@@ -317,22 +310,9 @@ class EventProcessor:
         The conversation row is the only pause (人工接管): staff in the console, the API and a
         seller typing in the platform's app all write it there, and this is where lanes read it.
         """
-        ev = head.event
-        try:
-            with session.begin_nested():
-                conv = conversations.open_conversation(
-                    session,
-                    self.clock,
-                    conversation_id=ev.conversation_id,
-                    platform=ev.platform or "",
-                    account_id=ev.account_id,
-                    customer_id=ev.sender.id,
-                    customer_nick=ev.sender.nick,
-                )
-        except AicsError as exc:
-            # A chat that cannot be opened (no platform, another customer's chat id): the
-            # handler meets the same refusal, and the turn fails and is given up as any other.
-            log.info("gateway: chat of %s not opened: %s", head.event_id, exc.code)
+        conv = _open_conversation(session, self.clock, head)
+        if conv is None:
+            # The handler meets the same refusal, and the turn fails and is given up as any other.
             return None
         return conv.takeover_until if conversations.is_paused(conv, self.clock) else None
 
@@ -350,7 +330,7 @@ class EventProcessor:
                     Reply(
                         self._command_id("apology", first.event_id),
                         first.sender_id,
-                        wire_message(APOLOGY),
+                        OutboundMessage(text=APOLOGY),
                     )
                 ],
             )
@@ -376,7 +356,7 @@ class EventProcessor:
             nonlocal interim_count
             cid = self._command_id("interim", turn.first.event_id, str(interim_count))
             interim_count += 1
-            reply = Reply(cid, turn.first.sender_id or "", _outbound_to_wire(out))
+            reply = Reply(cid, turn.first.sender_id or "", out)
             await asyncio.to_thread(
                 self.db.run_write, lambda s: self._queue(s, turn.first, [reply])
             )
@@ -400,7 +380,7 @@ class EventProcessor:
             interim.unbind(token)
         to = turn.first.sender_id or ""
         replies = [
-            Reply(self._command_id("reply", turn.first.event_id, str(i)), to, _outbound_to_wire(o))
+            Reply(self._command_id("reply", turn.first.event_id, str(i)), to, o)
             for i, o in enumerate(outbound)
         ]
         await self._finish(turn.events, f"turn: {len(replies)} replies", replies)
@@ -651,19 +631,50 @@ class EventProcessor:
         # Keyed by the order id, not the event id: the same payment announced twice under two
         # event ids is answered once.
         cid = self._command_id(purpose, ev.platform or "", ev.account_id, key)
-        return Reply(cid, ev.sender.id, wire_message(text))
+        return Reply(cid, ev.sender.id, OutboundMessage(text=text))
 
     def _queue(self, session: Session, item: gw.InboxEvent, replies: list[Reply]) -> None:
+        """Send the replies through the chat's conversation outbox (transcript + send outbox)."""
+        if not replies:
+            return
+        conv = self._chat_for_replies(session, item)
         for reply in replies:
+            if conv is not None and conv.customer_id == reply.to:
+                conversations.send_to_customer(
+                    session,
+                    self.clock,
+                    conv.conversation_id,
+                    reply.message,
+                    role=conversations.Role.AI,
+                    command_id=reply.command_id,
+                )
+                continue
+            # No conversation can hold it (an event without a platform, a chat id another
+            # customer's conversation has): it still reaches the customer, untranscribed.
+            log.warning("gateway: reply %s sent outside any transcript", reply.command_id)
             gw.queue_send(
                 session,
                 self.clock,
                 account_id=item.account_id,
                 conversation_id=item.conversation_id,
                 to=reply.to,
-                message=reply.message,
+                message=wire_message(
+                    reply.message.text,
+                    reply.message.kind,
+                    [
+                        {"url": a.url, "width": a.width, "height": a.height}
+                        for a in reply.message.attachments
+                    ],
+                ),
                 command_id=reply.command_id,
             )
+
+    def _chat_for_replies(self, session: Session, item: gw.InboxEvent) -> Conversation | None:
+        """The event's conversation, opened for its buyer if none yet (a payment may come first)."""
+        conv = _conversation_of(session, item.event)
+        if conv is not None or item.event.sender.role != "buyer":
+            return conv
+        return _open_conversation(session, self.clock, item)
 
     def _notify_outbox(self) -> None:
         if self.on_outbox is not None:
@@ -696,6 +707,29 @@ def _log_lane_failure(task: asyncio.Task[None]) -> None:
 def _shop(ev: GatewayEvent) -> dict[str, str]:
     """The shop an event came from, as the task services' scope arguments."""
     return {"platform": ev.platform or "", "account_id": ev.account_id}
+
+
+def _open_conversation(session: Session, clock: Clock, item: gw.InboxEvent) -> Conversation | None:
+    """The conversation of a buyer's event, created on first use.
+
+    ``None`` when it cannot be: an event without a platform, a chat id another customer's
+    conversation has.
+    """
+    ev = item.event
+    try:
+        with session.begin_nested():
+            return conversations.open_conversation(
+                session,
+                clock,
+                conversation_id=ev.conversation_id,
+                platform=ev.platform or "",
+                account_id=ev.account_id,
+                customer_id=ev.sender.id,
+                customer_nick=ev.sender.nick,
+            )
+    except AicsError as exc:
+        log.info("gateway: chat of %s not opened: %s", item.event_id, exc.code)
+        return None
 
 
 def _conversation_of(session: Session, ev: GatewayEvent) -> Conversation | None:

@@ -66,12 +66,15 @@ def queue_send(
     to: str,
     message: dict[str, Any],
     command_id: str | None = None,
-) -> str:
+) -> str | None:
     """Put a message to a customer into the send outbox (same transaction as the caller's change).
 
     ``message`` is ``{"kind": "text"|"image", "text", "attachments": [{url, width, height}]}``
     (missing keys are filled in). A given ``command_id`` that is already queued is not queued again,
-    which makes replies to a re-processed event idempotent. Returns the command id.
+    which makes replies to a re-processed event idempotent. Returns the command id, or ``None``
+    when that command was queued before. Messages to customers go through
+    :func:`ai_cs.conversations.service.send_to_customer`, which also records them in the
+    conversation's transcript.
     """
     body = wire_message(
         str(message.get("text", "")),
@@ -79,7 +82,7 @@ def queue_send(
         list(message.get("attachments") or []),
     )
     cid = command_id or new_command_id()
-    session.execute(
+    queued = session.execute(
         dialect_insert(session, GatewayOutbox)
         .values(
             command_id=cid,
@@ -93,8 +96,9 @@ def queue_send(
             created_at=iso(clock.now()),
         )
         .on_conflict_do_nothing(index_elements=["command_id"])
-    )
-    return cid
+        .returning(GatewayOutbox.command_id)
+    ).scalar_one_or_none()
+    return None if queued is None else cid
 
 
 @dataclass(frozen=True)
