@@ -119,6 +119,7 @@ ERROR_MESSAGES: Final = {
     "rate_limited": "操作太频繁，请稍后再试",
     "csrf": "页面已过期，请刷新后再提交",
     "unknown_action": "不支持的操作",
+    "assist_no_send": "辅助回复会话不会发消息给买家，请在辅助回复页起草后复制",
     "consign_not_allowed": "只有客户已确认、在闲鱼付款的订单才能确认发货",
     "consign_off": "确认发货没有开启（AICS_XIANYU_CONSIGN_DUMMY）",
 }

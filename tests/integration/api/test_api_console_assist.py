@@ -123,3 +123,29 @@ def test_assist_refuses_bad_input_and_keeps_nothing(
     page = console.get(junk.headers["location"])
     assert 'id="assist-error"' in page.text
     assert workflow.get_customer_tasks("b1") == []
+
+
+def test_an_assist_conversation_never_queues_a_message_to_the_buyer(
+    console: httpx.Client, workflow: Workflow
+) -> None:
+    cid = conversation_id_for("pinduoduo", "pdd_shop", "pdd_buyer")
+    with workflow.db.write() as session:
+        conversations.open_conversation(
+            session,
+            workflow.clock,
+            conversation_id=cid,
+            platform="pinduoduo",
+            account_id="pdd_shop",
+            customer_id="pdd_buyer",
+            customer_nick=None,
+        )
+    page = console.get(f"/console/conversations/{quote(cid, safe='')}")
+    assert 'id="assist-note"' in page.text and 'id="reply-form"' not in page.text
+    sent = console.post(
+        f"/console/conversations/{quote(cid, safe='')}/reply",
+        data={"csrf": _csrf(console.get("/console/assist").text), "text": "您好"},
+    )
+    assert "err=assist_no_send" in sent.headers["location"]
+    with workflow.db.read() as session:
+        messages, _ = conversations.list_messages(session, cid)
+    assert messages == []
