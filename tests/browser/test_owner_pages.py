@@ -256,6 +256,23 @@ def test_assist_mode_drafts_a_reply_and_opens_a_task(
     copied = "() => document.querySelector('button[data-copy]').textContent === '已复制'"
     page.wait_for_function(copied)
 
+    # A later AI message (the result link when the order is done) shows up and becomes the draft.
+    with workflow.db.write() as session:
+        conversations.record_message(
+            session,
+            workflow.clock,
+            tasks[0]["conversation_id"],
+            direction=conversations.Direction.OUT,
+            role=conversations.Role.AI,
+            text="您的图片处理好啦，请查收～",
+        )
+    page.wait_for_selector(".message.role-ai >> text=您的图片处理好啦")
+    for _ in range(50):
+        if "您的图片处理好啦" in page.input_value("#draft"):
+            break
+        page.wait_for_timeout(100)
+    assert "您的图片处理好啦" in page.input_value("#draft")
+
 
 def test_assist_takes_a_dropped_or_pasted_picture(
     page: Any, login: Callable[[], None], base_url: str

@@ -89,6 +89,7 @@
           var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
           list.innerHTML = html;
           if (atBottom) list.scrollTop = list.scrollHeight;
+          updateDraft(list);
         })
         .catch(function () { /* the next tick tries again */ })
         .finally(function () {
@@ -96,6 +97,21 @@
         });
     }
     tick();
+  }
+
+  // 辅助回复: a later AI message (the quote once the picture is analysed, the result link) is
+  // the new draft: the AI's messages after the buyer's last one.
+  function updateDraft(list) {
+    var draft = document.getElementById("draft");
+    if (!draft) return;
+    var texts = [];
+    var items = list.querySelectorAll(".message");
+    for (var i = items.length - 1; i >= 0; i--) {
+      if (items[i].classList.contains("role-customer")) break;
+      var body = items[i].querySelector(".body");
+      if (items[i].classList.contains("role-ai") && body) texts.unshift(body.textContent);
+    }
+    if (texts.length) draft.value = texts.join("\n\n");
   }
 
   // 复制 buttons (assist mode): put the drafted reply on the clipboard.
