@@ -86,19 +86,17 @@ class AgentHandler:
         if not (message.text or "").strip() and not message.attachments:
             return []
         sources = self._picture_sources(message)
+        behind_others = False
         if sources:
-            from ai_cs.processing.pictures import request_analyses  # pulls in the imaging stack
-
             # Queued before the lane's lock: the workers start on every picture at once.
-            await asyncio.to_thread(
-                request_analyses, self.workflow.db, self.workflow.queue, self.settings, sources
-            )
+            behind_others = await asyncio.to_thread(self._request_analyses, sources)
         lock = self._lock(message)
         async with lock:
             conversation_id, history = await asyncio.to_thread(self._receive, message)
             if history is None:
                 return []
-            if sources and not await self._analysed(sources):
+            # Pictures waiting before this one: no quote within the second, say so at once.
+            if sources and (behind_others or not await self._analysed(sources)):
                 await self._acknowledge_picture()
             deps = ShopDeps(
                 platform=message.platform,
@@ -130,6 +128,14 @@ class AgentHandler:
         if self.allow_local_files:
             return urls
         return [u for u in urls if u.lower().startswith(("http://", "https://"))]
+
+    def _request_analyses(self, sources: list[str]) -> bool:
+        """Queue the pictures' jobs; True when other pictures wait for a worker before them."""
+        from ai_cs.processing.pictures import analyses_waiting, request_analyses
+
+        db, queue = self.workflow.db, self.workflow.queue
+        queued = request_analyses(db, queue, self.settings, sources)
+        return queued > 0 and analyses_waiting(db, queue) > queued
 
     async def _analysed(self, sources: list[str]) -> bool:
         """Whether every picture's analysis is back within ``picture_ack_after_seconds``."""

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Final
 
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ai_cs.config import Settings
@@ -77,6 +78,7 @@ __all__ = [
     "PictureAnalysis",
     "analyse_customer_picture",
     "analyse_picture",
+    "analyses_waiting",
     "load_result",
     "picture_report",
     "request_analyses",
@@ -166,6 +168,22 @@ def request_analyses(db: Database, queue: JobQueue, settings: Settings, sources:
                 _REQUESTED.pop(source, None)
         raise
     return len(todo)
+
+
+def analyses_waiting(db: Database, queue: JobQueue) -> int:
+    """Picture jobs queued and not yet taken by a worker (0 when the queue cannot tell).
+
+    A picture that finds others waiting before it will not be quoted within a second: the
+    turn says so at once instead of waiting to find out.
+    """
+    if queue.name == "embedded":
+        sql = "SELECT count(*) FROM jobs WHERE kind = :kind AND status = 'queued'"
+    elif queue.name == "procrastinate":
+        sql = "SELECT count(*) FROM procrastinate_jobs WHERE task_name = :kind AND status = 'todo'"
+    else:
+        return 0
+    with db.read() as session:
+        return int(session.execute(text(sql), {"kind": ANALYSE_PICTURE}).scalar_one())
 
 
 def wait_for_result(data_dir: Path, source: str, timeout: float) -> PictureAnalysis | None:

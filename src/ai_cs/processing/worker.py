@@ -25,6 +25,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +52,9 @@ from ai_cs.tasks.handoff import hand_to_designer
 from ai_cs.tasks.models import ImageTask
 
 log = logging.getLogger(__name__)
+
+REAP_INTERVAL_SECONDS = 1.0
+"""How often a worker looks for jobs whose worker died (expired leases)."""
 
 EngineRunner = Callable[[str, bytes], tuple[bytes, str]]
 """``(operation, picture bytes) → (result bytes, extension)``; raises ProcessingFailed."""
@@ -241,6 +245,7 @@ class Worker:
         )
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_seconds = lease_seconds or settings.job_lease_seconds
+        self._reaped_at = -REAP_INTERVAL_SECONDS  # the first step always reaps
 
     # ------------------------------------------------------------------ one step
     def reap(self) -> int:
@@ -262,7 +267,13 @@ class Worker:
 
     def run_once(self) -> AttemptOutcome | None:
         """Claim and run one due job; ``None`` when the queue has nothing due."""
-        self.reap()
+        # Expired leases are looked for at most once a second: each look is a write
+        # transaction, and a busy worker (a burst of picture jobs) would otherwise add one per
+        # job to every other writer's wait on SQLite.
+        now = time.monotonic()
+        if now - self._reaped_at >= REAP_INTERVAL_SECONDS:
+            self._reaped_at = now
+            self.reap()
         job = self.db.run_write(lambda s: self.queue.claim(s, self.worker_id, self.lease_seconds))
         if job is None:
             return None
