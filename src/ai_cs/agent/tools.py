@@ -358,7 +358,11 @@ def _orders(
 ) -> tuple[list[Order], int]:
     """The customer's own orders, newest first, and how many there are."""
     rows, total = service.list_tasks(
-        session, customer_id=deps.customer_id, status=status, limit=limit
+        session,
+        customer_id=deps.customer_id,
+        shop=(deps.platform, deps.account_id),
+        status=status,
+        limit=limit,
     )
     return [Order.of(row) for row in rows], total
 
@@ -381,9 +385,13 @@ def _error_code(exc: AicsError) -> ErrorCode:
 
 def _own_task(session: Session, deps: ShopDeps, task_id: str) -> Order | None:
     try:
-        return Order.of(service.get_task(session, task_id, customer_id=deps.customer_id))
+        task = Order.of(service.get_task(session, task_id, customer_id=deps.customer_id))
     except AicsError:  # missing, another customer's, or a malformed id: the same answer
         return None
+    # The buyer id names this person only in this shop: another shop's order is not theirs.
+    if (task.acc_type or "", task.acc_id or "") != (deps.platform, deps.account_id):
+        return None
+    return task
 
 
 def _find_target(
@@ -457,7 +465,12 @@ def _act(
 
 
 def _caller(deps: ShopDeps) -> orders.Caller:
-    return orders.Caller.customer(deps.customer_id, deps.conversation_id)
+    return orders.Caller.customer(
+        deps.customer_id,
+        deps.conversation_id,
+        platform=deps.platform,
+        account_id=deps.account_id,
+    )
 
 
 def _write(deps: ShopDeps, fn: Callable[[Session], T]) -> T:

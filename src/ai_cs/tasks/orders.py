@@ -68,8 +68,9 @@ REVISION_LABEL: Final = "客户对结果不满意，要求修改"
 class Caller:
     """Who asks for a verb: what they may reach, what the history says, what is logged.
 
-    ``customer_id`` limits the caller to that customer's orders; ``acc_ids`` to those shop
-    accounts' orders; ``staff_name`` logs every status change in ``staff_actions``;
+    ``customer_id`` limits the caller to that customer's orders and ``shop`` (platform, account)
+    to that shop's — a buyer id names one person only inside one shop; ``acc_ids`` limits staff
+    to those shop accounts' orders; ``staff_name`` logs every status change in ``staff_actions``;
     ``conversation_id`` is the chat the request came from (flags and the current order go there).
     """
 
@@ -79,14 +80,28 @@ class Caller:
     acc_ids: tuple[str, ...] | None = None
     staff_name: str | None = None
     key_id: str | None = None
+    shop: tuple[str, str] | None = None
 
     @classmethod
-    def customer(cls, customer_id: str, conversation_id: str | None = None) -> Caller:
-        """A buyer acting on their own orders (from a chat, the seed API, the CLI)."""
+    def customer(
+        cls,
+        customer_id: str,
+        conversation_id: str | None = None,
+        *,
+        platform: str | None = None,
+        account_id: str | None = None,
+    ) -> Caller:
+        """A buyer acting on their own orders (from a chat, the seed API, the CLI).
+
+        From a marketplace chat the buyer is known only inside its shop: ``platform`` and
+        ``account_id`` keep them to that shop's orders.
+        """
+        shop = (platform or "", account_id or "") if platform or account_id else None
         return cls(
             Actor.CUSTOMER,
             customer_id=check_id("customer_id", customer_id),
             conversation_id=conversation_id,
+            shop=shop,
         )
 
     @classmethod
@@ -108,7 +123,8 @@ SHOP: Final = Caller(Actor.STAFF)
 
 def _target(session: Session, task_id: object, caller: Caller, *, lock: bool = False) -> Order:
     order = Order.of(staff.visible_task(session, task_id, caller.acc_ids, lock=lock))
-    if caller.customer_id is not None and order.customer_id != caller.customer_id:
+    in_shop = caller.shop is None or (order.acc_type or "", order.acc_id or "") == caller.shop
+    if caller.customer_id is not None and (order.customer_id != caller.customer_id or not in_shop):
         raise NotTaskOwner(
             f"task {order.task_id!r} does not belong to customer {caller.customer_id!r}",
             task_id=order.task_id,

@@ -352,13 +352,22 @@ def list_tasks(
     customer_id: str | None = None,
     status: str | None = None,
     acc_ids: Iterable[str] | None = None,
+    shop: tuple[str, str] | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
-    """Tasks newest first with optional filters; returns ``(page, total)``."""
+    """Tasks newest first with optional filters; returns ``(page, total)``.
+
+    ``shop`` is ``(platform, account_id)``: a marketplace buyer's orders are those in that shop.
+    """
     stmt = select(ImageTask)
     if customer_id is not None:
         stmt = stmt.where(TASKS.c.customer_id == check_id("customer_id", customer_id))
+    if shop is not None:
+        stmt = stmt.where(
+            func.coalesce(TASKS.c.acc_type, "") == shop[0],
+            func.coalesce(TASKS.c.acc_id, "") == shop[1],
+        )
     if status is not None:
         stmt = stmt.where(TASKS.c.status == parse_status(status).value)
     if acc_ids is not None:
