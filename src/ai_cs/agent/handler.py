@@ -86,10 +86,12 @@ class AgentHandler:
         if not (message.text or "").strip() and not message.attachments:
             return []
         sources = self._picture_sources(message)
-        behind_others = False
+        behind_others: bool | None = False
         if sources:
             # Queued before the lane's lock: the workers start on every picture at once.
             behind_others = await asyncio.to_thread(self._request_analyses, sources)
+            if behind_others is None:
+                sources = []  # no worker alive: the turn analyses the pictures itself
         lock = self._lock(message)
         async with lock:
             conversation_id, history = await asyncio.to_thread(self._receive, message)
@@ -129,11 +131,16 @@ class AgentHandler:
             return urls
         return [u for u in urls if u.lower().startswith(("http://", "https://"))]
 
-    def _request_analyses(self, sources: list[str]) -> bool:
-        """Queue the pictures' jobs; True when other pictures wait for a worker before them."""
-        from ai_cs.processing.pictures import analyses_waiting, request_analyses
+    def _request_analyses(self, sources: list[str]) -> bool | None:
+        """Queue the pictures' jobs; True when other pictures wait for a worker before them.
+
+        ``None`` (nothing queued) while no worker is alive: the turn analyses the pictures itself.
+        """
+        from ai_cs.processing.pictures import analyses_waiting, request_analyses, workers_alive
 
         db, queue = self.workflow.db, self.workflow.queue
+        if not workers_alive(db):
+            return None
         queued = request_analyses(db, queue, self.settings, sources)
         return queued > 0 and analyses_waiting(db, queue) > queued
 

@@ -45,6 +45,8 @@ WORKER_SCRIPT: Final = textwrap.dedent(
     )
     wf = Workflow(database_url=sys.argv[1], settings=settings)
     worker = Worker(wf.db, wf.clock, settings)
+    from ai_cs.jobs import presence
+    presence.beat(wf.db, wf.clock, worker.worker_id, "embedded")
     from ai_cs.imaging.ocr import default_ocr
     import numpy as np
     default_ocr().read(np.full((64, 64, 3), 255, np.uint8))  # models loaded before the burst

@@ -16,8 +16,9 @@ The result is a JSON file in the data directory keyed by SHA-256 of the picture'
   writes the same file again; nothing doubles;
 - the customer-facing reply stays in the conversation's turn, whose replies are already sent
   exactly once (command ids derived from the event ids): one quote per picture;
-- when no worker answers in time (none running, all dead) the turn analyses the picture itself,
-  so a picture is never left unanswered.
+- when no worker has announced itself (``worker_presence``) the turn analyses the picture
+  itself at once, and when none answers in time (all busy or dead) after
+  ``AICS_PICTURE_JOB_WAIT_SECONDS``, so a picture is never left unanswered.
 
 A picture that intake refuses is recorded as refused; the turn then runs the ordinary path,
 which refuses it again quickly (intake refuses before any analysis) with the usual message.
@@ -38,6 +39,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from ai_cs.clock import SystemClock
 from ai_cs.config import Settings
 from ai_cs.core.tasks import Operation
 from ai_cs.db.database import Database
@@ -51,6 +53,7 @@ from ai_cs.imaging.report import (
     analyze_source,
     report_from_analysis,
 )
+from ai_cs.jobs.presence import live_workers
 from ai_cs.jobs.queue import ANALYSE_PICTURE, JobQueue, JobSpec
 from ai_cs.tasks import orders
 
@@ -84,6 +87,7 @@ __all__ = [
     "request_analyses",
     "result_path",
     "wait_for_result",
+    "workers_alive",
 ]
 
 
@@ -170,6 +174,15 @@ def request_analyses(db: Database, queue: JobQueue, settings: Settings, sources:
     return len(todo)
 
 
+def workers_alive(db: Database) -> bool:
+    """Whether any worker announced itself recently (``worker_presence``).
+
+    Without one nobody would take a picture job: the turn analyses the picture itself at once
+    rather than after ``picture_job_wait_seconds``.
+    """
+    return live_workers(db, SystemClock()) > 0
+
+
 def analyses_waiting(db: Database, queue: JobQueue) -> int:
     """Picture jobs queued and not yet taken by a worker (0 when the queue cannot tell).
 
@@ -223,12 +236,12 @@ def picture_report(
             history=history,
         )
     found = load_result(settings.data_dir, source)
-    if found is None:
+    if found is None and workers_alive(db):
         request_analyses(db, queue, settings, [source])
         found = wait_for_result(settings.data_dir, source, settings.picture_job_wait_seconds)
     if found is None or found.image is None or found.analysis is None:
         if found is None:
-            log.warning("no worker analysed %s in time; analysing it in this process", source)
+            log.warning("no worker analysed %s; analysing it in this process", source)
         return analyze_source(
             source,
             settings,

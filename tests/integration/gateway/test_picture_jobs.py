@@ -32,6 +32,7 @@ from ai_cs.config import Settings
 from ai_cs.db.models import Job
 from ai_cs.gateway.sim import Customer, GatewaySimulator
 from ai_cs.imaging.ocr import OcrLine, StaticOcr
+from ai_cs.jobs import presence
 from ai_cs.jobs.queue import ANALYSE_PICTURE
 from ai_cs.processing.pictures import load_result
 from ai_cs.processing.worker import Worker
@@ -91,12 +92,14 @@ class WorkerThread:
                 self.stop.wait(0.05)
 
     def __enter__(self) -> WorkerThread:
+        presence.beat(self.worker.db, self.worker.clock, self.worker.worker_id, "embedded")
         self.thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.stop.set()
         self.thread.join(10)
+        presence.leave(self.worker.db, self.worker.worker_id)
 
 
 def texts(sim: GatewaySimulator, customer: Customer) -> list[str]:
@@ -158,6 +161,7 @@ WORKER_SCRIPT = textwrap.dedent(
     import sys, time
     from ai_cs.config import Settings
     from ai_cs.imaging.ocr import StaticOcr
+    from ai_cs.jobs import presence
     from ai_cs.processing.worker import Worker
     from ai_cs.workflow import Workflow
 
@@ -172,6 +176,7 @@ WORKER_SCRIPT = textwrap.dedent(
     )
     wf = Workflow(database_url=sys.argv[1], settings=settings)
     worker = Worker(wf.db, wf.clock, settings, ocr=Slow(), lease_seconds=1.5)
+    presence.beat(wf.db, wf.clock, worker.worker_id, "embedded")
     while worker.run_once() is None:
         time.sleep(0.05)
     """
@@ -192,6 +197,9 @@ async def test_a_worker_killed_mid_analysis_costs_a_retry_not_a_second_quote(
         env=env,
     )
     try:
+        deadline = time.monotonic() + 60
+        while not presence.live_workers(wf.db, wf.clock) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)  # the child has announced itself: pictures go to it
         async with running(make_client(wf, sim, AgentHandler(wf, ocr=StaticOcr()))) as client:
             await sim.send_picture(buyer, picture, text="帮我抠图")
             assert doomed.stdout is not None
@@ -220,3 +228,22 @@ async def test_a_worker_killed_mid_analysis_costs_a_retry_not_a_second_quote(
     assert [(j.kind, j.status, j.attempts) for j in jobs] == [(ANALYSE_PICTURE, "done", 2)]
     assert len(wf.list_tasks(customer_id=buyer.id)[0]) == 1
     assert load_result(Path(wf.settings.data_dir), picture) is not None
+
+
+@pytest.mark.anyio
+async def test_without_a_live_worker_the_turn_analyses_the_picture_itself_at_once(
+    wf: Workflow, sim: GatewaySimulator
+) -> None:
+    picture = sim.add_picture("n.png", photo_png(5))
+    buyer = Customer(id="pic-4")
+    ocr = StaticOcr()
+    async with running(make_client(wf, sim, AgentHandler(wf, ocr=ocr))) as client:
+        started = time.monotonic()
+        await sim.send_picture(buyer, picture, text="帮我抠图")
+        assert await sim.wait_for_replies(buyer, 1, timeout=30)
+        assert await client.processor.idle(10)
+    assert time.monotonic() - started < wf.settings.picture_job_wait_seconds
+    assert len(texts(sim, buyer)) == 1 and "元" in texts(sim, buyer)[0]  # no ack, the quote
+    assert ocr.calls == 1
+    with wf.db.read() as session:
+        assert list(session.execute(select(Job.kind))) == []
