@@ -24,6 +24,19 @@ def staff(keys: dict[str, str]) -> dict[str, str]:
     return bearer(keys["staff"])
 
 
+def assert_refused(
+    client: httpx.Client,
+    staff: dict[str, str],
+    workflow: Workflow,
+    task: dict[str, Any],
+    action: str,
+) -> None:
+    """``action`` from the task's status is a 409 ``invalid_transition`` and changes nothing."""
+    response = client.post(f"/api/v1/tasks/{task['task_id']}/{action}", headers=staff)
+    assert_error(response, 409, "invalid_transition")
+    assert workflow.get_task(task["task_id"]) == task
+
+
 def test_list_filters_paging_and_total_count(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask
 ) -> None:
@@ -160,13 +173,7 @@ def test_confirm_moves_awaiting_confirm_to_completed(
     assert done.json()["status"] == "completed" and done.json()["completed_at"]
     again = client.post(f"/api/v1/tasks/{waiting['task_id']}/confirm", headers=staff)
     assert_error(again, 409)
-    pending = make_task()
-    assert_error(
-        client.post(f"/api/v1/tasks/{pending['task_id']}/confirm", headers=staff),
-        409,
-        "invalid_transition",
-    )
-    assert workflow.get_task(pending["task_id"])["status"] == "pending"
+    assert_refused(client, staff, workflow, make_task(), "confirm")
 
 
 def test_hand_to_designer_writes_the_dispatch_request(
@@ -228,13 +235,7 @@ def test_cancel_only_before_payment(
     assert done.status_code == 200 and done.json()["status"] == "cancelled"
     no_body = client.post(f"/api/v1/tasks/{make_task()['task_id']}/cancel", headers=staff)
     assert no_body.status_code == 200 and no_body.json()["status"] == "cancelled"
-    paid = make_task("paid")
-    assert_error(
-        client.post(f"/api/v1/tasks/{paid['task_id']}/cancel", headers=staff),
-        409,
-        "invalid_transition",
-    )
-    assert workflow.get_task(paid["task_id"])["status"] == "paid"
+    assert_refused(client, staff, workflow, make_task("paid"), "cancel")
 
 
 def test_refund_from_every_paid_status_only(
@@ -246,9 +247,7 @@ def test_refund_from_every_paid_status_only(
         assert response.status_code == 200, (status, response.text)
         assert response.json()["status"] == "refunded"
     for status in ("pending", "completed", "cancelled"):
-        task = make_task(status)
-        assert_error(client.post(f"/api/v1/tasks/{task['task_id']}/refund", headers=staff), 409)
-        assert workflow.get_task(task["task_id"])["status"] == status
+        assert_refused(client, staff, workflow, make_task(status), "refund")
 
 
 def test_racing_refunds_only_one_wins(
