@@ -51,11 +51,16 @@ def is_pg(session: Session) -> bool:
 
 
 def _connection(session: Session) -> Connection:
-    # A Database.write() session keeps its transaction's connection; others are asked each time.
+    # A Database.write() session keeps its transaction's connection, valid while that same
+    # transaction is open (a commit or rollback inside the block starts another, perhaps on
+    # another pooled connection); other sessions are asked each time.
     info = session.info
-    conn = info.get(CONNECTION_KEY)
-    if conn is None:
-        conn = session.connection()
-        if CONNECTION_KEY in info:
-            info[CONNECTION_KEY] = conn
+    kept = info.get(CONNECTION_KEY)
+    transaction = session.get_transaction()
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        conn: Connection = kept[1]
+        return conn
+    conn = session.connection()
+    if CONNECTION_KEY in info:
+        info[CONNECTION_KEY] = (session.get_transaction(), conn)
     return conn
