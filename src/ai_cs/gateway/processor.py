@@ -70,6 +70,7 @@ REFUND_STATUSES: Final = frozenset({"refunded", "refund", "refund_success", "退
 CLOSE_STATUSES: Final = frozenset(
     {"closed", "close", "cancelled", "canceled", "交易关闭", "已关闭"}
 )
+CONFIRM_STATUSES: Final = frozenset({"done", "confirmed", "trade_success", "交易成功", "确认收货"})
 
 APOLOGY: Final = "抱歉，刚才系统有点忙，您的消息已转给客服，会尽快回复您。"
 
@@ -571,6 +572,14 @@ class EventProcessor:
             if closed.order is None:
                 return f"close_unmatched: order {order.id}", []
             return f"cancelled: {closed.order.task_id}", []
+        if status in CONFIRM_STATUSES:
+            try:
+                confirmed = orders.confirm_platform_order(session, self.clock, order.id, **shop)
+            except AicsError as exc:
+                return f"confirm_not_applied: order {order.id} ({exc.code})", []
+            if confirmed is None:
+                return f"confirm_unmatched: order {order.id}", []
+            return f"confirmed: {confirmed.task_id}", []
         return f"order_status_recorded: {status or 'unknown'}", []
 
     def _seller_message(self, session: Session, item: gw.InboxEvent) -> tuple[str, list[Reply]]:

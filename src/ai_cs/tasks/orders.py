@@ -451,6 +451,23 @@ def refund_platform_order(
     return refund(session, clock, payment.task_id, SHOP)
 
 
+def confirm_platform_order(
+    session: Session, clock: Clock, order_id: str, *, platform: str = "", account_id: str = ""
+) -> Order | None:
+    """The buyer confirmed receipt on the platform (确认收货): the order it paid ``→ completed``.
+
+    ``None`` when that shop knows no applied payment of the order id. An order completed
+    already (confirmed in chat or by staff first) is returned as it is.
+    """
+    payment = service.existing_payment(session, order_id, platform=platform, account_id=account_id)
+    if payment is None or payment.task_id is None or payment.outcome != service.APPLIED:
+        return None
+    current = _target(session, payment.task_id, SHOP)
+    if current.status == S.COMPLETED:
+        return current
+    return confirm(session, clock, payment.task_id, SHOP)
+
+
 @dataclass(frozen=True)
 class Closed:
     """A closed platform order: the cancelled order, or why none was."""
@@ -626,6 +643,7 @@ __all__ = [
     "change_operation",
     "close_platform_order",
     "confirm",
+    "confirm_platform_order",
     "hand_to_designer",
     "picture_history",
     "quote_picture",

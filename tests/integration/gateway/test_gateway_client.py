@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ai_cs.conversations import service as conversations
+from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.models import Job
 from ai_cs.gateway.sim import Customer, GatewaySimulator
 from ai_cs.marketplace.models import GatewayInbox, GatewayOutbox
 from ai_cs.tasks.models import Payment
+from ai_cs.tasks.service import transition
 from ai_cs.workflow import Workflow
 
 pytestmark = pytest.mark.anyio
@@ -272,6 +274,35 @@ async def test_refunds_and_closed_orders_reach_the_task(
         f"cancelled: {unpaid['task_id']}",
         "order_status_recorded: shipped",
     ]
+
+
+async def test_a_receipt_confirmed_on_the_platform_completes_the_task(
+    gw_workflow: Workflow, sim: GatewaySimulator
+) -> None:
+    buyer = Customer(id="c-1")
+    task = gw_workflow.create_image_task(
+        "c-1", "http://x/c.png", "enhance", price_fen=1000, **SHOP_1
+    )
+    gw_workflow.trigger_processing_on_payment("c-1", payment_id="order-c1", amount_fen=1000)
+    gw_workflow.db.run_write(
+        lambda s: transition(
+            s, gw_workflow.clock, task["task_id"], TaskStatus.AWAITING_CONFIRM, result_image="r.png"
+        )
+    )
+    async with running(make_client(gw_workflow, sim, EchoHandler())) as client:
+        await sim.order_status(buyer, "order-c1", "done", 1000)
+        await sim.order_status(buyer, "order-c1", "done", 1000)
+        await sim.order_status(buyer, "order-unknown", "done", 1000)
+        assert await sim.wait_for(lambda: len(set(sim.record.acks)) == 3, 10)
+        assert await client.processor.idle(10)
+    done = gw_workflow.get_task(task["task_id"])
+    assert done["status"] == "completed" and done["completed_at"] is not None
+    assert [r.outcome for r in _inbox(gw_workflow)] == [
+        f"confirmed: {task['task_id']}",
+        f"confirmed: {task['task_id']}",
+        "confirm_unmatched: order order-unknown",
+    ]
+    assert sim.messages_to(buyer) == []
 
 
 async def test_a_malformed_event_is_acked_and_kept_for_staff_not_redelivered_forever(

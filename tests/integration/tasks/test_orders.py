@@ -238,3 +238,23 @@ def test_a_revision_goes_to_a_designer_with_what_the_customer_wants(workflow: Wo
     )
     assert handed.status == TaskStatus.WITH_DESIGNER
     assert handed.designer_reason == f"{orders.REVISION_LABEL}：边缘再细一点"
+
+
+def test_a_receipt_confirmed_on_the_platform_completes_the_order_once(
+    workflow: Workflow,
+) -> None:
+    tid = _delivered(workflow)
+
+    def confirm(order_id: str) -> Order | None:
+        return workflow.db.run_write(
+            lambda s: orders.confirm_platform_order(s, workflow.clock, order_id)
+        )
+
+    first = confirm(f"pay-{tid}")
+    assert first is not None and first.status == TaskStatus.COMPLETED and first.completed_at
+    assert confirm(f"pay-{tid}") == first  # the platform repeating itself changes nothing
+    assert confirm("no-such-order") is None
+    unpaid = _open(workflow)
+    workflow.record_payment(ME, unpaid, payment_id="short", amount_fen=1)  # amount_mismatch
+    assert confirm("short") is None
+    assert workflow.get_task(unpaid)["status"] == TaskStatus.PENDING
