@@ -37,6 +37,7 @@ from ai_cs.agent.understanding import read_message
 from ai_cs.core.money import yuan
 from ai_cs.core.risk import Decision
 from ai_cs.errors import AicsError
+from ai_cs.tasks.service import list_tasks
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,15 @@ def _allowed_amounts(deps: ShopDeps, messages: Sequence[ModelMessage]) -> set[st
             for part in message.parts:
                 if isinstance(part, ToolReturnPart):
                     walk(part.content)
-    for task in deps.workflow.get_customer_tasks(deps.customer_id):
+    # The buyer's orders in this shop only: the same buyer id elsewhere is somebody else.
+    with deps.workflow.db.read() as session:
+        orders, _ = list_tasks(
+            session,
+            customer_id=deps.customer_id,
+            shop=(deps.platform, deps.account_id),
+            limit=1000,
+        )
+    for task in orders:
         if task.get("price_fen") is not None:
             allowed.add(yuan(int(task["price_fen"])))
     return allowed

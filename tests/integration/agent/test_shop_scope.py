@@ -89,3 +89,30 @@ async def test_tool_calls_from_another_shop_with_the_same_buyer_id_change_nothin
     results = [r for body in llm.requests for r in tool_results(body)]
     assert [r["error"] for r in results] == [None, *["task_not_found"] * 3]
     assert tid not in str(results)  # "not found", and not a word about the order
+
+
+async def test_a_reply_may_not_state_another_shops_order_price(
+    fixed_workflow: Workflow, settings: Settings, llm: ScriptedLLM
+) -> None:
+    """The reply's price check allows this shop's orders' prices, not another shop's."""
+    wf = fixed_workflow
+    wf.create_image_task(
+        "customer_123",
+        "https://example.com/a.jpg",
+        "enhance",
+        price_fen=3170,
+        acc_id="shop_a",
+        acc_type="xianyu",
+    )
+    configured = settings.model_copy(
+        update={"llm_model": "alibaba:qwen-plus", "llm_base_url": llm.url, "llm_api_key": "k"}
+    )
+    handler = AgentHandler(wf, settings=configured, ocr=StaticOcr(), allow_local_files=True)
+    llm.script = [text("您的订单是 31.7 元哦")]
+    with override_allow_model_requests(True):
+        elsewhere = await Chat(handler, conversation_id="conv_b", account_id="shop_b").say("多少钱")
+    assert "31.7" not in elsewhere
+    llm.script = [text("您的订单是 31.7 元哦")]
+    with override_allow_model_requests(True):
+        here = await Chat(handler, conversation_id="conv_a", account_id="shop_a").say("多少钱")
+    assert here == "您的订单是 31.7 元哦"

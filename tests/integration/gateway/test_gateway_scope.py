@@ -15,9 +15,11 @@ from sqlalchemy import select
 
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.conversations.models import Conversation, ConversationMessage
+from ai_cs.core.tasks import TaskStatus
 from ai_cs.gateway.sim import Customer, GatewaySimulator
 from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.marketplace.models import GatewayInbox
+from ai_cs.tasks import service as tasks
 from ai_cs.tasks.models import Payment
 from ai_cs.workflow import Workflow
 
@@ -116,6 +118,30 @@ async def test_a_close_from_another_shop_does_not_cancel_this_shops_task(
         assert gw_workflow.get_task(task["task_id"])["status"] == "pending"
         own = await sim.order_status(SHOP_A, "order-3", "closed", 3000)
         assert await _settled(gw_workflow, own) == ("processed", f"cancelled: {task['task_id']}")
+
+
+async def test_a_receipt_confirmed_in_another_shop_does_not_complete_this_shops_task(
+    gw_workflow: Workflow, sim: GatewaySimulator
+) -> None:
+    task = _task_of_shop_a(gw_workflow)
+    async with running(make_client(gw_workflow, sim, ShopDouble(gw_workflow))):
+        paid = await sim.pay(SHOP_A, "order-4", 3000)
+        assert (await _settled(gw_workflow, paid))[0] == "processed"
+        gw_workflow.db.run_write(
+            lambda s: tasks.transition(
+                s, gw_workflow.clock, task["task_id"], TaskStatus.AWAITING_CONFIRM
+            )
+        )
+        for stranger in (SHOP_B, SHOP_A_ON_TAOBAO):
+            done = await sim.order_status(stranger, "order-4", "done")
+            assert await _settled(gw_workflow, done) == (
+                "processed",
+                "confirm_unmatched: order order-4",
+            )
+        assert gw_workflow.get_task(task["task_id"])["status"] == "awaiting_confirm"
+        own = await sim.order_status(SHOP_A, "order-4", "done")
+        assert await _settled(gw_workflow, own) == ("processed", f"confirmed: {task['task_id']}")
+    assert gw_workflow.get_task(task["task_id"])["status"] == "completed"
 
 
 async def test_a_message_from_another_shop_with_this_chat_id_lands_in_its_own_conversation(
