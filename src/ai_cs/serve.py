@@ -43,15 +43,15 @@ def quiet_startup_logs() -> None:
 
 def background_loops(runtime: Runtime, stop: asyncio.Event) -> list[Coroutine[Any, Any, None]]:
     """The notification and dispatch relays, and the gateway (client or 闲鱼 bridge)."""
-    from ai_cs.dispatch.relay import run_relay_for
+    from ai_cs.dispatch.relay import serve_relay
     from ai_cs.gateway.runner import run_gateway_for
-    from ai_cs.notify.relay import run_relay_for as notify_relay
+    from ai_cs.notify.relay import run_relay as notify_relay
 
     # The gateway part runs the client with AICS_GATEWAY_URL, else the 闲鱼 bridge once an
     # account exists; it decides itself.
     return [
-        notify_relay(runtime, stop),
-        run_relay_for(runtime, stop),
+        notify_relay(runtime.settings, runtime.db, runtime.clock, stop=stop),
+        serve_relay(runtime.settings, runtime.db, runtime.clock, stop=stop),
         run_gateway_for(runtime, stop),
     ]
 

@@ -20,19 +20,18 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
 from ai_cs.db.database import Database
 from ai_cs.db.models import OutboxMessage
+from ai_cs.db.passes import PENDING, DeliveryCounts, claim_due, run_passes, settle_pending
 from ai_cs.dispatch.client import (
     DispatchClient,
     DispatchRejected,
@@ -44,7 +43,6 @@ from ai_cs.tasks.handoff import DISPATCH_TOPIC
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
 LEASE_SECONDS = 60.0
@@ -63,19 +61,10 @@ class ClaimedMessage:
 
 
 @dataclass
-class RelayReport:
+class RelayReport(DeliveryCounts):
     """What one :func:`deliver_due` pass did."""
 
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    skipped: int = 0  # another relay held the row
     job_ids: list[str] | None = None
-
-    @property
-    def attempted(self) -> int:
-        """Rows this pass tried to send."""
-        return self.sent + self.retried + self.failed
 
 
 def due_ids(session: Session, now_epoch: float, limit: int) -> list[int]:
@@ -96,20 +85,19 @@ def due_ids(session: Session, now_epoch: float, limit: int) -> list[int]:
 
 def claim(session: Session, clock: Clock, message_id: int) -> ClaimedMessage | None:
     """Take one due row for an attempt (compare-and-set), or ``None`` if another relay did."""
-    now = clock.epoch()
-    row = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == message_id,
-            OutboxMessage.status == PENDING,
-            OutboxMessage.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=now + LEASE_SECONDS, attempts=OutboxMessage.attempts + 1)
-        .returning(
-            OutboxMessage.id, OutboxMessage.key, OutboxMessage.payload, OutboxMessage.attempts
-        )
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    row = claim_due(
+        session,
+        OutboxMessage,
+        message_id,
+        clock.epoch(),
+        lease_seconds=LEASE_SECONDS,
+        returning=(
+            OutboxMessage.id,
+            OutboxMessage.key,
+            OutboxMessage.payload,
+            OutboxMessage.attempts,
+        ),
+    )
     if row is None:
         return None
     return ClaimedMessage(
@@ -118,14 +106,7 @@ def claim(session: Session, clock: Clock, message_id: int) -> ClaimedMessage | N
 
 
 def _settle(session: Session, message_id: int, **values: Any) -> None:
-    # Only a row still pending is settled: one another relay finished after our lease ran out
-    # keeps that relay's outcome.
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == PENDING)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    settle_pending(session, OutboxMessage, message_id, **values)
 
 
 def deliver_due(
@@ -208,21 +189,13 @@ async def run_relay(
     Passes run in a worker thread (the database and HTTP calls block); a full pass is followed
     at once by the next, an idle one by ``interval`` seconds of sleep.
     """
-    stop = stop or asyncio.Event()
-    while not stop.is_set():
-        try:
-            report = await anyio.to_thread.run_sync(
-                functools.partial(deliver_due, db, clock, client, limit, backoff=backoff)
-            )
-            busy = report.attempted >= limit
-        except SQLAlchemyError as exc:
-            # The rows stay in the outbox; the next pass picks them up.
-            log.error("dispatch relay pass failed: %s", exc)
-            busy = False
-        if busy:
-            continue
-        with suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    await run_passes(
+        functools.partial(deliver_due, db, clock, client, limit, backoff=backoff),
+        busy=lambda report: report.attempted >= limit,
+        stop=stop or asyncio.Event(),
+        interval=interval,
+        name="dispatch relay",
+    )
 
 
 async def serve_relay(
@@ -239,14 +212,3 @@ async def serve_relay(
         await run_relay(db, clock, client, interval=interval, stop=stop)
     finally:
         client.close()
-
-
-class _RuntimeLike(Protocol):
-    settings: Settings
-    db: Database
-    clock: Clock
-
-
-async def run_relay_for(runtime: _RuntimeLike, stop: asyncio.Event) -> None:
-    """The relay loop of ``aics serve``: :func:`serve_relay` with the runtime's pieces."""
-    await serve_relay(runtime.settings, runtime.db, runtime.clock, stop=stop)

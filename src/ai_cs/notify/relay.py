@@ -25,19 +25,17 @@ import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
-from contextlib import suppress
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
-import anyio.to_thread
 import httpx
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
 from ai_cs.db.database import Database, dialect_insert
+from ai_cs.db.passes import PENDING, DeliveryCounts, claim_due, run_passes, settle_pending
 from ai_cs.jobs.embedded import backoff_seconds
 from ai_cs.notify.channels import TIMEOUT_SECONDS, Channel, NotifyFailed, configured_channels, send
 from ai_cs.notify.events import OPTIONAL_KINDS, NotifyKind
@@ -46,7 +44,6 @@ from ai_cs.notify.models import NotifyDelivery, NotifyEvent
 
 log = logging.getLogger(__name__)
 
-PENDING: Final = "pending"
 SENT: Final = "sent"
 FAILED: Final = "failed"
 LEASE_SECONDS: Final = 60.0
@@ -55,19 +52,10 @@ FAN_OUT_BATCH: Final = 200
 
 
 @dataclass
-class RelayReport:
+class RelayReport(DeliveryCounts):
     """What one pass did."""
 
     fanned_out: int = 0
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-    @property
-    def attempted(self) -> int:
-        """Deliveries this pass tried to send."""
-        return self.sent + self.retried + self.failed
 
 
 def fan_out(session: Session, clock: Clock, channels: list[str], *, paid_orders: bool) -> int:
@@ -119,23 +107,19 @@ class Claimed:
 
 def claim(session: Session, clock: Clock, delivery_id: int) -> Claimed | None:
     """Take one due delivery for an attempt, or ``None`` if another relay has it."""
-    now = clock.epoch()
-    row = session.execute(
-        update(NotifyDelivery)
-        .where(
-            NotifyDelivery.id == delivery_id,
-            NotifyDelivery.status == PENDING,
-            NotifyDelivery.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=now + LEASE_SECONDS, attempts=NotifyDelivery.attempts + 1)
-        .returning(
+    row = claim_due(
+        session,
+        NotifyDelivery,
+        delivery_id,
+        clock.epoch(),
+        lease_seconds=LEASE_SECONDS,
+        returning=(
             NotifyDelivery.id,
             NotifyDelivery.channel,
             NotifyDelivery.attempts,
             NotifyDelivery.event_id,
-        )
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+        ),
+    )
     if row is None:
         return None
     event = session.get_one(NotifyEvent, row.event_id)
@@ -151,12 +135,7 @@ def claim(session: Session, clock: Clock, delivery_id: int) -> Claimed | None:
 
 
 def _settle(session: Session, delivery_id: int, values: Mapping[str, object]) -> None:
-    session.execute(
-        update(NotifyDelivery)
-        .where(NotifyDelivery.id == delivery_id, NotifyDelivery.status == PENDING)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    settle_pending(session, NotifyDelivery, delivery_id, **values)
 
 
 def notice_of(claimed: Claimed, base_url: str) -> Notice:
@@ -269,31 +248,16 @@ async def run_relay(
         paid_orders=settings.notify_paid_orders,
     )
     try:
-        while not stop.is_set():
-            try:
-                report = await anyio.to_thread.run_sync(pass_)
-                busy = report.attempted >= 20 or report.fanned_out >= FAN_OUT_BATCH
-            except SQLAlchemyError as exc:
-                log.error("notification relay pass failed: %s", exc)
-                busy = False
-            if busy:
-                continue
-            with suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+        await run_passes(
+            pass_,
+            busy=lambda report: report.attempted >= 20 or report.fanned_out >= FAN_OUT_BATCH,
+            stop=stop,
+            interval=interval,
+            name="notification relay",
+        )
     finally:
         if own:
             http.close()
-
-
-class _RuntimeLike(Protocol):
-    settings: Settings
-    db: Database
-    clock: Clock
-
-
-async def run_relay_for(runtime: _RuntimeLike, stop: asyncio.Event) -> None:
-    """The relay loop of ``aics serve``."""
-    await run_relay(runtime.settings, runtime.db, runtime.clock, stop=stop)
 
 
 def send_test(settings: Settings, channel_name: str, now_epoch: float, created_at: str) -> None:
