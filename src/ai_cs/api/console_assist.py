@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.api.console import ConsoleStaff, back_to, csrf_ok, render, workflow_of
-from ai_cs.api.console_conversations import ASSIST_PREFIX, ROLE_LABELS, with_pictures
+from ai_cs.api.console_conversations import ROLE_LABELS, with_pictures
 from ai_cs.api.console_labels import ERRORS, platform_label
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.contracts import Attachment, InboundMessage
@@ -36,7 +36,7 @@ router = APIRouter(prefix="/console/assist", include_in_schema=False)
 
 PLATFORMS: Final = {"taobao": "淘宝 / 千牛", "pinduoduo": "拼多多"}
 """Platforms with no bridge: staff relay their chats by hand."""
-CONVERSATION_PREFIX: Final = ASSIST_PREFIX.rstrip(":")
+CONVERSATION_PREFIX: Final = conversations.ASSIST_PREFIX.rstrip(":")
 MESSAGES_SHOWN: Final = 100
 ASSIST_ERRORS: Final = {
     "csrf": "页面已过期，请刷新后再提交",

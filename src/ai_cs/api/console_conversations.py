@@ -48,7 +48,6 @@ OK_MESSAGES: Final = {
     "replied": "消息已发送",
 }
 MESSAGES_SHOWN: Final = 200
-ASSIST_PREFIX: Final = "assist:"
 """Conversations relayed by hand through 辅助回复 (api/console_assist.py): nothing is sent."""
 LIST_SHOWN: Final = 50
 
@@ -183,7 +182,7 @@ def conversation_page(
             "role_labels": ROLE_LABELS,
             "takeover_minutes": int(request.app.state.settings.takeover_minutes),
             "conversation_ok": OK_MESSAGES.get(ok),
-            "assisted": conversation["conversation_id"].startswith(ASSIST_PREFIX),
+            "assisted": conversations.is_assisted(conversation["conversation_id"]),
         },
     )
 
@@ -295,7 +294,7 @@ def reply(
     """Send a message to the customer as staff (the AI pauses for the takeover time)."""
     workflow = workflow_of(request)
     pause = float(request.app.state.settings.takeover_minutes)
-    if conversation_id.startswith(ASSIST_PREFIX):
+    if conversations.is_assisted(conversation_id):
         return back_to(_page(conversation_id), err="assist_no_send")
     if not text.strip():
         return back_to(_page(conversation_id), err="empty_requirement")

@@ -103,7 +103,11 @@ def list_messages(
     return {"data": rows, "count": total}
 
 
-@router.post("/{conversation_id}/messages", status_code=201)
+@router.post(
+    "/{conversation_id}/messages",
+    status_code=201,
+    responses={409: {"description": "an assist-mode (辅助回复) chat: nothing is sent from here"}},
+)
 def send_message(
     conversation_id: ConversationId,
     body: StaffMessageCreate,

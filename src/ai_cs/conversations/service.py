@@ -44,6 +44,16 @@ MEMORY_MAX_BYTES: Final = 256_000
 MAX_MESSAGE_CHARS: Final = 4000
 MAX_ATTACHMENTS: Final = 9
 MAX_TAKEOVER_MINUTES: Final = 7 * 24 * 60
+ASSIST_PREFIX: Final = "assist:"
+
+
+def is_assisted(conversation_id: str) -> bool:
+    """A 辅助回复 conversation (淘宝/千牛, 拼多多): no channel carries its messages.
+
+    Staff copy the drafted replies into the platform's own chat by hand, so what the shop says
+    there is recorded in the transcript and never queued for a sender.
+    """
+    return conversation_id.startswith(ASSIST_PREFIX)
 
 
 class Direction(StrEnum):
@@ -653,6 +663,7 @@ def send_to_customer(
             ],
         },
         command_id=command_id,
+        held=is_assisted(conv.conversation_id),
     )
     if queued is None:
         return None
@@ -687,6 +698,11 @@ def send_staff_message(
     if not cleaned and not attachments:
         raise InvalidArgument("a staff message needs text or a picture")
     row = get_conversation_row(session, conversation_id)
+    if is_assisted(row.conversation_id):
+        raise Conflict(
+            f"conversation {row.conversation_id!r} is an assist-mode chat: nothing can be sent "
+            "to its customer from here; reply in the platform's own chat"
+        )
     if pause_minutes > 0:
         take_over(session, clock, row.conversation_id, minutes=pause_minutes, by=author)
     message = send_to_customer(

@@ -28,6 +28,9 @@ FAILED = "failed"
 # Outbox statuses.
 PENDING = "pending"
 SENT = "sent"
+# Recorded for a conversation no channel carries (assist mode: staff copy the text by hand).
+# Never handed to a sender; the row keeps the command id so a repeat records nothing again.
+HELD = "held"
 
 
 class GatewayInbox(Base):
@@ -71,7 +74,7 @@ class GatewayOutbox(Base):
     conversation_id: Mapped[str] = mapped_column(Text)
     to: Mapped[str] = mapped_column(Text)  # the customer's platform id
     message: Mapped[str] = mapped_column(Text)  # {"kind", "text", "attachments"} as JSON
-    status: Mapped[str] = mapped_column(Text)  # pending | sent
+    status: Mapped[str] = mapped_column(Text)  # pending | sent | held
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[float] = mapped_column(Float)
     created_at: Mapped[str] = mapped_column(Text)

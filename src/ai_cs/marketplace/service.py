@@ -24,6 +24,7 @@ from ai_cs.clock import Clock, iso
 from ai_cs.db.database import dialect_insert
 from ai_cs.marketplace.models import (
     FAILED,
+    HELD,
     PENDING,
     PROCESSED,
     RECEIVED,
@@ -66,12 +67,14 @@ def queue_send(
     to: str,
     message: dict[str, Any],
     command_id: str | None = None,
+    held: bool = False,
 ) -> str | None:
     """Put a message to a customer into the send outbox (same transaction as the caller's change).
 
     ``message`` is ``{"kind": "text"|"image", "text", "attachments": [{url, width, height}]}``
     (missing keys are filled in). A given ``command_id`` that is already queued is not queued again,
-    which makes replies to a re-processed event idempotent. Returns the command id, or ``None``
+    which makes replies to a re-processed event idempotent. ``held`` records the message without
+    ever sending it (a conversation no channel carries). Returns the command id, or ``None``
     when that command was queued before. Messages to customers go through
     :func:`ai_cs.conversations.service.send_to_customer`, which also records them in the
     conversation's transcript.
@@ -90,7 +93,7 @@ def queue_send(
             conversation_id=conversation_id,
             to=to,
             message=json.dumps(body, ensure_ascii=False),
-            status=PENDING,
+            status=HELD if held else PENDING,
             attempts=0,
             next_attempt_at=clock.epoch(),
             created_at=iso(clock.now()),

@@ -11,12 +11,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from PIL import Image, ImageDraw
+from sqlalchemy import select
 
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.api.console_assist import conversation_id_for
 from ai_cs.api.server import ThreadedServer
 from ai_cs.conversations import service as conversations
+from ai_cs.conversations.contracts import OutboundMessage
 from ai_cs.imaging.ocr import StaticOcr
+from ai_cs.marketplace.models import HELD, GatewayOutbox
+from ai_cs.marketplace.service import claim_due_sends
 from ai_cs.workflow import Workflow
 
 
@@ -149,3 +153,54 @@ def test_an_assist_conversation_never_queues_a_message_to_the_buyer(
     with workflow.db.read() as session:
         messages, _ = conversations.list_messages(session, cid)
     assert messages == []
+
+
+def test_what_the_shop_says_in_an_assist_chat_is_recorded_and_never_sent(
+    client: httpx.Client, keys: dict[str, str], workflow: Workflow
+) -> None:
+    """A result link for a 拼多多 order is kept in the transcript, not queued for a sender.
+
+    No gateway or bridge carries 淘宝/拼多多 chats: a queued send would wait there for ever.
+    The API's staff message is refused (409) and records nothing.
+    """
+    cid = conversation_id_for("pinduoduo", "pdd_shop", "pdd_buyer")
+    with workflow.db.write() as session:
+        conversations.open_conversation(
+            session,
+            workflow.clock,
+            conversation_id=cid,
+            platform="pinduoduo",
+            account_id="pdd_shop",
+            customer_id="pdd_buyer",
+            customer_nick=None,
+        )
+        for _ in range(2):  # the same command twice: recorded once
+            conversations.send_to_customer(
+                session,
+                workflow.clock,
+                cid,
+                OutboundMessage(text="您的订单已处理完成 https://shop.example/r/x"),
+                role=conversations.Role.AI,
+                command_id="deliver-TASK_1",
+            )
+    with workflow.db.write() as session:
+        due = claim_due_sends(session, workflow.clock.epoch() + 3600)
+        held = session.execute(
+            select(GatewayOutbox.status).where(GatewayOutbox.command_id == "deliver-TASK_1")
+        ).scalar_one()
+        messages, _ = conversations.list_messages(session, cid)
+    assert due == []
+    assert held == HELD
+    assert [m["text"] for m in messages] == ["您的订单已处理完成 https://shop.example/r/x"]
+
+    refused = client.post(
+        f"/api/v1/conversations/{quote(cid, safe='')}/messages",
+        headers={"Authorization": f"Bearer {keys['staff']}"},
+        json={"text": "您好"},
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "conflict"
+    with workflow.db.read() as session:
+        after, _ = conversations.list_messages(session, cid)
+        takeover = conversations.get_conversation_row(session, cid).takeover_until
+    assert len(after) == 1 and takeover is None
