@@ -73,6 +73,23 @@ class QualityCheck:
     message: str = ""
     """Why the check failed, in the shop's words; empty when it passed."""
 
+    @classmethod
+    def at_most(cls, name: str, value: float, limit: float, failure: str) -> QualityCheck:
+        """The check ``value <= limit``; ``failure`` becomes its message when it fails."""
+        passed = value <= limit
+        return cls(name, value, limit, "<=", passed, "" if passed else failure)
+
+    @classmethod
+    def at_least(cls, name: str, value: float, minimum: float, failure: str) -> QualityCheck:
+        """The check ``value >= minimum``; ``failure`` becomes its message when it fails."""
+        passed = value >= minimum
+        return cls(name, value, minimum, ">=", passed, "" if passed else failure)
+
+    @classmethod
+    def holds(cls, name: str, passed: bool, failure: str) -> QualityCheck:
+        """A yes/no check, recorded as ``1.0 >= 1.0`` when it holds and ``0.0`` when not."""
+        return cls(name, 1.0 if passed else 0.0, 1.0, ">=", passed, "" if passed else failure)
+
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form (``threshold`` as a list when it is a range)."""
         threshold: object = (

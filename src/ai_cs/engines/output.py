@@ -350,27 +350,12 @@ def file_format(data: bytes) -> str:
 def check_format(data: bytes, wanted: str) -> QualityCheck:
     """The file is the format asked for, by its magic bytes."""
     actual = file_format(data)
-    passed = actual == wanted
-    return QualityCheck(
-        name="format",
-        value=1.0 if passed else 0.0,
-        threshold=1.0,
-        comparison=">=",
-        passed=passed,
-        message="" if passed else f"格式是 {actual}，要求 {wanted}",
-    )
+    return QualityCheck.holds("format", actual == wanted, f"格式是 {actual}，要求 {wanted}")
 
 
 def format_mismatch(extension: str, wanted: str) -> QualityCheck:
     """A failed format check: the engine makes ``extension`` and cannot make ``wanted``."""
-    return QualityCheck(
-        name="format",
-        value=0.0,
-        threshold=1.0,
-        comparison=">=",
-        passed=False,
-        message=f"格式是 {extension.lstrip('.')}，要求 {wanted}",
-    )
+    return QualityCheck.holds("format", False, f"格式是 {extension.lstrip('.')}，要求 {wanted}")
 
 
 def check_exact_size(actual: tuple[int, int], wanted: tuple[int, int]) -> QualityCheck:
@@ -501,14 +486,11 @@ def check_background(
 
 def background_check(distance: float, failure: str) -> QualityCheck:
     """The ``background_colour`` check for a measured RGB ``distance`` from the asked colour."""
-    passed = distance <= CORNER_TOLERANCE
-    return QualityCheck(
-        name="background_colour",
-        value=distance,
-        threshold=CORNER_TOLERANCE,
-        comparison="<=",
-        passed=passed,
-        message="" if passed else failure,
+    return QualityCheck.at_most(
+        "background_colour",
+        distance,
+        CORNER_TOLERANCE,
+        failure,
     )
 
 
@@ -519,14 +501,11 @@ def check_transparent(image: Image.Image) -> QualityCheck:
     else:
         array = np.asarray(image.convert("RGBA"))[:, :, 3].astype(np.float32)
         alpha = max(float(p.mean()) for p in _corner_patches(array, 0.06, False))
-    passed = alpha <= TRANSPARENT_CORNER_MAX_ALPHA
-    return QualityCheck(
-        name="background_transparent",
-        value=alpha,
-        threshold=TRANSPARENT_CORNER_MAX_ALPHA,
-        comparison="<=",
-        passed=passed,
-        message="" if passed else "四角不是透明的（JPG 不能透明，透明底要 PNG）",
+    return QualityCheck.at_most(
+        "background_transparent",
+        alpha,
+        TRANSPARENT_CORNER_MAX_ALPHA,
+        "四角不是透明的（JPG 不能透明，透明底要 PNG）",
     )
 
 

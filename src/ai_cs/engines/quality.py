@@ -99,16 +99,11 @@ def border_touch(mask: np.ndarray, inset: int = 0) -> float:
 def check_border_touch(mask: np.ndarray, inset: int = 0) -> QualityCheck:
     """The subject does not run along the picture's edges."""
     value = border_touch(mask, inset)
-    passed = value <= MAX_BORDER_TOUCH
-    return QualityCheck(
-        name="border_touch",
-        value=value,
-        threshold=MAX_BORDER_TOUCH,
-        comparison="<=",
-        passed=passed,
-        message=""
-        if passed
-        else f"{value:.0%} of the picture's edge is kept as subject; background was not separated",
+    return QualityCheck.at_most(
+        "border_touch",
+        value,
+        MAX_BORDER_TOUCH,
+        f"{value:.0%} of the picture's edge is kept as subject; background was not separated",
     )
 
 
@@ -129,16 +124,11 @@ def edge_complexity(mask: np.ndarray) -> float:
 def check_edge_complexity(mask: np.ndarray) -> QualityCheck:
     """The outline is not ragged (a ragged outline means the cut followed background clutter)."""
     value = edge_complexity(mask)
-    passed = value <= MAX_EDGE_COMPLEXITY
-    return QualityCheck(
-        name="edge_complexity",
-        value=value,
-        threshold=MAX_EDGE_COMPLEXITY,
-        comparison="<=",
-        passed=passed,
-        message=""
-        if passed
-        else f"the cut-out outline is ragged ({value:.1f}× a smooth outline); "
+    return QualityCheck.at_most(
+        "edge_complexity",
+        value,
+        MAX_EDGE_COMPLEXITY,
+        f"the cut-out outline is ragged ({value:.1f}× a smooth outline); "
         "the background is too busy to separate",
     )
 
@@ -158,16 +148,11 @@ def fragment_count(mask: np.ndarray) -> int:
 def check_fragments(mask: np.ndarray) -> QualityCheck:
     """The mask is a few solid pieces, not confetti."""
     value = fragment_count(mask)
-    passed = value <= MAX_FRAGMENTS
-    return QualityCheck(
-        name="fragments",
-        value=float(value),
-        threshold=float(MAX_FRAGMENTS),
-        comparison="<=",
-        passed=passed,
-        message=""
-        if passed
-        else f"the cut-out falls into {value} pieces (at most {MAX_FRAGMENTS}); "
+    return QualityCheck.at_most(
+        "fragments",
+        float(value),
+        float(MAX_FRAGMENTS),
+        f"the cut-out falls into {value} pieces (at most {MAX_FRAGMENTS}); "
         "background and subject were mixed up",
     )
 
@@ -223,20 +208,15 @@ def sharpness(gray: np.ndarray) -> float:
 
 def check_sharpness_gain(before_gray: np.ndarray, after_gray: np.ndarray) -> QualityCheck:
     """The result is sharper than the input, both measured at the input's size."""
-    if after_gray.shape != before_gray.shape:
-        height, width = before_gray.shape[:2]
-        after_gray = cv2.resize(after_gray, (width, height), interpolation=cv2.INTER_AREA)
+    after_gray = _at_size_of(after_gray, before_gray)
     before = sharpness(before_gray)
     after = sharpness(after_gray)
     gain = after / before if before > 0 else (1.0 if after == 0 else float("inf"))
-    passed = gain >= MIN_SHARPNESS_GAIN
-    return QualityCheck(
-        name="sharpness_gain",
-        value=gain,
-        threshold=MIN_SHARPNESS_GAIN,
-        comparison=">=",
-        passed=passed,
-        message="" if passed else f"the result is not visibly sharper ({gain:.2f}× the input)",
+    return QualityCheck.at_least(
+        "sharpness_gain",
+        gain,
+        MIN_SHARPNESS_GAIN,
+        f"the result is not visibly sharper ({gain:.2f}× the input)",
     )
 
 
@@ -304,9 +284,7 @@ def check_noise(before_gray: np.ndarray, after_gray: np.ndarray) -> QualityCheck
     Sharpening and local contrast raise noise as much as detail; a sharpness measure alone
     passes a result visibly grainier than the original. Measured at the input's size.
     """
-    if after_gray.shape != before_gray.shape:
-        height, width = before_gray.shape[:2]
-        after_gray = cv2.resize(after_gray, (width, height), interpolation=cv2.INTER_AREA)
+    after_gray = _at_size_of(after_gray, before_gray)
     mask = flat_mask(before_gray)
     before = noise_level(before_gray, mask)
     after = noise_level(after_gray, mask)
@@ -327,31 +305,23 @@ def check_noise(before_gray: np.ndarray, after_gray: np.ndarray) -> QualityCheck
 def check_min_side(width: int, height: int, min_side: int = MIN_ENHANCED_SIDE) -> QualityCheck:
     """The result's longest side is at least ``min_side`` pixels."""
     longest = max(width, height)
-    passed = longest >= min_side
-    return QualityCheck(
-        name="min_side",
-        value=float(longest),
-        threshold=float(min_side),
-        comparison=">=",
-        passed=passed,
-        message="" if passed else f"the result is only {width}×{height} px (at least {min_side})",
+    return QualityCheck.at_least(
+        "min_side",
+        float(longest),
+        float(min_side),
+        f"the result is only {width}×{height} px (at least {min_side})",
     )
 
 
 def check_enhance_change(before_gray: np.ndarray, after_gray: np.ndarray) -> QualityCheck:
     """The enhanced picture still shows the same thing (small mean change at the input's scale)."""
-    if after_gray.shape != before_gray.shape:
-        height, width = before_gray.shape[:2]
-        after_gray = cv2.resize(after_gray, (width, height), interpolation=cv2.INTER_AREA)
+    after_gray = _at_size_of(after_gray, before_gray)
     value = float(np.mean(np.abs(before_gray.astype(np.float32) - after_gray.astype(np.float32))))
-    passed = value <= MAX_ENHANCE_CHANGE
-    return QualityCheck(
-        name="change_from_input",
-        value=value,
-        threshold=MAX_ENHANCE_CHANGE,
-        comparison="<=",
-        passed=passed,
-        message="" if passed else f"enhancing changed the picture too much ({value:.1f} levels)",
+    return QualityCheck.at_most(
+        "change_from_input",
+        value,
+        MAX_ENHANCE_CHANGE,
+        f"enhancing changed the picture too much ({value:.1f} levels)",
     )
 
 
@@ -394,30 +364,22 @@ def check_render_difference(
     """The SVG, rendered back, looks like the original."""
     threshold = MAX_RENDER_DIFFERENCE[preset]
     value = render_difference(original_rgb, rendered_rgb)
-    passed = value <= threshold
-    return QualityCheck(
-        name="render_difference",
-        value=value,
-        threshold=threshold,
-        comparison="<=",
-        passed=passed,
-        message=""
-        if passed
-        else f"the traced SVG differs from the original by {value:.1f} levels "
+    return QualityCheck.at_most(
+        "render_difference",
+        value,
+        threshold,
+        f"the traced SVG differs from the original by {value:.1f} levels "
         f"(at most {threshold:g} for {preset})",
     )
 
 
 def check_svg_size(size_bytes: int) -> QualityCheck:
     """The SVG is small enough to be usable."""
-    passed = size_bytes <= MAX_SVG_BYTES
-    return QualityCheck(
-        name="svg_bytes",
-        value=float(size_bytes),
-        threshold=float(MAX_SVG_BYTES),
-        comparison="<=",
-        passed=passed,
-        message="" if passed else f"the SVG is {size_bytes / 1e6:.1f} MB; too detailed to use",
+    return QualityCheck.at_most(
+        "svg_bytes",
+        float(size_bytes),
+        float(MAX_SVG_BYTES),
+        f"the SVG is {size_bytes / 1e6:.1f} MB; too detailed to use",
     )
 
 
@@ -448,6 +410,15 @@ def check_psd_layers(names: list[str], required: tuple[str, ...] = ()) -> Qualit
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _at_size_of(after_gray: np.ndarray, before_gray: np.ndarray) -> np.ndarray:
+    # An enhanced result may be upscaled; the enhance checks compare it with the input pixel
+    # for pixel, so they measure it at the input's size.
+    if after_gray.shape == before_gray.shape:
+        return after_gray
+    height, width = before_gray.shape[:2]
+    return cv2.resize(after_gray, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def _as_bool(mask: np.ndarray) -> np.ndarray:

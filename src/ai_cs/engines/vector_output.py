@@ -414,16 +414,11 @@ def check_page_size(
 ) -> QualityCheck:
     """The page (PDF MediaBox, EPS BoundingBox) is the asked size in points."""
     error = max(abs(a - w) for a, w in zip(actual, wanted, strict=True))
-    passed = error <= PAGE_TOLERANCE_PT
-    return QualityCheck(
-        name=f"{kind}_page_pt",
-        value=error,
-        threshold=PAGE_TOLERANCE_PT,
-        comparison="<=",
-        passed=passed,
-        message=""
-        if passed
-        else f"{kind.upper()} 页面 {actual[0]:.0f}×{actual[1]:.0f} pt，"
+    return QualityCheck.at_most(
+        f"{kind}_page_pt",
+        error,
+        PAGE_TOLERANCE_PT,
+        f"{kind.upper()} 页面 {actual[0]:.0f}×{actual[1]:.0f} pt，"
         f"要求 {wanted[0]:.0f}×{wanted[1]:.0f} pt",
     )
 
@@ -431,27 +426,18 @@ def check_page_size(
 def check_conversion(rendered: np.ndarray, reference: np.ndarray) -> QualityCheck:
     """The written file, rendered, looks like the SVG it was made from."""
     value = render_difference(reference, rendered)
-    passed = value <= MAX_CONVERSION_DIFFERENCE
-    return QualityCheck(
-        name="conversion_difference",
-        value=value,
-        threshold=MAX_CONVERSION_DIFFERENCE,
-        comparison="<=",
-        passed=passed,
-        message="" if passed else f"转换后的文件和 SVG 看起来不一样（差 {value:.1f}）",
+    return QualityCheck.at_most(
+        "conversion_difference",
+        value,
+        MAX_CONVERSION_DIFFERENCE,
+        f"转换后的文件和 SVG 看起来不一样（差 {value:.1f}）",
     )
 
 
 def check_eps_structure(facts: EpsFacts) -> QualityCheck:
     """The EPS has its EPSF header and balanced graphics states."""
-    passed = facts.header and facts.balanced
-    return QualityCheck(
-        name="eps_structure",
-        value=1.0 if passed else 0.0,
-        threshold=1.0,
-        comparison=">=",
-        passed=passed,
-        message="" if passed else "EPS 文件头或结构不完整",
+    return QualityCheck.holds(
+        "eps_structure", facts.header and facts.balanced, "EPS 文件头或结构不完整"
     )
 
 
