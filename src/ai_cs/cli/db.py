@@ -21,10 +21,13 @@ def register(app: typer.Typer) -> None:
         settings = get_settings()
         db = Database(settings.resolved_database_url)
         before, after = upgrade(db)
+        # soft_wrap: one line each, however narrow the terminal (the revision list is long).
         if before == after:
-            console.print(f"database already at revision {after}; nothing to do")
+            console.print(f"database already at revision {after}; nothing to do", soft_wrap=True)
+        elif not before:
+            console.print(f"database created (revision {after})", soft_wrap=True)
         else:
-            console.print(f"database upgraded from {before or 'empty'} to {after}")
+            console.print(f"database upgraded from {before} to {after}", soft_wrap=True)
         db.dispose()
 
     app.add_typer(db_app, name="db")
