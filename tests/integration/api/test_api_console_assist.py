@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from factories import open_chat
 from fastapi import FastAPI
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -134,14 +135,8 @@ def test_an_assist_conversation_never_queues_a_message_to_the_buyer(
 ) -> None:
     cid = conversation_id_for("pinduoduo", "pdd_shop", "pdd_buyer")
     with workflow.db.write() as session:
-        conversations.open_conversation(
-            session,
-            workflow.clock,
-            conversation_id=cid,
-            platform="pinduoduo",
-            account_id="pdd_shop",
-            customer_id="pdd_buyer",
-            customer_nick=None,
+        open_chat(
+            session, workflow.clock, cid, "pdd_buyer", platform="pinduoduo", account_id="pdd_shop"
         )
     page = console.get(f"/console/conversations/{quote(cid, safe='')}")
     assert 'id="assist-note"' in page.text and 'id="reply-form"' not in page.text
@@ -165,14 +160,8 @@ def test_what_the_shop_says_in_an_assist_chat_is_recorded_and_never_sent(
     """
     cid = conversation_id_for("pinduoduo", "pdd_shop", "pdd_buyer")
     with workflow.db.write() as session:
-        conversations.open_conversation(
-            session,
-            workflow.clock,
-            conversation_id=cid,
-            platform="pinduoduo",
-            account_id="pdd_shop",
-            customer_id="pdd_buyer",
-            customer_nick=None,
+        open_chat(
+            session, workflow.clock, cid, "pdd_buyer", platform="pinduoduo", account_id="pdd_shop"
         )
         for _ in range(2):  # the same command twice: recorded once
             conversations.send_to_customer(

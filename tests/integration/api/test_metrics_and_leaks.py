@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 from api_helpers import assert_error, bearer
+from factories import open_chat
 from PIL import Image
 
 from ai_cs.api import create_app
@@ -18,7 +19,7 @@ from ai_cs.api.server import ThreadedServer
 from ai_cs.auth.service import create_key
 from ai_cs.config import Settings
 from ai_cs.conversations.contracts import Attachment
-from ai_cs.conversations.service import Direction, Role, open_conversation, record_message
+from ai_cs.conversations.service import Direction, Role, record_message
 from ai_cs.dispatch.app import DispatchOptions, create_dispatch_app
 from ai_cs.workflow import Workflow
 
@@ -116,14 +117,7 @@ def test_console_pages_load_pictures_only_from_the_console(
     picture_url = f"{site}/photo.png?track=me"
     allowed = [site.removeprefix("http://")]
     with workflow.db.write() as session:
-        open_conversation(
-            session,
-            workflow.clock,
-            conversation_id="conv-leak",
-            platform="xianyu",
-            account_id="shop_a",
-            customer_id="buyer-1",
-        )
+        open_chat(session, workflow.clock, "conv-leak", "buyer-1")
         record_message(
             session,
             workflow.clock,
