@@ -87,7 +87,11 @@ def _markdown_lines(notice: Notice) -> list[str]:
     return [*lines, "", f"**需要**：{notice.need}", "", f"[打开控制台]({notice.link})"]
 
 
-def _answer(response: httpx.Response, field: str) -> tuple[object, str]:
+def _require_zero(response: httpx.Response, field: str) -> None:
+    """Raise :class:`NotifyFailed` unless the JSON answer has ``field`` 0 (or ``StatusCode``).
+
+    The robots say no with HTTP 200 and a code, so a 2xx alone is not enough.
+    """
     if not 200 <= response.status_code < 300:
         raise NotifyFailed(f"HTTP {response.status_code}: {response.text[:200]}")
     try:
@@ -96,8 +100,10 @@ def _answer(response: httpx.Response, field: str) -> tuple[object, str]:
         raise NotifyFailed(f"answer is not JSON: {response.text[:200]!r}") from None
     if not isinstance(data, dict):
         raise NotifyFailed(f"answer is not a JSON object: {response.text[:200]!r}")
-    message = str(data.get("errmsg") or data.get("msg") or data.get("StatusMessage") or "")
-    return data.get(field, data.get("StatusCode")), message
+    code = data.get(field, data.get("StatusCode"))
+    if code != 0:
+        message = data.get("errmsg") or data.get("msg") or data.get("StatusMessage") or ""
+        raise NotifyFailed(f"{field} {code}: {message}")
 
 
 @dataclass(frozen=True)
@@ -128,9 +134,7 @@ class DingTalk:
 
     def check(self, response: httpx.Response) -> None:
         """``errcode`` 0 or it failed (DingTalk says no with HTTP 200)."""
-        code, message = _answer(response, "errcode")
-        if code != 0:
-            raise NotifyFailed(f"errcode {code}: {message}")
+        _require_zero(response, "errcode")
 
 
 def feishu_sign(secret: str, timestamp: int) -> str:
@@ -169,9 +173,7 @@ class Feishu:
 
     def check(self, response: httpx.Response) -> None:
         """``code`` 0 (or the older ``StatusCode`` 0) or it failed."""
-        code, message = _answer(response, "code")
-        if code != 0:
-            raise NotifyFailed(f"code {code}: {message}")
+        _require_zero(response, "code")
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,7 @@ class WeCom:
 
     def check(self, response: httpx.Response) -> None:
         """``errcode`` 0 or it failed."""
-        code, message = _answer(response, "errcode")
-        if code != 0:
-            raise NotifyFailed(f"errcode {code}: {message}")
+        _require_zero(response, "errcode")
 
 
 @dataclass(frozen=True)
