@@ -25,6 +25,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class OutboxColumns:
+    """The delivery state of every outbox table, claimed and settled by :mod:`ai_cs.db.passes`.
+
+    A mixin, so the dispatch outbox, the notification deliveries and the dispatch callbacks
+    keep one spelling of the columns their relays rely on (the migrations create them).
+    """
+
+    status: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[str | None] = mapped_column(Text)
+
+
 class Job(Base):
     """Embedded job queue: a row per job, claimed with a lease (see ``ai_cs.jobs``)."""
 
@@ -57,7 +72,7 @@ class Job(Base):
     finished_at: Mapped[str | None] = mapped_column(Text)
 
 
-class OutboxMessage(Base):
+class OutboxMessage(OutboxColumns, Base):
     """Transactional outbox: messages to outside systems, written with the change behind them."""
 
     __tablename__ = "outbox"
@@ -67,12 +82,6 @@ class OutboxMessage(Base):
     topic: Mapped[str] = mapped_column(Text)
     key: Mapped[str] = mapped_column(Text, unique=True)
     payload: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    next_attempt_at: Mapped[float] = mapped_column(Float)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
-    sent_at: Mapped[str | None] = mapped_column(Text)
 
 
 class WorkerPresence(Base):

@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import httpx
 
 from ai_cs.clock import Clock
 from ai_cs.core.signing import sign_headers
 from ai_cs.db.database import Database
+from ai_cs.db.passes import DeliveryCounts
 from ai_cs.dispatch import service
 from ai_cs.dispatch.rules import CallbackStatus, callback_outcome
 from ai_cs.jobs.embedded import backoff_seconds
@@ -28,21 +28,6 @@ log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/api/v1/dispatch/callback"
 MAX_ERROR_CHARS = 500
-
-
-@dataclass
-class DeliveryReport:
-    """What one pass of :func:`deliver_callbacks` did."""
-
-    sent: int = 0
-    retried: int = 0
-    rejected: int = 0
-    skipped: int = 0  # another sender held the row
-
-    @property
-    def attempted(self) -> int:
-        """Rows this pass tried to send."""
-        return self.sent + self.retried + self.rejected
 
 
 def _describe(response: httpx.Response) -> str:
@@ -59,9 +44,9 @@ def deliver_callbacks(
     secret: bytes,
     limit: int = 20,
     backoff: Callable[[int], float] = backoff_seconds,
-) -> DeliveryReport:
+) -> DeliveryCounts:
     """Send every due finish callback once; see the module docstring."""
-    report = DeliveryReport()
+    report = DeliveryCounts()
     with db.read() as session:
         due = service.due_callbacks(session, clock.epoch(), limit)
     url = api_base_url.rstrip("/") + CALLBACK_PATH
@@ -97,7 +82,7 @@ def deliver_callbacks(
                 error,
             )
         elif outcome is CallbackStatus.REJECTED:
-            report.rejected += 1
+            report.failed += 1  # refused for good: the callback is rejected
             log.error("callback of job %s refused by the API: %s", claimed.job_id, error)
         else:
             report.sent += 1

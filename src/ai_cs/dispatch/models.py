@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Float, Index, Integer, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base
+from ai_cs.db.models import Base, OutboxColumns
 
 
 class DispatchJob(Base):
@@ -57,7 +57,7 @@ class DispatchJob(Base):
     updated_at: Mapped[str] = mapped_column(Text)
 
 
-class DispatchCallback(Base):
+class DispatchCallback(OutboxColumns, Base):
     """Outbox of finish callbacks: written with the finish, delivered until acknowledged."""
 
     __tablename__ = "dispatch_callbacks"
@@ -67,12 +67,6 @@ class DispatchCallback(Base):
     event_id: Mapped[str] = mapped_column(Text, unique=True)
     job_id: Mapped[str] = mapped_column(Text, index=True)
     body: Mapped[str] = mapped_column(Text)  # the exact JSON that is signed and sent
-    status: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    next_attempt_at: Mapped[float] = mapped_column(Float)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
-    sent_at: Mapped[str | None] = mapped_column(Text)
 
 
 class DispatchReminder(Base):

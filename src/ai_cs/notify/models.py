@@ -9,10 +9,10 @@ outcome, so a DingTalk robot that is down delays only the DingTalk copy.
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base
+from ai_cs.db.models import Base, OutboxColumns
 
 
 class NotifyEvent(Base):
@@ -31,7 +31,7 @@ class NotifyEvent(Base):
     created_at: Mapped[str] = mapped_column(Text)
 
 
-class NotifyDelivery(Base):
+class NotifyDelivery(OutboxColumns, Base):
     """One event on one channel (钉钉 / 飞书 / 企业微信 / webhook) and how its sending went."""
 
     __tablename__ = "notify_deliveries"
@@ -43,9 +43,3 @@ class NotifyDelivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[int] = mapped_column(Integer, ForeignKey("notify_events.id"))
     channel: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    next_attempt_at: Mapped[float] = mapped_column(Float)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
-    sent_at: Mapped[str | None] = mapped_column(Text)
