@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
@@ -40,3 +42,10 @@ def hills(size: tuple[int, int] = (1200, 800)) -> Image.Image:
     draw.polygon([(0, height), (width * 0.4, height * 0.45), (width, height)], fill=(50, 130, 60))
     draw.ellipse((width * 0.7, height * 0.1, width * 0.85, height * 0.3), fill=(250, 220, 60))
     return img
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a console page's forms carry (fails the test when the page has none)."""
+    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)

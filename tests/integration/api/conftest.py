@@ -54,6 +54,14 @@ def client(server: ThreadedServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def console(server: ThreadedServer, keys: dict[str, str]) -> Iterator[httpx.Client]:
+    """A browser-like client of the live server, logged in to the console with the staff key."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        assert http.post("/console/login", data={"key": keys["staff"]}).status_code == 303
+        yield http
+
+
+@pytest.fixture
 def make_task(workflow: Workflow) -> Callable[..., dict[str, Any]]:
     """Create a task (default shop A) and move it to ``status``."""
 

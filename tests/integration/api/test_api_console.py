@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
+from factories import csrf_of
 
 from ai_cs.api.server import ThreadedServer
 from ai_cs.workflow import Workflow
 
 MakeTask = Callable[..., dict[str, Any]]
-
-
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-@pytest.fixture
-def console(server: ThreadedServer, keys: dict[str, str]) -> Iterator[httpx.Client]:
-    """A browser-like client logged in with the staff key."""
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        response = http.post("/console/login", data={"key": keys["staff"], "next": "/console/"})
-        assert response.status_code == 303
-        yield http
 
 
 def test_login_sets_an_httponly_lax_cookie(server: ThreadedServer, keys: dict[str, str]) -> None:
@@ -96,7 +80,7 @@ def test_staff_note_needs_the_form_token(
     assert forged.status_code == 303 and forged.headers["location"].endswith("err=csrf")
     assert workflow.get_task_requirement_history(task["task_id"]) == []
 
-    token = _csrf(console.get(page).text)
+    token = csrf_of(console.get(page).text)
     done = console.post(f"{page}/note", data={"requirement": "保留阴影", "csrf": token})
     assert done.status_code == 303 and done.headers["location"].endswith("ok=note_added")
     history = workflow.get_task_requirement_history(task["task_id"])
@@ -110,7 +94,7 @@ def test_console_actions_follow_the_rules(
 ) -> None:
     paid = make_task("paid")
     page = f"/console/tasks/{paid['task_id']}"
-    token = _csrf(console.get(page).text)
+    token = csrf_of(console.get(page).text)
     locked = console.post(f"{page}/note", data={"requirement": "晚了", "csrf": token})
     assert locked.headers["location"].endswith("err=requirements_locked_after_payment")
     assert "任务已付款" in console.get(locked.headers["location"]).text

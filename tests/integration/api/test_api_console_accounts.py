@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-
 import httpx
-import pytest
+from factories import csrf_of
 
-from ai_cs.api.server import ThreadedServer
 from ai_cs.bridges import accounts
 from ai_cs.workflow import Workflow
 
@@ -17,24 +13,11 @@ COOKIE = (
 )
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-@pytest.fixture
-def console(server: ThreadedServer, keys: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        assert http.post("/console/login", data={"key": keys["staff"]}).status_code == 303
-        yield http
-
-
 def test_accounts_page_add_pause_resume_remove(console: httpx.Client, workflow: Workflow) -> None:
     page = console.get("/console/accounts")
     assert page.status_code == 200 and "还没有店铺账号" in page.text
     assert 'href="/console/accounts"' in page.text  # in the navigation
-    csrf = _csrf(page.text)
+    csrf = csrf_of(page.text)
 
     refused = console.post("/console/accounts", data={"csrf": csrf, "cookie": "cna=1; foo=2"})
     assert refused.status_code == 422 and "unb" in refused.text

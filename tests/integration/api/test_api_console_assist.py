@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
 import pytest
-from factories import open_chat
+from factories import csrf_of, open_chat
 from fastapi import FastAPI
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.api.console_assist import conversation_id_for
-from ai_cs.api.server import ThreadedServer
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.contracts import OutboundMessage
 from ai_cs.imaging.ocr import StaticOcr
@@ -26,13 +24,13 @@ from ai_cs.workflow import Workflow
 
 
 @pytest.fixture
-def console(server: ThreadedServer, keys: dict[str, str], app: FastAPI) -> Iterator[httpx.Client]:
+def console(console: httpx.Client, app: FastAPI) -> httpx.Client:
+    """The logged-in console with the agent drafting offline; a draft may take long (OCR)."""
     app.state.assist_handler = AgentHandler(
         app.state.workflow, ocr=StaticOcr(), allow_local_files=True
     )
-    with httpx.Client(base_url=server.url, timeout=120) as http:
-        http.post("/console/login", data={"key": keys["staff"], "next": "/console/"})
-        yield http
+    console.timeout = httpx.Timeout(120)
+    return console
 
 
 def product_png() -> bytes:
@@ -45,19 +43,13 @@ def product_png() -> bytes:
     return out.getvalue()
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match
-    return match.group(1)
-
-
 def test_assist_drafts_a_reply_and_opens_the_order(
     console: httpx.Client, workflow: Workflow
 ) -> None:
     form = console.get("/console/assist")
     assert form.status_code == 200 and "淘宝 / 千牛" in form.text and "拼多多" in form.text
     fields = {
-        "csrf": _csrf(form.text),
+        "csrf": csrf_of(form.text),
         "platform": "taobao",
         "account_id": "tb_flagship",
         "customer_id": "tb_buyer_88",
@@ -109,7 +101,7 @@ def test_assist_drafts_a_reply_and_opens_the_order(
 def test_assist_refuses_bad_input_and_keeps_nothing(
     console: httpx.Client, workflow: Workflow
 ) -> None:
-    token = _csrf(console.get("/console/assist").text)
+    token = csrf_of(console.get("/console/assist").text)
     base = {"csrf": token, "platform": "taobao", "account_id": "tb", "customer_id": "b1"}
     for change, code in (
         ({"csrf": "forged"}, "csrf"),
@@ -142,7 +134,7 @@ def test_an_assist_conversation_never_queues_a_message_to_the_buyer(
     assert 'id="assist-note"' in page.text and 'id="reply-form"' not in page.text
     sent = console.post(
         f"/console/conversations/{quote(cid, safe='')}/reply",
-        data={"csrf": _csrf(console.get("/console/assist").text), "text": "您好"},
+        data={"csrf": csrf_of(console.get("/console/assist").text), "text": "您好"},
     )
     assert "err=assist_no_send" in sent.headers["location"]
     with workflow.db.read() as session:

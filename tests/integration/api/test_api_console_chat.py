@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from factories import open_chat
 from PIL import Image
 
 from ai_cs import datafiles
 from ai_cs.api import console_reads
-from ai_cs.api.server import ThreadedServer
 from ai_cs.config import Settings
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.contracts import Attachment
@@ -21,13 +18,6 @@ from ai_cs.workflow import Workflow
 
 GATEWAY_URL = "https://img.alicdn.com/buyer/poster.jpg"
 UNSAVED_URL = "https://img.alicdn.com/buyer/never-stored.jpg"
-
-
-@pytest.fixture
-def console(server: ThreadedServer, keys: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        http.post("/console/login", data={"key": keys["staff"], "next": "/console/"})
-        yield http
 
 
 def _say(workflow: Workflow, cid: str, role: str, text: str, *pictures: str) -> None:

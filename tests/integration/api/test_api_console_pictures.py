@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from PIL import Image
 from sqlalchemy import update
 
 from ai_cs import datafiles
-from ai_cs.api.server import ThreadedServer
 from ai_cs.config import Settings
 from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
@@ -28,13 +25,6 @@ RAW_FIELDS = (
     "None",
     "text_found",
 )
-
-
-@pytest.fixture
-def console(server: ThreadedServer, keys: dict[str, str]) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        http.post("/console/login", data={"key": keys["staff"], "next": "/console/"})
-        yield http
 
 
 def _stored_picture(settings: Settings) -> str:

@@ -4,12 +4,12 @@ against the fake Goofish; failures show their reason and can be asked again."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from bridge_helpers import bridge_alone, eventually, fake_settings
+from factories import csrf_of
 from sqlalchemy import func, select
 
 from ai_cs.api import create_app
@@ -66,14 +66,8 @@ def _order(wf: Workflow, order_id: str, status: TaskStatus = TaskStatus.COMPLETE
     return str(tid)
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
 def _consign(console: httpx.Client, task_id: str, page: str | None = None) -> httpx.Response:
-    csrf = _csrf(console.get("/console/accounts").text)
+    csrf = csrf_of(console.get("/console/accounts").text)
     return console.post(
         f"/console/accounts/orders/{task_id}/consign",
         data={"csrf": csrf, "next": page or f"/console/tasks/{task_id}"},

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from factories import csrf_of
 from notify_receiver import Receiver, channel_settings, serve
 
 from ai_cs.api import create_app
@@ -39,12 +40,6 @@ def _console(settings: Settings, workflow: Workflow) -> tuple[ThreadedServer, ht
     return server, http
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
-    assert match
-    return match.group(1)
-
-
 def test_test_buttons_reach_each_robot_and_say_what_it_answered(
     settings: Settings, workflow: Workflow, receiver: tuple[Receiver, Any]
 ) -> None:
@@ -64,7 +59,7 @@ def test_test_buttons_reach_each_robot_and_say_what_it_answered(
             "wecom": (False, False),
             "webhook": (True, True),
         }
-        csrf = _csrf(page.text)
+        csrf = csrf_of(page.text)
         answer = http.post("/console/notify/test/dingtalk", data={"csrf": csrf})
         assert answer.status_code == 200 and "钉钉：已发送" in answer.text
         assert fake.accepted["dingtalk"][0]["markdown"]["title"] == "【测试消息】天网协作"
