@@ -21,10 +21,12 @@ from starlette.types import Message, Receive, Scope, Send
 from ai_cs import datafiles
 from ai_cs.clock import Clock
 from ai_cs.config import Settings
+from ai_cs.dispatch import service
 from ai_cs.dispatch.app import DispatchOptions
 from ai_cs.dispatch.callback import CALLBACK_PATH
 from ai_cs.dispatch.client import HttpDispatchClient
 from ai_cs.dispatch.relay import RelayReport, deliver_due
+from ai_cs.dispatch.schemas import JobCreate
 from ai_cs.tasks.handoff import hand_to_designer
 from ai_cs.web.errors import install_error_handlers
 from ai_cs.workflow import Workflow
@@ -92,6 +94,24 @@ class LiveServer:
         assert not self._thread.is_alive(), "the server thread did not stop"
         self._socket.close()
         self._server = self._thread = self._socket = None
+
+
+def create_jobs(workflow: Workflow, clock: Clock, n: int) -> list[str]:
+    """``n`` new open dispatch jobs (each created, not found again), their ids in order."""
+    ids = []
+    for i in range(n):
+        body = JobCreate(
+            task_id=f"TASK_20260227_{i:03d}",
+            original_image="https://xxx.com/a.jpg",
+            operation="vectorize",
+            reason="复杂图形",
+        )
+        job, created = workflow.db.run_write(
+            lambda s, b=body, k=f"r{i}": service.create_job(s, clock, b, k)
+        )
+        assert created
+        ids.append(job.job_id)
+    return ids
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:

@@ -8,10 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-from dispatch_helpers import Shop
+from dispatch_helpers import Shop, create_jobs
 
 from ai_cs.dispatch import service
-from ai_cs.dispatch.schemas import JobCreate
 from ai_cs.errors import AicsError
 from ai_cs.workflow import Workflow
 
@@ -66,19 +65,7 @@ def test_two_designers_claiming_one_job_over_http(shop: Shop) -> None:
 
 def test_many_designers_claiming_through_the_service(workflow: Workflow) -> None:
     clock = workflow.clock
-    job_ids = []
-    for n in range(SERVICE_ROUNDS):
-        body = JobCreate(
-            task_id=f"TASK_X_{n}",
-            original_image="https://xxx.com/a.jpg",
-            operation="enhance",
-            reason="风险复核",
-        )
-        job, created = workflow.db.run_write(
-            lambda s, b=body, k=f"k{n}": service.create_job(s, clock, b, k)
-        )
-        assert created
-        job_ids.append(job.job_id)
+    job_ids = create_jobs(workflow, clock, SERVICE_ROUNDS)
 
     def race(job_id: str) -> list[tuple[str, str]]:
         barrier = threading.Barrier(SERVICE_RACERS)

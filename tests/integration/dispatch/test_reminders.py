@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from dispatch_helpers import LiveServer, free_port, wait_for
+from dispatch_helpers import LiveServer, create_jobs, free_port, wait_for
 
 from ai_cs.auth.service import create_key
 from ai_cs.clock import FixedClock
@@ -15,7 +15,6 @@ from ai_cs.dispatch import service
 from ai_cs.dispatch.app import DispatchOptions, create_dispatch_app
 from ai_cs.dispatch.delivery import record_reminders
 from ai_cs.dispatch.rules import CLAIM_DEADLINE_SECONDS
-from ai_cs.dispatch.schemas import JobCreate
 from ai_cs.workflow import Workflow
 
 
@@ -44,25 +43,9 @@ def designer_http(
         server.stop()
 
 
-def make_jobs(workflow: Workflow, clock: FixedClock, n: int) -> list[str]:
-    ids = []
-    for i in range(n):
-        body = JobCreate(
-            task_id=f"TASK_20260227_{i:03d}",
-            original_image="https://xxx.com/a.jpg",
-            operation="vectorize",
-            reason="复杂图形",
-        )
-        job, _ = workflow.db.run_write(
-            lambda s, b=body, k=f"r{i}": service.create_job(s, clock, b, k)
-        )
-        ids.append(job.job_id)
-    return ids
-
-
 def test_one_reminder_per_overdue_claim(fixed_workflow: Workflow, clock: FixedClock) -> None:
     db = fixed_workflow.db
-    late, on_time, unclaimed = make_jobs(fixed_workflow, clock, 3)
+    late, on_time, unclaimed = create_jobs(fixed_workflow, clock, 3)
     db.run_write(lambda s: service.claim_job(s, clock, late, "小王", "k1"))
     clock.advance(CLAIM_DEADLINE_SECONDS / 2)
     db.run_write(lambda s: service.claim_job(s, clock, on_time, "小李", "k2"))
@@ -99,7 +82,7 @@ def test_one_reminder_per_overdue_claim(fixed_workflow: Workflow, clock: FixedCl
 def test_the_background_loop_records_reminders(
     designer_http: httpx.Client, fixed_workflow: Workflow, clock: FixedClock
 ) -> None:
-    job_id = make_jobs(fixed_workflow, clock, 1)[0]
+    job_id = create_jobs(fixed_workflow, clock, 1)[0]
     claim = designer_http.post(f"/api/v1/jobs/{job_id}/claim", json={"designer": "小王"})
     assert claim.status_code == 200 and claim.json()["overdue"] is False
     clock.advance(CLAIM_DEADLINE_SECONDS + 60)
