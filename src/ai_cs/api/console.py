@@ -591,6 +591,31 @@ def _picture(request: Request, task_id: str, what: str) -> Response:
     )
 
 
+PreviewSize = Annotated[int, Query(ge=1, le=10_000)]
+"""The ``size`` query of a preview route: the longest side in pixels."""
+
+
+def preview_response(
+    data_dir: Path, reference: str | None, size: int, *, missing: str
+) -> FileResponse:
+    """The cached WebP preview of a stored picture, or 404 ``missing`` when there is none.
+
+    Previews are made once and never change, so the browser may keep them for a day.
+    """
+    path = thumbs.preview(data_dir, reference, size) if reference else None
+    if path is None:
+        raise NotFound(missing)
+    return FileResponse(
+        path,
+        media_type="image/webp",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": FILE_CSP,
+            "Cache-Control": "private, max-age=86400",
+        },
+    )
+
+
 @router.get("/tasks/{task_id}/original")
 def task_original(request: Request, task_id: str, principal: ConsoleStaff) -> Response:
     """The customer's picture for the task page."""
@@ -604,7 +629,7 @@ def task_preview(
     task_id: str,
     what: str,
     principal: ConsoleStaff,
-    size: Annotated[int, Query(ge=1, le=10_000)] = thumbs.SIZES[0],
+    size: PreviewSize = thumbs.SIZES[0],
 ) -> Response:
     """A small preview of the task's stored original or result (made once, cached on disk)."""
     del principal
@@ -613,18 +638,11 @@ def task_preview(
     data_dir = request.app.state.settings.data_dir
     with workflow_of(request).db.read() as session:
         task = staff.visible_task(session, task_id, None)
-    reference = stored_preview(data_dir, task, what)
-    path = thumbs.preview(data_dir, reference, size) if reference else None
-    if path is None:
-        raise NotFound(f"task {task['task_id']!r} has no {what} preview at {size}px")
-    return FileResponse(
-        path,
-        media_type="image/webp",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": FILE_CSP,
-            "Cache-Control": "private, max-age=86400",
-        },
+    return preview_response(
+        data_dir,
+        stored_preview(data_dir, task, what),
+        size,
+        missing=f"task {task['task_id']!r} has no {what} preview at {size}px",
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,10 @@ from ai_cs.api import console_reads
 from ai_cs.api.console import (
     ConsoleLoginRequired,
     ConsoleStaff,
+    PreviewSize,
     back_to,
     console_staff,
+    preview_response,
     render,
     run_action,
     workflow_of,
@@ -39,7 +41,6 @@ from ai_cs.conversations.models import ConversationMessage
 from ai_cs.errors import AicsError, NotFound
 from ai_cs.imaging import thumbs
 from ai_cs.tasks.models import ImageTask
-from ai_cs.web.files import FILE_CSP
 
 ROLE_LABELS: Final = {"customer": "客户", "ai": "AI 客服", "staff": "人工客服", "system": "系统"}
 OK_MESSAGES: Final = {
@@ -212,7 +213,7 @@ def message_picture(
     message_id: int,
     index: int,
     principal: ConsoleStaff,
-    size: Annotated[int, Query(ge=1, le=10_000)] = thumbs.SIZES[0],
+    size: PreviewSize = thumbs.SIZES[0],
 ) -> Response:
     """A preview of a picture in the chat, from our stored copy only (404 without one)."""
     del principal
@@ -225,18 +226,7 @@ def message_picture(
         if not 0 <= index < len(attachments):
             raise NotFound("no such picture in this message")
         reference = stored_picture(session, data_dir, conversation_id, attachments[index].url)
-    path = thumbs.preview(data_dir, reference, size) if reference else None
-    if path is None:
-        raise NotFound("we hold no copy of this picture")
-    return FileResponse(
-        path,
-        media_type="image/webp",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": FILE_CSP,
-            "Cache-Control": "private, max-age=86400",
-        },
-    )
+    return preview_response(data_dir, reference, size, missing="we hold no copy of this picture")
 
 
 def _page(conversation_id: str) -> str:
