@@ -15,6 +15,12 @@ jobs, notes and sends from the database and the simulator's record; the exit cod
 every count is zero. A second phase measures processing throughput (``enhance`` on 1 MP
 pictures) with 1 and 2 workers, with OpenCV's default threads and with one thread per worker.
 
+With ``--picture-jobs`` every process runs with ``AICS_PICTURE_JOBS=1`` and one
+OpenCV/onnxruntime thread (``AICS_ANALYSIS_THREADS=1``): the load phase also times text turns
+sent while some picture is still being analysed and each picture's first reply, and the second
+phase measures picture → quote throughput instead (a burst of different pictures through the
+gateway client, analysed by 1 and then 2 workers).
+
 Traffic goes only to 127.0.0.1; every wait is bounded; every process started is killed by its
 process group in ``finally``.
 """
@@ -56,6 +62,7 @@ from ai_cs.bench.scale_tally import (
     percentile,
     tally,
 )
+from ai_cs.jobs.queue import ANALYSE_PICTURE
 
 ADMIN_URL: Final = os.environ.get(
     "AICS_SCALE_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -98,6 +105,8 @@ class ScaleConfig:
     load: bool = True
     keep_logs: bool = False
     admin_url: str = ADMIN_URL
+    picture_jobs: bool = False
+    picture_batch: int = 40
 
     @classmethod
     def preset(cls, quick: bool) -> ScaleConfig:
@@ -151,6 +160,9 @@ class ScaleReport:
                 out.append(BenchResult(name, n[name], unit, n[name], 1.0))
         for name in (
             "scale_message_reply_p99_ms",
+            "scale_text_reply_p99_ms",
+            "scale_text_reply_during_pictures_p99_ms",
+            "scale_picture_first_reply_p99_ms",
             "scale_payment_result_p99_ms",
             "scale_api_p99_ms",
         ):
@@ -180,6 +192,19 @@ class ScaleReport:
                         note="enhance on 1 MP pictures; baseline is 1 worker; goal ratio ≥ 1.6",
                     )
                 )
+        one, two = n.get("pictures_1w_per_s"), n.get("pictures_2w_per_s")
+        if one and two:
+            out.append(
+                BenchResult(
+                    "scale_picture_quote_workers_2v1",
+                    two,
+                    "pictures/s",
+                    one,
+                    two / one,
+                    note="picture → quote through the gateway, AICS_PICTURE_JOBS, one "
+                    "OpenCV/onnxruntime thread per process; baseline is 1 worker; goal ratio ≥ 1.7",
+                )
+            )
         return out
 
     @property
@@ -413,6 +438,14 @@ class ScaleRun:
             AICS_RATE_LIMIT_PER_MINUTE="1000000",
             AICS_DISPATCH_CALLBACK_SECRET="scale-suite-secret",
         )
+        if self.config.picture_jobs:
+            # One analysis per core: every process gets one OpenCV and one onnxruntime thread.
+            env.update(
+                AICS_PICTURE_JOBS="1",
+                AICS_ANALYSIS_THREADS="1",
+                OMP_NUM_THREADS="1",
+                **{CV_THREADS_ENV: "1"},
+            )
         return env
 
     def _run(self, fleet: Fleet, db_url: str, workdir: Path) -> None:
@@ -455,7 +488,9 @@ class ScaleRun:
         fleet.stop("gateway")
         for i in range(cfg.workers):
             fleet.stop(f"worker-{i + 1}")
-        if cfg.throughput:
+        if cfg.throughput and cfg.picture_jobs:
+            asyncio.run(self._picture_throughput_phase(fleet, db_url))
+        elif cfg.throughput:
             self._throughput_phase(fleet, db_url, workdir)
 
     def _aics(self, env: dict[str, str], *args: str) -> str:
@@ -482,7 +517,13 @@ class ScaleRun:
 
     # -------------------------------------------------------------------------- load + faults
     async def _load_phase(self, fleet: Fleet, db_url: str, api_ports: list[int], key: str) -> None:
-        from ai_cs.gateway.sim import Customer, Delivered, GatewaySimulator, demo_picture
+        from ai_cs.gateway.sim import (
+            PRICE_IN_REPLY,
+            Customer,
+            Delivered,
+            GatewaySimulator,
+            demo_picture,
+        )
 
         cfg = self.config
         arrived: dict[str, float] = {}
@@ -495,6 +536,9 @@ class ScaleRun:
         await sim.start()
         seen = Observed()
         steps: dict[str, list[float]] = {"picture": [], "note": [], "pay_ack": [], "confirm": []}
+        first_reply: list[float] = []
+        text_during_pictures: list[float] = []
+        analysing = {"pictures": 0}
         pay_latency: list[float] = []
         api_latency: list[float] = []
         progress = {"paid": 0, "done": 0, "api_ok": 0, "api_failover": 0, "api_failed": 0}
@@ -506,17 +550,38 @@ class ScaleRun:
             if not await sim.wait_for(lambda: sim.live_connections > 0, timeout=60):
                 raise RuntimeError(f"the gateway client never connected:\n{fleet.tail('gateway')}")
 
-            async def wait_new(person: Customer, before: int, mark: str | None = None) -> float:
+            def matches(text: str, mark: str | re.Pattern[str] | None) -> bool:
+                if mark is None:
+                    return True
+                if isinstance(mark, str):
+                    return mark in text
+                return mark.search(text) is not None
+
+            async def wait_new(
+                person: Customer, before: int, mark: str | re.Pattern[str] | None = None
+            ) -> float:
                 def ready() -> bool:
-                    got = sim.messages_to(person)[before:]
-                    return any(mark in d.text for d in got) if mark else bool(got)
+                    return any(matches(d.text, mark) for d in sim.messages_to(person)[before:])
 
                 if not await sim.wait_for(ready, timeout=cfg.step_timeout):
                     seen.replies_missing += 1
                     return -1.0
                 got = sim.messages_to(person)[before:]
-                hit = next(d for d in got if (mark in d.text if mark else True))
+                hit = next(d for d in got if matches(d.text, mark))
                 return arrived.get(hit.command_id, loop.time())
+
+            async def text_turn(person: Customer, step: str, text: str, dup: int = 1) -> bool:
+                n = len(sim.messages_to(person))
+                during = analysing["pictures"] > 0
+                t0 = loop.time()
+                await sim.say(person, text, duplicates=dup)
+                t1 = await wait_new(person, n)
+                if t1 < 0:
+                    return False
+                steps[step].append(t1 - t0)
+                if during:
+                    text_during_pictures.append(t1 - t0)
+                return True
 
             async def customer(i: int) -> None:
                 await asyncio.sleep(cfg.ramp_seconds * i / max(1, cfg.customers))
@@ -531,20 +596,25 @@ class ScaleRun:
                 dup = 2 if i % 5 == 0 else 1
                 n = len(sim.messages_to(person))
                 t0 = loop.time()
-                await sim.send_picture(
-                    person, url, text="帮我抠图", width=640, height=480, duplicates=dup
-                )
-                t1 = await wait_new(person, n)
-                if t1 < 0:
-                    return
+                analysing["pictures"] += 1
+                try:
+                    await sim.send_picture(
+                        person, url, text="帮我抠图", width=640, height=480, duplicates=dup
+                    )
+                    t1 = await wait_new(person, n)
+                    if t1 < 0:
+                        return
+                    first_reply.append(t1 - t0)
+                    if cfg.picture_jobs:
+                        # The first reply may be the "looking at it" note; the quote ends it.
+                        t1 = await wait_new(person, n, PRICE_IN_REPLY)
+                        if t1 < 0:
+                            return
+                finally:
+                    analysing["pictures"] -= 1
                 steps["picture"].append(t1 - t0)
-                n = len(sim.messages_to(person))
-                t0 = loop.time()
-                await sim.say(person, f"对了，{note}", duplicates=dup)
-                t1 = await wait_new(person, n)
-                if t1 < 0:
+                if not await text_turn(person, "note", f"对了，{note}", dup):
                     return
-                steps["note"].append(t1 - t0)
                 amount = sim.quoted_fen(person) or self._price_of(db_url, person.id)
                 n = len(sim.messages_to(person))
                 t0 = loop.time()
@@ -562,12 +632,7 @@ class ScaleRun:
                 pay_latency.append(t2 - t0)
                 for d in sim.messages_to(person)[n:]:
                     links.extend(m.group(1) for m in LINK.finditer(d.text))
-                n = len(sim.messages_to(person))
-                t0 = loop.time()
-                await sim.say(person, "确认，收到了，谢谢")
-                t1 = await wait_new(person, n)
-                if t1 >= 0:
-                    steps["confirm"].append(t1 - t0)
+                await text_turn(person, "confirm", "确认，收到了，谢谢")
                 progress["done"] += 1
 
             async def api_load(worker_index: int) -> None:
@@ -648,6 +713,7 @@ class ScaleRun:
             await self._settle(sim, db_url)
             elapsed = loop.time() - t_start
             msg_latency = [v for values in steps.values() for v in values]
+            text_latency = steps["note"] + steps["confirm"]
             seen.pushed_events = list(sim.record.pushed)
             seen.unacked_events = set(sim.unacked)
             seen.delivered = [(d.command_id, d.to, d.text) for d in sim.record.delivered.values()]
@@ -655,6 +721,12 @@ class ScaleRun:
             if len(links) < progress["done"]:
                 seen.results_unreachable += progress["done"] - len(links)
             self._collect(seen, db_url)
+            picture_jobs = rows(
+                db_url,
+                "SELECT count(*), count(DISTINCT args->>'source') FROM procrastinate_jobs "
+                "WHERE task_name = %s",
+                (ANALYSE_PICTURE,),
+            )[0]
             self.report.ledger = tally(seen)
             n = self.report.numbers
             completed = sum(1 for _, _, s in seen.tasks if s == "completed")
@@ -678,11 +750,24 @@ class ScaleRun:
                     for step, values in steps.items()
                 },
                 scale_message_reply_p99_ms=round(1000 * percentile(msg_latency, 0.99)),
+                scale_text_reply_p50_ms=round(1000 * percentile(text_latency, 0.5)),
+                scale_text_reply_p99_ms=round(1000 * percentile(text_latency, 0.99)),
+                text_turns_during_pictures=len(text_during_pictures),
+                scale_text_reply_during_pictures_p50_ms=round(
+                    1000 * percentile(text_during_pictures, 0.5)
+                ),
+                scale_text_reply_during_pictures_p99_ms=round(
+                    1000 * percentile(text_during_pictures, 0.99)
+                ),
+                scale_picture_first_reply_p50_ms=round(1000 * percentile(first_reply, 0.5)),
+                scale_picture_first_reply_p99_ms=round(1000 * percentile(first_reply, 0.99)),
                 scale_payment_result_p50_ms=round(1000 * percentile(pay_latency, 0.5)),
                 scale_payment_result_p99_ms=round(1000 * percentile(pay_latency, 0.99)),
                 scale_api_p50_ms=round(1000 * percentile(api_latency, 0.5), 1),
                 scale_api_p99_ms=round(1000 * percentile(api_latency, 0.99), 1),
                 results_fetched=len(links) - seen.results_unreachable,
+                picture_jobs=int(picture_jobs[0]),
+                picture_jobs_sources=int(picture_jobs[1]),
             )
             self.report.notes.extend(faults)
         finally:
@@ -745,7 +830,11 @@ class ScaleRun:
         seen.jobs = [
             (str(a), str(b))
             for a, b in rows(
-                db_url, "SELECT args->>'task_id', status::text FROM procrastinate_jobs"
+                db_url,
+                # Processing jobs only; picture jobs (task_id null) are counted on their own.
+                "SELECT args->>'task_id', status::text FROM procrastinate_jobs "
+                "WHERE task_name <> %s",
+                (ANALYSE_PICTURE,),
             )
         ]
         seen.notes = [
@@ -852,6 +941,110 @@ class ScaleRun:
                 fleet.stop(name)
         return states.get("awaiting_confirm", 0) / elapsed
 
+    async def _picture_throughput_phase(self, fleet: Fleet, db_url: str) -> None:
+        """Picture → quote throughput through the gateway client, 1 worker vs 2.
+
+        One simulator and one gateway client (warmed by a text turn, so the intent model's
+        first training is not timed) serve every batch; per batch ``picture_batch`` customers
+        each send a different 640×480 poster at once, and the batch's rate is pictures quoted
+        ÷ seconds from the first send to the last quote. The workers of a batch are started
+        and heart-beating before it is sent (otherwise the turns analyse the pictures
+        themselves); the best of ``throughput_rounds`` interleaved rounds counts.
+        """
+        from ai_cs.gateway.sim import PRICE_IN_REPLY, Customer, GatewaySimulator, demo_picture
+
+        cfg = self.config
+        # Event ids must not repeat the load phase's: the inbox would take them as duplicates.
+        sim = GatewaySimulator(host=LOOPBACK, port=0, first_event_id=1_000_000)
+        await sim.start()
+        best: dict[str, float] = {}
+        try:
+            fleet.start("gateway-pictures", ["gateway", "--url", sim.url, "--account", "*"])
+            if not await sim.wait_for(lambda: sim.live_connections > 0, timeout=60):
+                raise RuntimeError(f"gateway never connected:\n{fleet.tail('gateway-pictures')}")
+            warm = Customer(id="warm-up", nick="热身")
+            await sim.say(warm, "你好，在吗")
+            await sim.wait_for(lambda: bool(sim.messages_to(warm)), timeout=cfg.step_timeout)
+            for round_no in range(cfg.throughput_rounds):
+                for workers in (1, 2):
+                    names = [f"pw-{round_no}-{workers}-{i + 1}" for i in range(workers)]
+                    for name in names:
+                        fleet.start(name, ["worker"])
+                    try:
+                        await asyncio.to_thread(self._wait_workers, db_url, workers)
+                        batch = f"r{round_no}w{workers}"
+                        people = [
+                            Customer(id=f"pic-{batch}-{i:03d}", nick=f"图{i}")
+                            for i in range(cfg.picture_batch)
+                        ]
+                        urls = [
+                            sim.add_picture(
+                                f"{batch}-{i}.png",
+                                demo_picture(f"{batch.upper()} NO {i} 特价", (640, 480)),
+                            )
+                            for i in range(cfg.picture_batch)
+                        ]
+                        loop = asyncio.get_running_loop()
+                        started = loop.time()
+                        await asyncio.gather(
+                            *(
+                                sim.send_picture(p, u, text="帮我抠图", width=640, height=480)
+                                for p, u in zip(people, urls, strict=True)
+                            )
+                        )
+
+                        def quoted(people: list[Customer] = people) -> int:
+                            return sum(
+                                1
+                                for p in people
+                                if any(PRICE_IN_REPLY.search(d.text) for d in sim.messages_to(p))
+                            )
+
+                        def all_quoted(people: list[Customer] = people) -> bool:
+                            return quoted(people) == len(people)
+
+                        await sim.wait_for(all_quoted, timeout=60 + 10 * len(people))
+                        elapsed = loop.time() - started
+                        done = quoted()
+                    finally:
+                        for name in names:
+                            fleet.stop(name)
+                    if done < len(people):
+                        self.report.notes.append(
+                            f"picture batch {batch}: {done}/{len(people)} quoted"
+                        )
+                    rate = done / elapsed
+                    key = f"pictures_{workers}w_per_s"
+                    best[key] = max(best.get(key, 0.0), rate)
+                    self.echo(
+                        f"  pictures round {round_no + 1}: {workers} worker(s): "
+                        f"{done} quoted in {elapsed:.1f} s = {rate:.3f} pictures/s"
+                    )
+        finally:
+            fleet.stop("gateway-pictures")
+            await sim.stop()
+        self.report.numbers.update({k: round(v, 3) for k, v in best.items()})
+
+    @staticmethod
+    def _wait_workers(db_url: str, workers: int) -> None:
+        """Until ``workers`` workers beat in ``worker_presence`` and Procrastinate (≤ 60 s)."""
+        from ai_cs.jobs.presence import STALE_SECONDS
+
+        ready_by = time.monotonic() + 60
+        while time.monotonic() < ready_by:
+            live = rows(
+                db_url,
+                "SELECT (SELECT count(*) FROM procrastinate_workers "
+                "WHERE last_heartbeat > now() - interval '3 seconds'), "
+                "(SELECT count(*) FROM worker_presence "
+                "WHERE seen_epoch >= extract(epoch FROM now()) - %s)",
+                (STALE_SECONDS,),
+            )[0]
+            if min(int(live[0]), int(live[1])) >= workers:
+                break
+            time.sleep(0.3)
+        time.sleep(1.0)
+
 
 # ------------------------------------------------------------------------------------ entry points
 def summary(report: ScaleReport) -> str:
@@ -885,6 +1078,26 @@ def summary(report: ScaleReport) -> str:
                 f"  workers (cv threads {threads}): 1 → {one:.3f} tasks/s, 2 → {two:.3f} tasks/s, "
                 f"ratio {two / one:.2f}"
             )
+    if n.get("picture_jobs"):
+        lines.append(
+            f"  picture jobs {n['picture_jobs']:.0f} for "
+            f"{n.get('picture_jobs_sources', 0):.0f} different pictures"
+        )
+    if "text_turns_during_pictures" in n:
+        lines.append(
+            f"  text turns p50 {n.get('scale_text_reply_p50_ms', 0):.0f} ms, "
+            f"p99 {n.get('scale_text_reply_p99_ms', 0):.0f} ms; "
+            f"sent while pictures were analysed ({n['text_turns_during_pictures']:.0f}): "
+            f"p50 {n.get('scale_text_reply_during_pictures_p50_ms', 0):.0f} ms, "
+            f"p99 {n.get('scale_text_reply_during_pictures_p99_ms', 0):.0f} ms; "
+            f"picture first reply p99 {n.get('scale_picture_first_reply_p99_ms', 0):.0f} ms"
+        )
+    one, two = n.get("pictures_1w_per_s"), n.get("pictures_2w_per_s")
+    if one and two:
+        lines.append(
+            f"  picture → quote: 1 worker {one:.3f} pictures/s, 2 workers {two:.3f} pictures/s, "
+            f"ratio {two / one:.2f}"
+        )
     lines += [f"  note: {note}" for note in report.notes]
     lines += [f"  {detail}" for detail in led.details]
     return "\n".join(lines)
@@ -907,6 +1120,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-throughput", action="store_true", help="skip the 1-vs-2 phase")
     parser.add_argument("--no-load", action="store_true", help="only the 1-vs-2 phase")
     parser.add_argument("--keep-logs", action="store_true", help="keep the work dir and logs")
+    parser.add_argument(
+        "--picture-jobs",
+        action="store_true",
+        help="AICS_PICTURE_JOBS=1 and one OpenCV/onnxruntime thread in every process; the "
+        "second phase is then picture → quote throughput, 1 vs 2 workers",
+    )
+    parser.add_argument("--rounds", type=int, default=0, help="throughput rounds (best counts)")
     args = parser.parse_args(argv)
     config = ScaleConfig.preset(args.quick)
     config.pg_restart = args.pg_restart
@@ -917,6 +1137,10 @@ def main(argv: list[str] | None = None) -> int:
     config.throughput = not args.no_throughput
     config.load = not args.no_load
     config.keep_logs = args.keep_logs
+    config.picture_jobs = args.picture_jobs
+    config.throughput_rounds = max(1, min(5, args.rounds or config.throughput_rounds))
+    if args.batch:
+        config.picture_batch = max(1, min(200, args.batch))
     started = datetime.now(UTC)
     report = ScaleRun(config, echo=lambda s: print(s, file=sys.stderr)).execute()  # noqa: T201
     for result in report.results():

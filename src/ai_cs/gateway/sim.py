@@ -128,6 +128,7 @@ class GatewaySimulator:
         redeliver_after: float = REDELIVER_AFTER_SECONDS,
         answer_sent: bool = True,
         on_delivered: Callable[[Delivered], None] | None = None,
+        first_event_id: int = 1,
     ) -> None:
         self.host = host
         self.port = port
@@ -142,7 +143,8 @@ class GatewaySimulator:
         self._live: list[ServerConnection] = []
         self._frozen: list[ServerConnection] = []
         self._server: Server | None = None
-        self._ids = itertools.count(1)
+        # A second simulator on the same database starts its event ids past the first's.
+        self._ids = itertools.count(first_event_id)
         self._changed = asyncio.Condition()
         self._redeliverer: asyncio.Task[None] | None = None
 

@@ -53,3 +53,28 @@ def test_small_scale_run_loses_and_doubles_nothing() -> None:
             (f"aics_scale_{os.getpid()}_%",),
         ).fetchone()
     assert left is not None and left[0] == 0  # the scratch database was dropped
+
+
+@pytest.mark.timeout(600)
+def test_small_scale_run_with_picture_jobs_quotes_every_picture_once() -> None:
+    admin = _postgres_admin_url()
+    config = ScaleConfig(
+        admin_url=admin,
+        customers=4,
+        ramp_seconds=2.0,
+        step_timeout=120.0,
+        deadline=300.0,
+        picture_jobs=True,
+        picture_batch=3,
+    )
+    report = ScaleRun(config, echo=lambda _s: None).execute()
+    assert report.ledger.clean, report.ledger.details
+    n = report.numbers
+    assert n["customers_done"] == 4
+    # The pictures went to the workers as jobs (one per picture), not into the gateway process.
+    assert n["picture_jobs"] == n["picture_jobs_sources"] >= 4
+    assert n["scale_text_reply_p99_ms"] > 0
+    # Both throughput batches quoted every picture (a short batch leaves a note).
+    assert n["pictures_1w_per_s"] > 0 and n["pictures_2w_per_s"] > 0
+    assert not [note for note in report.notes if note.startswith("picture batch")]
+    assert "scale_picture_quote_workers_2v1" in {r.bench for r in report.results()}
