@@ -11,10 +11,12 @@ out of the database in a page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Final
 
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from ai_cs.api.console import (
     ConsoleStaff,
@@ -27,7 +29,7 @@ from ai_cs.api.console import (
 )
 from ai_cs.bridges import accounts, consign
 from ai_cs.bridges.xianyu.bridge import add_account
-from ai_cs.errors import AicsError
+from ai_cs.errors import AicsError, NotFound
 from ai_cs.web.deps import actor_name
 
 PAGE: Final = "/console/accounts"
@@ -109,65 +111,6 @@ def account_add(
     return back_to(PAGE, ok="added" if created else "updated")
 
 
-def _action(request: Request, csrf: str, platform: str, account_id: str, verb: str) -> Response:
-    clock = workflow_of(request).clock
-    if verb == "remove":
-        return run_action(
-            request,
-            PAGE,
-            csrf,
-            lambda s: accounts.remove_account(s, platform, account_id),
-            "removed",
-        )
-    paused = verb == "pause"
-    return run_action(
-        request,
-        PAGE,
-        csrf,
-        lambda s: accounts.set_paused(s, clock, platform, account_id, paused),
-        "paused" if paused else "resumed",
-    )
-
-
-@router.post("/{platform}/{account_id}/pause")
-def account_pause(
-    request: Request,
-    platform: str,
-    account_id: str,
-    principal: ConsoleStaff,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    """Disconnect the account and keep it offline."""
-    del principal
-    return _action(request, csrf, platform, account_id, "pause")
-
-
-@router.post("/{platform}/{account_id}/resume")
-def account_resume(
-    request: Request,
-    platform: str,
-    account_id: str,
-    principal: ConsoleStaff,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    """Let the account connect again."""
-    del principal
-    return _action(request, csrf, platform, account_id, "resume")
-
-
-@router.post("/{platform}/{account_id}/remove")
-def account_remove(
-    request: Request,
-    platform: str,
-    account_id: str,
-    principal: ConsoleStaff,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
-    """Forget the account and its cookie."""
-    del principal
-    return _action(request, csrf, platform, account_id, "remove")
-
-
 @router.post("/orders/{task_id}/consign")
 def order_consign(
     request: Request,
@@ -188,3 +131,34 @@ def order_consign(
         lambda s: consign.request_consign(s, clock, task_id, by=by),
         "consign",
     )
+
+
+# Declared after the order route: "/orders/{task_id}/consign" would match this pattern too.
+@router.post("/{platform}/{account_id}/{verb}")
+def account_action(
+    request: Request,
+    platform: str,
+    account_id: str,
+    verb: str,
+    principal: ConsoleStaff,
+    csrf: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Pause, resume or remove the account; another verb is 404.
+
+    ``pause`` disconnects it and keeps it offline, ``resume`` lets it connect again, ``remove``
+    forgets the account and its cookie.
+    """
+    del principal
+    clock = workflow_of(request).clock
+    actions: dict[str, tuple[Callable[[Session], object], str]] = {
+        "pause": (lambda s: accounts.set_paused(s, clock, platform, account_id, True), "paused"),
+        "resume": (
+            lambda s: accounts.set_paused(s, clock, platform, account_id, False),
+            "resumed",
+        ),
+        "remove": (lambda s: accounts.remove_account(s, platform, account_id), "removed"),
+    }
+    if verb not in actions:
+        raise NotFound(f"no account action {verb!r}")
+    change, done = actions[verb]
+    return run_action(request, PAGE, csrf, change, done)

@@ -43,6 +43,10 @@ def test_accounts_page_add_pause_resume_remove(console: httpx.Client, workflow: 
         view = accounts.get_account(session, "xianyu", "1000000009")
     assert (view.state, view.paused) == ("new", False)
 
+    unknown = console.post("/console/accounts/xianyu/1000000009/delete", data={"csrf": csrf})
+    assert unknown.status_code == 404
+    with workflow.db.read() as session:
+        assert [a.account_id for a in accounts.list_accounts(session)] == ["1000000009"]
     forged = console.post("/console/accounts/xianyu/1000000009/remove", data={"csrf": "0" * 64})
     assert "err=csrf" in forged.headers["location"]
     console.post("/console/accounts/xianyu/1000000009/remove", data={"csrf": csrf})
