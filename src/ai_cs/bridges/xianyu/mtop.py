@@ -200,6 +200,20 @@ class MtopClient:
         if self.jar.merge(response.headers.get_list("set-cookie")) and self.on_cookies:
             self.on_cookies(self.jar)
 
+    async def _post(
+        self, what: str, url: str, *, timeout: float = TIMEOUT_SECONDS, **request: Any
+    ) -> httpx.Response:
+        # Every request: our headers, a transport failure as XianyuError naming ``what``, and
+        # the cookies the answer sets kept in the jar.
+        try:
+            response = await self.http.post(
+                url, headers=self._headers(), timeout=timeout, **request
+            )
+        except httpx.HTTPError as exc:
+            raise XianyuError(f"{what}: {type(exc).__name__}: {exc}") from exc
+        self._absorb(response)
+        return response
+
     async def call(
         self, api: str, data: Mapping[str, Any], *, version: str = "1.0"
     ) -> dict[str, Any]:
@@ -221,17 +235,9 @@ class MtopClient:
                 "sessionOption": "AutoLoginOnly",
                 "spm_cnt": "a21ybx.im.0.0",
             }
-            try:
-                response = await self.http.post(
-                    f"{self.mtop_url}{api}/{version}/",
-                    params=params,
-                    data={"data": body},
-                    headers=self._headers(),
-                    timeout=TIMEOUT_SECONDS,
-                )
-            except httpx.HTTPError as exc:
-                raise XianyuError(f"{api}: {type(exc).__name__}: {exc}") from exc
-            self._absorb(response)
+            response = await self._post(
+                api, f"{self.mtop_url}{api}/{version}/", params=params, data={"data": body}
+            )
             try:
                 payload = response.json()
             except ValueError:
@@ -289,17 +295,12 @@ class MtopClient:
 
     async def has_login(self) -> bool:
         """Renew the login session (``hasLogin.do``); True when the platform still knows us."""
-        try:
-            response = await self.http.post(
-                f"{self.passport_url}newlogin/hasLogin.do",
-                params={"appName": "xianyu", "fromSite": "77"},
-                data={"hid": self.jar.get("unb") or "", "ltl": "true", "appName": "xianyu"},
-                headers=self._headers(),
-                timeout=TIMEOUT_SECONDS,
-            )
-        except httpx.HTTPError as exc:
-            raise XianyuError(f"hasLogin: {type(exc).__name__}: {exc}") from exc
-        self._absorb(response)
+        response = await self._post(
+            "hasLogin",
+            f"{self.passport_url}newlogin/hasLogin.do",
+            params={"appName": "xianyu", "fromSite": "77"},
+            data={"hid": self.jar.get("unb") or "", "ltl": "true", "appName": "xianyu"},
+        )
         try:
             payload = response.json()
         except ValueError:
@@ -309,16 +310,9 @@ class MtopClient:
 
     async def upload(self, data: bytes, filename: str, content_type: str) -> Uploaded:
         """Upload a picture for a chat message; an HTML answer means the login expired."""
-        try:
-            response = await self.http.post(
-                self.upload_url,
-                files={"file": (filename, data, content_type)},
-                headers=self._headers(),
-                timeout=60.0,
-            )
-        except httpx.HTTPError as exc:
-            raise XianyuError(f"upload: {type(exc).__name__}: {exc}") from exc
-        self._absorb(response)
+        response = await self._post(
+            "upload", self.upload_url, files={"file": (filename, data, content_type)}, timeout=60.0
+        )
         if "html" in response.headers.get("content-type", "").lower():
             raise self._blocked(LoggedOut("upload: the platform answered with a login page"))
         try:
