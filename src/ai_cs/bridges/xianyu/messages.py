@@ -267,31 +267,27 @@ def classify(decoded: Any) -> Classified:
         return Skip("system tip")
     if content_type == CT_SYSTEM_TIP:
         return Skip("system tip")
-    if content_type == CT_TEXT:
-        text = _get(content, "text", "text")
+
+    def chat(text: str, pictures: tuple[Picture, ...] = ()) -> Chat:
         return Chat(
             message_id=message_id,
             conversation_id=cid,
             sender_id=sender,
             sender_nick=_nick(ext),
             at_ms=at_ms,
-            text=text if isinstance(text, str) else reminder,
+            text=text,
+            pictures=pictures,
             item_id=_item(ext),
         )
+
+    if content_type == CT_TEXT:
+        text = _get(content, "text", "text")
+        return chat(text if isinstance(text, str) else reminder)
     if content_type == CT_IMAGE:
         pictures = _pictures(content)
         if not pictures:
             return Skip("image message without a picture URL", unknown=True)
-        return Chat(
-            message_id=message_id,
-            conversation_id=cid,
-            sender_id=sender,
-            sender_nick=_nick(ext),
-            at_ms=at_ms,
-            text="",
-            pictures=pictures,
-            item_id=_item(ext),
-        )
+        return chat("", pictures)
     if content_type == CT_AUDIO:
         return Skip("voice message (not understood; staff can listen in the app)")
     return Skip(f"content type {content_type} not handled", unknown=content_type is None)
