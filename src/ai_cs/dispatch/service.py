@@ -250,6 +250,21 @@ def _is_claimer(row: DispatchJob, designer: str, key_id: str) -> bool:
     return row.designer == designer and row.claimed_by_key == key_id
 
 
+def _set_if(session: Session, conditions: list[Any], **values: Any) -> bool:
+    """Compare-and-set on one job: write ``values`` where ``conditions`` hold; True if it did.
+
+    Racing designers and retried requests meet here: the loser sees False and reads the row.
+    """
+    changed = session.execute(
+        update(DispatchJob)
+        .where(*conditions)
+        .values(**values)
+        .returning(DispatchJob.job_id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    return changed is not None
+
+
 def claim_job(
     session: Session, clock: Clock, job_id: str, designer: str, key_id: str
 ) -> DispatchJob:
@@ -261,24 +276,20 @@ def claim_job(
     name = check_id("designer", designer)
     now = clock.now()
     deadline = now + timedelta(seconds=CLAIM_DEADLINE_SECONDS)
-    won = session.execute(
-        update(DispatchJob)
-        .where(DispatchJob.job_id == job_id, DispatchJob.status == JobStatus.OPEN.value)
-        .values(
-            status=JobStatus.CLAIMED.value,
-            designer=name,
-            claimed_by_key=key_id,
-            claimed_at=iso(now),
-            deadline_at=iso(deadline),
-            due_epoch=clock.epoch() + CLAIM_DEADLINE_SECONDS,
-            reminded_at=None,
-            updated_at=iso(now),
-        )
-        .returning(DispatchJob.job_id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    won = _set_if(
+        session,
+        [DispatchJob.job_id == job_id, DispatchJob.status == JobStatus.OPEN.value],
+        status=JobStatus.CLAIMED.value,
+        designer=name,
+        claimed_by_key=key_id,
+        claimed_at=iso(now),
+        deadline_at=iso(deadline),
+        due_epoch=clock.epoch() + CLAIM_DEADLINE_SECONDS,
+        reminded_at=None,
+        updated_at=iso(now),
+    )
     row = load_job(session, job_id)
-    if won is not None:
+    if won:
         return row
     if row.status == JobStatus.CLAIMED and _is_claimer(row, name, key_id):
         return row
@@ -304,24 +315,20 @@ def release_job(
     conditions = [DispatchJob.job_id == job_id, DispatchJob.status == JobStatus.CLAIMED.value]
     if not admin:
         conditions += [DispatchJob.designer == name, DispatchJob.claimed_by_key == key_id]
-    done = session.execute(
-        update(DispatchJob)
-        .where(*conditions)
-        .values(
-            status=JobStatus.OPEN.value,
-            designer=None,
-            claimed_by_key=None,
-            claimed_at=None,
-            deadline_at=None,
-            due_epoch=None,
-            reminded_at=None,
-            updated_at=iso(clock.now()),
-        )
-        .returning(DispatchJob.job_id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    done = _set_if(
+        session,
+        conditions,
+        status=JobStatus.OPEN.value,
+        designer=None,
+        claimed_by_key=None,
+        claimed_at=None,
+        deadline_at=None,
+        due_epoch=None,
+        reminded_at=None,
+        updated_at=iso(clock.now()),
+    )
     row = load_job(session, job_id)
-    if done is not None:
+    if done:
         return row
     if row.status == JobStatus.CLAIMED:
         raise NotJobClaimer(
@@ -370,30 +377,26 @@ def finish_job(
     """
     name = check_id("designer", designer)
     now = clock.now()
-    finished = session.execute(
-        update(DispatchJob)
-        .where(
+    finished = _set_if(
+        session,
+        [
             DispatchJob.job_id == job_id,
             DispatchJob.status == JobStatus.CLAIMED.value,
             DispatchJob.designer == name,
             DispatchJob.claimed_by_key == key_id,
-        )
-        .values(
-            status=JobStatus.DONE.value,
-            finished_at=iso(now),
-            result_path=result_path,
-            result_sha256=result.sha256,
-            result_mime=result.mime,
-            result_bytes=len(result.data),
-            result_name=result_name,
-            callback_status=CallbackStatus.PENDING.value,
-            updated_at=iso(now),
-        )
-        .returning(DispatchJob.job_id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+        ],
+        status=JobStatus.DONE.value,
+        finished_at=iso(now),
+        result_path=result_path,
+        result_sha256=result.sha256,
+        result_mime=result.mime,
+        result_bytes=len(result.data),
+        result_name=result_name,
+        callback_status=CallbackStatus.PENDING.value,
+        updated_at=iso(now),
+    )
     row = load_job(session, job_id)
-    if finished is None:
+    if not finished:
         if row.status == JobStatus.DONE and _is_claimer(row, name, key_id):
             if row.result_sha256 == result.sha256:
                 return row, False
