@@ -301,6 +301,21 @@ class Fleet:
         for name in list(self.children):
             self.stop(name, grace=5.0)
 
+    def cpu_seconds(self, name: str) -> float:
+        """CPU time (user + system) ``name``'s current process has used so far; 0 when gone.
+
+        Read from ``/proc`` (Linux), so a run can say which process was busy.
+        """
+        child = self.children.get(name)
+        if child is None or child.proc is None or child.proc.poll() is not None:
+            return 0.0
+        try:
+            stat = Path(f"/proc/{child.proc.pid}/stat").read_text()
+        except OSError:
+            return 0.0
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def tail(self, name: str, lines: int = 15) -> str:
         """The last lines of a child's log (for error reports)."""
         path = self.children[name].log_path
@@ -700,6 +715,7 @@ class ScaleRun:
                         faults.append(f"PostgreSQL restarted at {stamp} ({took:.1f} s)")
 
             t_start = loop.time()
+            gateway_cpu = fleet.cpu_seconds("gateway")
             loaders = [asyncio.create_task(api_load(w)) for w in range(4)]
             chaos_task = asyncio.create_task(chaos())
             people = asyncio.gather(*(customer(i) for i in range(cfg.customers)))
@@ -708,6 +724,8 @@ class ScaleRun:
             except TimeoutError:
                 self.report.notes.append(f"customers not done by the {cfg.deadline:.0f} s deadline")
             customers_elapsed = loop.time() - t_start
+            # The gateway process is never restarted (only its connection is cut): its CPU share.
+            gateway_busy = (fleet.cpu_seconds("gateway") - gateway_cpu) / customers_elapsed
             stop_load.set()
             await asyncio.gather(*loaders, chaos_task, return_exceptions=True)
             await self._settle(sim, db_url)
@@ -766,6 +784,7 @@ class ScaleRun:
                 scale_api_p50_ms=round(1000 * percentile(api_latency, 0.5), 1),
                 scale_api_p99_ms=round(1000 * percentile(api_latency, 0.99), 1),
                 results_fetched=len(links) - seen.results_unreachable,
+                gateway_cpu_share=round(gateway_busy, 2),
                 picture_jobs=int(picture_jobs[0]),
                 picture_jobs_sources=int(picture_jobs[1]),
             )
@@ -985,6 +1004,7 @@ class ScaleRun:
                             for i in range(cfg.picture_batch)
                         ]
                         loop = asyncio.get_running_loop()
+                        cpu_before = {n: fleet.cpu_seconds(n) for n in ["gateway-pictures", *names]}
                         started = loop.time()
                         await asyncio.gather(
                             *(
@@ -1006,6 +1026,10 @@ class ScaleRun:
                         await sim.wait_for(all_quoted, timeout=60 + 10 * len(people))
                         elapsed = loop.time() - started
                         done = quoted()
+                        busy = {
+                            n: (fleet.cpu_seconds(n) - before) / elapsed
+                            for n, before in cpu_before.items()
+                        }
                     finally:
                         for name in names:
                             fleet.stop(name)
@@ -1016,10 +1040,19 @@ class ScaleRun:
                     rate = done / elapsed
                     key = f"pictures_{workers}w_per_s"
                     best[key] = max(best.get(key, 0.0), rate)
+                    shares = ", ".join(f"{n} {v:.2f}" for n, v in busy.items())
                     self.echo(
                         f"  pictures round {round_no + 1}: {workers} worker(s): "
-                        f"{done} quoted in {elapsed:.1f} s = {rate:.3f} pictures/s"
+                        f"{done} quoted in {elapsed:.1f} s = {rate:.3f} pictures/s "
+                        f"(CPU cores busy: {shares})"
                     )
+                    if rate >= best.get(f"pictures_{workers}w_per_s", 0.0):
+                        self.report.numbers[f"pictures_{workers}w_gateway_cpu_share"] = round(
+                            busy["gateway-pictures"], 2
+                        )
+                        self.report.numbers[f"pictures_{workers}w_workers_cpu_share"] = round(
+                            sum(v for n, v in busy.items() if n != "gateway-pictures"), 2
+                        )
         finally:
             fleet.stop("gateway-pictures")
             await sim.stop()
@@ -1090,7 +1123,8 @@ def summary(report: ScaleReport) -> str:
             f"sent while pictures were analysed ({n['text_turns_during_pictures']:.0f}): "
             f"p50 {n.get('scale_text_reply_during_pictures_p50_ms', 0):.0f} ms, "
             f"p99 {n.get('scale_text_reply_during_pictures_p99_ms', 0):.0f} ms; "
-            f"picture first reply p99 {n.get('scale_picture_first_reply_p99_ms', 0):.0f} ms"
+            f"picture first reply p99 {n.get('scale_picture_first_reply_p99_ms', 0):.0f} ms; "
+            f"gateway process busy {n.get('gateway_cpu_share', 0):.2f} of a core"
         )
     one, two = n.get("pictures_1w_per_s"), n.get("pictures_2w_per_s")
     if one and two:
