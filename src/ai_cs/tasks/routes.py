@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -103,12 +104,23 @@ def list_tasks(
     return {"data": data, "count": count}
 
 
-@router.get("/{task_id}", response_model=TaskDetail, responses=ERRORS, summary="One task")
-def get_task(task_id: TaskId, db: DbDep, principal: ReaderKey) -> TaskDetail:
-    """The task with analysis (``requirements``), quote, risk, results and dispatch state."""
+def _task_detail(db: Database, task_id: str, acc_ids: tuple[str, ...] | None) -> TaskDetail:
     with db.read() as session:
-        task = staff.visible_task(session, task_id, principal.acc_ids)
+        task = staff.visible_task(session, task_id, acc_ids)
         return task_detail(session, task)
+
+
+@router.get("/{task_id}", response_model=TaskDetail, responses=ERRORS, summary="One task")
+async def get_task(task_id: TaskId, db: DbDep, principal: ReaderKey) -> TaskDetail:
+    """The task with analysis (``requirements``), quote, risk, results and dispatch state.
+
+    On SQLite the read is a local file read in WAL mode (readers never wait for writers), so
+    it runs on the event loop and saves the thread hop of a sync route; on PostgreSQL it is a
+    network round trip and goes to the thread pool, so a slow server never blocks the loop.
+    """
+    if db.is_sqlite:
+        return _task_detail(db, task_id, principal.acc_ids)
+    return await run_in_threadpool(_task_detail, db, task_id, principal.acc_ids)
 
 
 @router.get(
