@@ -7,6 +7,7 @@ bash scripts/system-deps.sh chromium
 
 echo "== ruff" >&2
 "$UV" run ruff check src tests
+"$UV" run ruff format --check src tests scripts bench
 echo "== mypy" >&2
 "$UV" run mypy
 echo "== import layers (lint-imports)" >&2
