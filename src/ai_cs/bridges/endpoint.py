@@ -24,12 +24,13 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Self
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ai_cs.marketplace.loopback import WebsocketServer
 from ai_cs.marketplace.protocol import MAX_FRAME_CHARS, WireMessage
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class SendCommand:
 Sender = Callable[[SendCommand], Awaitable[None]]
 
 
-class BridgeEndpoint:
+class BridgeEndpoint(WebsocketServer):
     """A §7 gateway server for the bridges of this process."""
 
     def __init__(
@@ -79,23 +80,19 @@ class BridgeEndpoint:
         self._inflight: set[str] = set()
         self._done: OrderedDict[str, None] = OrderedDict()
         self._live: list[ServerConnection] = []
-        self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.client_connected = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> BridgeEndpoint:
+    async def start(self) -> Self:
         """Listen (port 0 picks a free one)."""
-        self._server = await serve(
+        await self._listen(
             self._connection,
-            self.host,
-            self.port,
             process_request=self._check_path,
             max_size=MAX_FRAME_CHARS * 4,
             ping_interval=20,
             ping_timeout=20,
         )
-        self.port = int(next(iter(self._server.sockets)).getsockname()[1])
         self._tasks.add(asyncio.create_task(self._redeliver_loop(), name="bridge-redeliver"))
         return self
 
@@ -104,16 +101,7 @@ class BridgeEndpoint:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> BridgeEndpoint:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        await self._stop_listening()
 
     @property
     def url(self) -> str:

@@ -26,13 +26,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Self
 
 from PIL import Image, ImageDraw, ImageFont
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from ai_cs.marketplace.loopback import Changes, WebsocketServer
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +119,7 @@ def blank_picture(size: tuple[int, int] = (400, 300)) -> bytes:
     return out.getvalue()
 
 
-class GatewaySimulator:
+class GatewaySimulator(WebsocketServer):
     """A gateway server on loopback that plays the marketplace."""
 
     def __init__(
@@ -142,25 +144,20 @@ class GatewaySimulator:
         self._pictures: dict[str, tuple[bytes, str]] = {}
         self._live: list[ServerConnection] = []
         self._frozen: list[ServerConnection] = []
-        self._server: Server | None = None
         # A second simulator on the same database starts its event ids past the first's.
         self._ids = itertools.count(first_event_id)
-        self._changed = asyncio.Condition()
+        self._changes = Changes()
         self._redeliverer: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> GatewaySimulator:
+    async def start(self) -> Self:
         """Listen (port 0 picks a free one)."""
-        self._server = await serve(
+        await self._listen(
             self._connection,
-            self.host,
-            self.port,
             process_request=self._http,
             ping_interval=None,
             max_size=4 * 1024 * 1024,
         )
-        sock = next(iter(self._server.sockets))
-        self.port = int(sock.getsockname()[1])
         self._redeliverer = asyncio.create_task(self._redeliver_loop())
         return self
 
@@ -171,16 +168,7 @@ class GatewaySimulator:
             await asyncio.gather(self._redeliverer, return_exceptions=True)
         for ws in self._frozen:
             ws.transport.abort()  # a hung connection never finishes a closing handshake
-        if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def __aenter__(self) -> GatewaySimulator:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
+        await self._stop_listening()
 
     @property
     def url(self) -> str:
@@ -400,8 +388,7 @@ class GatewaySimulator:
             if self.answer_sent:
                 with contextlib.suppress(ConnectionClosed):
                     await ws.send(json.dumps({"type": "sent", "command_id": command_id}))
-        async with self._changed:
-            self._changed.notify_all()
+        await self._changes.notify()
 
     async def disconnect(self, *, abrupt: bool = True) -> None:
         """Cut every open connection (abruptly: no close handshake, like a network failure)."""
@@ -447,16 +434,7 @@ class GatewaySimulator:
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Wait until ``predicate()`` holds (checked on every frame and every 50 ms)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            async with self._changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=min(0.05, remaining))
-        return True
+        return await self._changes.until(predicate, timeout)
 
     async def wait_for_replies(self, customer: Customer, count: int, timeout: float = 10.0) -> bool:
         """Wait until the customer received at least ``count`` messages."""

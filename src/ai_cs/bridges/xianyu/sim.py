@@ -35,7 +35,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Self
 from urllib.parse import parse_qs, quote
 
 import uvicorn
@@ -57,6 +57,7 @@ from ai_cs.bridges.xianyu.mtop import (
     MTOP_APP_KEY,
     sign,
 )
+from ai_cs.marketplace.loopback import Changes, LoopbackServer
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ class FakeOrder:
     status: str = "WAIT_SELLER_SEND_GOODS"
 
 
-class FakeGoofish:
+class FakeGoofish(LoopbackServer):
     """The fake service; ``async with FakeGoofish() as fake`` listens on a free loopback port."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -264,7 +265,7 @@ class FakeGoofish:
         self._locks: dict[str, asyncio.Lock] = {}
         self._registered: dict[str, asyncio.Event] = {}
         self._ids = itertools.count(1)
-        self._changed = asyncio.Condition()
+        self._changes = Changes()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.unknown_frames: list[str] = []
@@ -281,7 +282,7 @@ class FakeGoofish:
         )
 
     # ------------------------------------------------------------------ lifecycle
-    async def start(self) -> FakeGoofish:
+    async def start(self) -> Self:
         """Listen (port 0 picks a free one) and serve in this event loop."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -311,12 +312,6 @@ class FakeGoofish:
         if self._server is not None and self._task is not None:
             self._server.should_exit = True
             await asyncio.gather(self._task, return_exceptions=True)
-
-    async def __aenter__(self) -> FakeGoofish:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     @property
     def base(self) -> str:
@@ -452,22 +447,9 @@ class FakeGoofish:
             await ws.send_text(fr.dumps(frame))
 
     # ------------------------------------------------------------------ waiting (tests)
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
         """Wait until ``predicate()`` holds (checked on every change and every 50 ms)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not predicate():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            async with self._changed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._changed.wait(), timeout=min(0.05, remaining))
-        return True
+        return await self._changes.until(predicate, timeout)
 
     async def wait_registered(self, user_id: str, timeout: float = 15.0) -> bool:
         """Wait until the account has a registered connection."""
@@ -523,7 +505,7 @@ class FakeGoofish:
         except ValueError:
             return JSONResponse({"api": api, "ret": ["FAIL_SYS_PARAMINVALID_ERROR"], "data": {}})
         result = self._mtop_answer(account, api, payload)
-        await self._notify()
+        await self._changes.notify()
         if result is None:
             return JSONResponse({"api": api, "ret": ["FAIL_BIZ_NOT_FOUND::不存在"], "data": {}})
         return JSONResponse({"api": api, "ret": SUCCESS, "data": result})
@@ -589,7 +571,7 @@ class FakeGoofish:
             return JSONResponse({"success": False, "message": "not a picture"})
         name = f"up-{hashlib.sha256(data).hexdigest()[:16]}.{kind}"
         self.images[name] = (data, f"image/{kind}")
-        await self._notify()
+        await self._changes.notify()
         return JSONResponse(
             {
                 "success": True,
@@ -661,14 +643,14 @@ class FakeGoofish:
             while True:
                 text = await ws.receive_text()
                 await self._frame(account, ws, text)
-                await self._notify()
+                await self._changes.notify()
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             if self._sockets.get(account.user_id) is ws:
                 del self._sockets[account.user_id]
                 self._registered[account.user_id].clear()
-            await self._notify()
+            await self._changes.notify()
 
     async def _reply(
         self, account: FakeAccount, mid: str, code: int = 200, body: Any = None
