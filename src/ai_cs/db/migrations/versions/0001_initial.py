@@ -10,6 +10,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ai_cs.db.migrations.columns import (
+    counter,
+    create_table,
+    integers,
+    outbox_columns,
+    reals,
+    serial_id,
+    texts,
+)
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -17,91 +27,69 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "image_tasks",
-        sa.Column("task_id", sa.Text(), nullable=False),
-        sa.Column("customer_id", sa.Text()),
-        sa.Column("customer_name", sa.Text()),
-        sa.Column("original_image", sa.Text()),
-        sa.Column("operation", sa.Text()),
-        sa.Column("requirements", sa.Text()),
-        sa.Column("customer_notes", sa.Text()),
-        sa.Column("status", sa.Text()),
-        sa.Column("created_at", sa.Text()),
-        sa.Column("paid_at", sa.Text()),
-        sa.Column("started_at", sa.Text()),
-        sa.Column("completed_at", sa.Text()),
-        sa.Column("result_image", sa.Text()),
-        sa.Column("error_message", sa.Text()),
+        *texts("task_id", nullable=False),
+        *texts("customer_id", "customer_name", "original_image", "operation", "requirements"),
+        *texts("customer_notes", "status", "created_at", "paid_at", "started_at"),
+        *texts("completed_at", "result_image", "error_message"),
         sa.Column("retry_count", sa.Integer(), server_default=sa.text("0")),
-        sa.Column("acc_id", sa.Text()),
-        sa.Column("acc_type", sa.Text()),
-        sa.Column("price_fen", sa.Integer()),
-        sa.Column("quote", sa.Text()),
-        sa.Column("risk", sa.Text()),
-        sa.Column("conversation_id", sa.Text()),
-        sa.Column("designer_reason", sa.Text()),
-        sa.Column("updated_at", sa.Text()),
-        sa.PrimaryKeyConstraint("task_id", name="pk_image_tasks"),
+        *texts("acc_id", "acc_type"),
+        *integers("price_fen"),
+        *texts("quote", "risk", "conversation_id", "designer_reason", "updated_at"),
+        primary_key=["task_id"],
     )
     op.create_index("ix_image_tasks_customer_id", "image_tasks", ["customer_id"])
     op.create_index("ix_image_tasks_status", "image_tasks", ["status"])
     op.create_index("ix_image_tasks_created_at", "image_tasks", ["created_at"])
 
-    op.create_table(
+    create_table(
         "task_requirement_changes",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("task_id", sa.Text()),
-        sa.Column("change_type", sa.Text()),
-        sa.Column("old_value", sa.Text()),
-        sa.Column("new_value", sa.Text()),
-        sa.Column("changed_at", sa.Text()),
-        sa.Column("changed_by", sa.Text()),
-        sa.PrimaryKeyConstraint("id", name="pk_task_requirement_changes"),
+        serial_id(),
+        *texts("task_id", "change_type", "old_value", "new_value", "changed_at", "changed_by"),
         sa.ForeignKeyConstraint(
             ["task_id"],
             ["image_tasks.task_id"],
             name="fk_task_requirement_changes_task_id_image_tasks",
         ),
+        primary_key=["id"],
     )
     op.create_index("ix_task_requirement_changes_task_id", "task_requirement_changes", ["task_id"])
 
-    op.create_table(
+    create_table(
         "payments",
-        sa.Column("payment_id", sa.Text(), nullable=False),
-        sa.Column("task_id", sa.Text()),
-        sa.Column("customer_id", sa.Text()),
-        sa.Column("amount_fen", sa.Integer()),
-        sa.Column("outcome", sa.Text(), nullable=False),
-        sa.Column("detail", sa.Text()),
-        sa.Column("received_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("payment_id", name="pk_payments"),
+        *texts("payment_id", nullable=False),
+        *texts("task_id", "customer_id"),
+        *integers("amount_fen"),
+        *texts("outcome", nullable=False),
+        *texts("detail"),
+        *texts("received_at", nullable=False),
+        primary_key=["payment_id"],
     )
     op.create_index("ix_payments_task_id", "payments", ["task_id"])
 
-    op.create_table(
+    create_table(
         "task_id_sequences",
-        sa.Column("day", sa.Text(), nullable=False),
-        sa.Column("last", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("day", name="pk_task_id_sequences"),
+        *texts("day", nullable=False),
+        *integers("last", nullable=False),
+        primary_key=["day"],
     )
 
-    op.create_table(
+    create_table(
         "jobs",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("task_id", sa.Text()),
+        serial_id(),
+        *texts("kind", nullable=False),
+        *texts("task_id"),
         sa.Column("payload", sa.Text(), server_default=sa.text("'{}'"), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("max_attempts", sa.Integer(), server_default=sa.text("3"), nullable=False),
-        sa.Column("run_after", sa.Float(), nullable=False),
-        sa.Column("lease_until", sa.Float()),
-        sa.Column("locked_by", sa.Text()),
-        sa.Column("last_error", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("finished_at", sa.Text()),
-        sa.PrimaryKeyConstraint("id", name="pk_jobs"),
+        *texts("status", nullable=False),
+        counter("attempts"),
+        counter("max_attempts", 3),
+        *reals("run_after", nullable=False),
+        *reals("lease_until"),
+        *texts("locked_by", "last_error"),
+        *texts("created_at", nullable=False),
+        *texts("finished_at"),
+        primary_key=["id"],
     )
     op.create_index("ix_jobs_claim", "jobs", ["status", "run_after"])
     op.create_index(
@@ -113,20 +101,13 @@ def upgrade() -> None:
         postgresql_where=sa.text("status IN ('queued', 'running')"),
     )
 
-    op.create_table(
+    create_table(
         "outbox",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("topic", sa.Text(), nullable=False),
-        sa.Column("key", sa.Text(), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("next_attempt_at", sa.Float(), nullable=False),
-        sa.Column("last_error", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("sent_at", sa.Text()),
-        sa.PrimaryKeyConstraint("id", name="pk_outbox"),
+        serial_id(),
+        *texts("topic", "key", "payload", nullable=False),
+        *outbox_columns(),
         sa.UniqueConstraint("key", name="uq_outbox_key"),
+        primary_key=["id"],
     )
     op.create_index("ix_outbox_due", "outbox", ["topic", "status", "next_attempt_at"])
 

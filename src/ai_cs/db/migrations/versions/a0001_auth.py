@@ -7,8 +7,9 @@ Create Date: 2026-11-28
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from ai_cs.db.migrations.columns import create_table, texts
 
 revision = "a0001"
 down_revision = "0001"
@@ -17,18 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "api_keys",
-        sa.Column("key_id", sa.Text(), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("scope", sa.Text(), nullable=False),
-        sa.Column("secret_hash", sa.Text(), nullable=False),
-        sa.Column("acc_ids", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("expires_at", sa.Text()),
-        sa.Column("revoked_at", sa.Text()),
-        sa.Column("last_used_at", sa.Text()),
-        sa.PrimaryKeyConstraint("key_id", name="pk_api_keys"),
+        *texts("key_id", "name", "scope", "secret_hash", nullable=False),
+        *texts("acc_ids"),
+        *texts("created_at", nullable=False),
+        *texts("expires_at", "revoked_at", "last_used_at"),
+        primary_key=["key_id"],
     )
 
 

@@ -7,8 +7,9 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from ai_cs.db.migrations.columns import create_table, reals, texts
 
 revision = "a0002"
 down_revision = "a0001"
@@ -17,13 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "console_sessions",
-        sa.Column("session_hash", sa.Text(), nullable=False),
-        sa.Column("key_id", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("expires_at", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("session_hash", name="pk_console_sessions"),
+        *texts("session_hash", "key_id", "created_at", nullable=False),
+        *reals("expires_at", nullable=False),
+        primary_key=["session_hash"],
     )
     op.create_index("ix_console_sessions_key_id", "console_sessions", ["key_id"])
 

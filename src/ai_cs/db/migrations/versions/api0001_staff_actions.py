@@ -7,8 +7,9 @@ Create Date: 2026-11-28
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from ai_cs.db.migrations.columns import create_table, serial_id, texts
 
 revision = "api0001"
 down_revision = "0001"
@@ -17,18 +18,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "staff_actions",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("task_id", sa.Text(), nullable=False),
-        sa.Column("action", sa.Text(), nullable=False),
-        sa.Column("from_status", sa.Text()),
-        sa.Column("to_status", sa.Text()),
-        sa.Column("detail", sa.Text()),
-        sa.Column("actor", sa.Text(), nullable=False),
-        sa.Column("key_id", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_staff_actions"),
+        serial_id(),
+        *texts("task_id", "action", nullable=False),
+        *texts("from_status", "to_status", "detail"),
+        *texts("actor", nullable=False),
+        *texts("key_id"),
+        *texts("created_at", nullable=False),
+        primary_key=["id"],
     )
     op.create_index("ix_staff_actions_task_id", "staff_actions", ["task_id"])
 

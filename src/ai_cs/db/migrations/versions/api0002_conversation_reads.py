@@ -7,8 +7,9 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from ai_cs.db.migrations.columns import create_table, integers, texts
 
 revision = "api0002"
 down_revision = "api0001"
@@ -17,13 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "console_conversation_reads",
-        sa.Column("conversation_id", sa.Text(), nullable=False),
-        sa.Column("last_read_message_id", sa.Integer(), nullable=False),
-        sa.Column("read_by", sa.Text()),
-        sa.Column("read_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("conversation_id", name="pk_console_conversation_reads"),
+        *texts("conversation_id", nullable=False),
+        *integers("last_read_message_id", nullable=False),
+        *texts("read_by"),
+        *texts("read_at", nullable=False),
+        primary_key=["conversation_id"],
     )
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ai_cs.db.migrations.columns import counter, create_table, integers, reals, serial_id, texts
+
 revision = "b0001"
 down_revision = "0001"
 branch_labels = ("bridges",)
@@ -19,60 +21,53 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "marketplace_accounts",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("platform", sa.Text(), nullable=False),
-        sa.Column("account_id", sa.Text(), nullable=False),
-        sa.Column("nick", sa.Text()),
-        sa.Column("cookie_encrypted", sa.Text(), nullable=False),
-        sa.Column("cookie_version", sa.Integer(), server_default=sa.text("1"), nullable=False),
-        sa.Column("device_id", sa.Text(), nullable=False),
-        sa.Column("token_encrypted", sa.Text()),
-        sa.Column("token_expires_epoch", sa.Float()),
-        sa.Column("state", sa.Text(), nullable=False),
-        sa.Column("state_reason", sa.Text()),
-        sa.Column("state_since", sa.Text(), nullable=False),
-        sa.Column("paused", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("last_event_at", sa.Text()),
-        sa.Column("last_error", sa.Text()),
-        sa.Column("last_error_at", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_marketplace_accounts"),
+        serial_id(),
+        *texts("platform", "account_id", nullable=False),
+        *texts("nick"),
+        *texts("cookie_encrypted", nullable=False),
+        counter("cookie_version", 1),
+        *texts("device_id", nullable=False),
+        *texts("token_encrypted"),
+        *reals("token_expires_epoch"),
+        *texts("state", nullable=False),
+        *texts("state_reason"),
+        *texts("state_since", nullable=False),
+        counter("paused"),
+        *texts("last_event_at", "last_error", "last_error_at"),
+        *texts("created_at", "updated_at", nullable=False),
         sa.UniqueConstraint("platform", "account_id", name="uq_marketplace_account"),
+        primary_key=["id"],
     )
-    op.create_table(
+    create_table(
         "marketplace_account_events",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("platform", sa.Text(), nullable=False),
-        sa.Column("account_id", sa.Text(), nullable=False),
-        sa.Column("previous_state", sa.Text()),
-        sa.Column("state", sa.Text(), nullable=False),
-        sa.Column("reason", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("notified_at", sa.Text()),
-        sa.PrimaryKeyConstraint("id", name="pk_marketplace_account_events"),
+        serial_id(),
+        *texts("platform", "account_id", nullable=False),
+        *texts("previous_state"),
+        *texts("state", nullable=False),
+        *texts("reason"),
+        *texts("created_at", nullable=False),
+        *texts("notified_at"),
+        primary_key=["id"],
     )
     op.create_index(
         "ix_marketplace_account_events_account",
         "marketplace_account_events",
         ["platform", "account_id"],
     )
-    op.create_table(
+    create_table(
         "bridge_sends",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("command_id", sa.Text(), nullable=False),
-        sa.Column("part", sa.Integer(), nullable=False),
-        sa.Column("platform", sa.Text(), nullable=False),
-        sa.Column("account_id", sa.Text(), nullable=False),
-        sa.Column("conversation_id", sa.Text(), nullable=False),
-        sa.Column("message_id", sa.Text()),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("reason", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_bridge_sends"),
+        serial_id(),
+        *texts("command_id", nullable=False),
+        *integers("part", nullable=False),
+        *texts("platform", "account_id", "conversation_id", nullable=False),
+        *texts("message_id"),
+        *texts("status", nullable=False),
+        *texts("reason"),
+        *texts("created_at", nullable=False),
         sa.UniqueConstraint("command_id", "part", name="uq_bridge_sends_part"),
+        primary_key=["id"],
     )
     op.create_index(
         "ix_bridge_sends_message", "bridge_sends", ["platform", "account_id", "message_id"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ai_cs.db.migrations.columns import counter, create_table, serial_id, texts
+
 revision = "b0002"
 down_revision = "b0001"
 branch_labels = None
@@ -19,22 +21,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "bridge_consigns",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("platform", sa.Text(), nullable=False),
-        sa.Column("account_id", sa.Text(), nullable=False),
-        sa.Column("order_id", sa.Text(), nullable=False),
-        sa.Column("task_id", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("reason", sa.Text()),
-        sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("requested_by", sa.Text(), nullable=False),
-        sa.Column("requested_at", sa.Text(), nullable=False),
-        sa.Column("done_at", sa.Text()),
-        sa.Column("updated_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_bridge_consigns"),
+        serial_id(),
+        *texts("platform", "account_id", "order_id", "task_id", "status", nullable=False),
+        *texts("reason"),
+        counter("attempts"),
+        *texts("requested_by", "requested_at", nullable=False),
+        *texts("done_at"),
+        *texts("updated_at", nullable=False),
         sa.UniqueConstraint("platform", "account_id", "order_id", name="uq_bridge_consigns_order"),
+        primary_key=["id"],
     )
     op.create_index("ix_bridge_consigns_task_id", "bridge_consigns", ["task_id"])
     op.create_index(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ai_cs.db.migrations.columns import counter, create_table, reals, serial_id, texts
+
 revision = "c0001"
 down_revision = "0001"
 branch_labels = ("conversations",)
@@ -17,51 +19,42 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "conversations",
-        sa.Column("conversation_id", sa.Text(), nullable=False),
-        sa.Column("platform", sa.Text(), nullable=False),
-        sa.Column("account_id", sa.Text(), nullable=False),
-        sa.Column("customer_id", sa.Text(), nullable=False),
-        sa.Column("customer_nick", sa.Text()),
-        sa.Column("takeover_until", sa.Float()),
-        sa.Column("taken_over_by", sa.Text()),
-        sa.Column("current_task_id", sa.Text()),
-        sa.Column("needs_human", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("needs_human_reason", sa.Text()),
-        sa.Column("declines", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.Text(), nullable=False),
-        sa.Column("last_message_at", sa.Text()),
-        sa.PrimaryKeyConstraint("conversation_id", name="pk_conversations"),
+        *texts("conversation_id", "platform", "account_id", "customer_id", nullable=False),
+        *texts("customer_nick"),
+        *reals("takeover_until"),
+        *texts("taken_over_by", "current_task_id"),
+        counter("needs_human"),
+        *texts("needs_human_reason"),
+        counter("declines"),
+        *texts("created_at", "updated_at", nullable=False),
+        *texts("last_message_at"),
+        primary_key=["conversation_id"],
     )
     op.create_index("ix_conversations_customer", "conversations", ["customer_id"])
     op.create_index(
         "ix_conversations_needs_human", "conversations", ["needs_human", "last_message_at"]
     )
-    op.create_table(
+    create_table(
         "conversation_messages",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("conversation_id", sa.Text(), nullable=False),
-        sa.Column("direction", sa.Text(), nullable=False),
-        sa.Column("role", sa.Text(), nullable=False),
+        serial_id(),
+        *texts("conversation_id", "direction", "role", nullable=False),
         sa.Column("text", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("attachments", sa.Text(), server_default=sa.text("'[]'"), nullable=False),
-        sa.Column("author", sa.Text()),
-        sa.Column("event_ids", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_conversation_messages"),
+        *texts("author", "event_ids"),
+        *texts("created_at", nullable=False),
+        primary_key=["id"],
     )
     op.create_index(
         "ix_conversation_messages_conv", "conversation_messages", ["conversation_id", "id"]
     )
-    op.create_table(
+    create_table(
         "agent_memory",
-        sa.Column("conversation_id", sa.Text(), nullable=False),
-        sa.Column("messages", sa.Text(), nullable=False),
-        sa.Column("turns", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("updated_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("conversation_id", name="pk_agent_memory"),
+        *texts("conversation_id", "messages", nullable=False),
+        counter("turns"),
+        *texts("updated_at", nullable=False),
+        primary_key=["conversation_id"],
     )
 
 

@@ -10,6 +10,16 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ai_cs.db.migrations.columns import (
+    counter,
+    create_table,
+    integers,
+    outbox_columns,
+    reals,
+    serial_id,
+    texts,
+)
+
 revision = "d0001"
 down_revision = "0001"
 branch_labels = ("dispatch",)
@@ -17,87 +27,59 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "dispatch_jobs",
-        sa.Column("job_id", sa.Text(), nullable=False),
-        sa.Column("idempotency_key", sa.Text(), nullable=False),
-        sa.Column("request_hash", sa.Text(), nullable=False),
-        sa.Column("task_id", sa.Text(), nullable=False),
-        sa.Column("original_image", sa.Text(), nullable=False),
-        sa.Column("operation", sa.Text(), nullable=False),
-        sa.Column("customer_notes", sa.Text()),
-        sa.Column("analysis", sa.Text()),
-        sa.Column("quote", sa.Text()),
-        sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("acc_id", sa.Text()),
-        sa.Column("acc_type", sa.Text()),
-        sa.Column("customer_id", sa.Text()),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("designer", sa.Text()),
-        sa.Column("claimed_by_key", sa.Text()),
-        sa.Column("claimed_at", sa.Text()),
-        sa.Column("deadline_at", sa.Text()),
-        sa.Column("due_epoch", sa.Float()),
-        sa.Column("reminded_at", sa.Text()),
-        sa.Column("reminders", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("finished_at", sa.Text()),
-        sa.Column("result_path", sa.Text()),
-        sa.Column("result_sha256", sa.Text()),
-        sa.Column("result_mime", sa.Text()),
-        sa.Column("result_bytes", sa.Integer()),
-        sa.Column("result_name", sa.Text()),
-        sa.Column("callback_status", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("job_id", name="pk_dispatch_jobs"),
+        *texts("job_id", "idempotency_key", "request_hash", "task_id", nullable=False),
+        *texts("original_image", "operation", nullable=False),
+        *texts("customer_notes", "analysis", "quote"),
+        *texts("reason", nullable=False),
+        *texts("acc_id", "acc_type", "customer_id"),
+        *texts("status", nullable=False),
+        *texts("designer", "claimed_by_key", "claimed_at", "deadline_at"),
+        *reals("due_epoch"),
+        *texts("reminded_at"),
+        counter("reminders"),
+        *texts("finished_at", "result_path", "result_sha256", "result_mime"),
+        *integers("result_bytes"),
+        *texts("result_name", "callback_status"),
+        *texts("created_at", "updated_at", nullable=False),
         sa.UniqueConstraint("idempotency_key", name="uq_dispatch_jobs_idempotency_key"),
+        primary_key=["job_id"],
     )
     op.create_index("ix_dispatch_jobs_task_id", "dispatch_jobs", ["task_id"])
     op.create_index("ix_dispatch_jobs_status_created", "dispatch_jobs", ["status", "created_at"])
     op.create_index("ix_dispatch_jobs_designer", "dispatch_jobs", ["designer", "status"])
     op.create_index("ix_dispatch_jobs_due", "dispatch_jobs", ["status", "due_epoch"])
 
-    op.create_table(
+    create_table(
         "dispatch_callbacks",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.Text(), nullable=False),
-        sa.Column("job_id", sa.Text(), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("status", sa.Text(), nullable=False),
-        sa.Column("attempts", sa.Integer(), server_default=sa.text("0"), nullable=False),
-        sa.Column("next_attempt_at", sa.Float(), nullable=False),
-        sa.Column("last_error", sa.Text()),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.Column("sent_at", sa.Text()),
-        sa.PrimaryKeyConstraint("id", name="pk_dispatch_callbacks"),
+        serial_id(),
+        *texts("event_id", "job_id", "body", nullable=False),
+        *outbox_columns(),
         sa.UniqueConstraint("event_id", name="uq_dispatch_callbacks_event_id"),
+        primary_key=["id"],
     )
     op.create_index("ix_dispatch_callbacks_job_id", "dispatch_callbacks", ["job_id"])
     op.create_index(
         "ix_dispatch_callbacks_due", "dispatch_callbacks", ["status", "next_attempt_at"]
     )
 
-    op.create_table(
+    create_table(
         "dispatch_reminders",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("job_id", sa.Text(), nullable=False),
-        sa.Column("designer", sa.Text()),
-        sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("message", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_dispatch_reminders"),
+        serial_id(),
+        *texts("job_id", nullable=False),
+        *texts("designer"),
+        *texts("kind", "message", "created_at", nullable=False),
+        primary_key=["id"],
     )
     op.create_index("ix_dispatch_reminders_job_id", "dispatch_reminders", ["job_id"])
 
-    op.create_table(
+    create_table(
         "dispatch_callback_events",
-        sa.Column("event_id", sa.Text(), nullable=False),
-        sa.Column("job_id", sa.Text(), nullable=False),
-        sa.Column("task_id", sa.Text(), nullable=False),
-        sa.Column("designer", sa.Text()),
-        sa.Column("result_image", sa.Text()),
-        sa.Column("received_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("event_id", name="pk_dispatch_callback_events"),
+        *texts("event_id", "job_id", "task_id", nullable=False),
+        *texts("designer", "result_image"),
+        *texts("received_at", nullable=False),
+        primary_key=["event_id"],
     )
     op.create_index("ix_dispatch_callback_events_task_id", "dispatch_callback_events", ["task_id"])
 

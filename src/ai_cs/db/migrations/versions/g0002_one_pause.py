@@ -12,8 +12,9 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from ai_cs.db.migrations.columns import create_gateway_takeovers
 
 revision = "g0002"
 down_revision = "g0001"
@@ -36,12 +37,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.create_table(
-        "gateway_takeovers",
-        sa.Column("account_id", sa.Text(), nullable=False),
-        sa.Column("conversation_id", sa.Text(), nullable=False),
-        sa.Column("paused_until", sa.Float(), nullable=False),
-        sa.Column("taken_by", sa.Text()),
-        sa.Column("started_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("account_id", "conversation_id", name="pk_gateway_takeovers"),
-    )
+    create_gateway_takeovers()

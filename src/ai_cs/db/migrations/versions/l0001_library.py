@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from ai_cs.db.migrations.columns import create_table, integers, texts
+
 revision = "l0001"
 down_revision = "0001"
 branch_labels = ("library",)
@@ -17,27 +19,18 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "library_images",
         sa.Column("image_id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("path", sa.Text(), nullable=False),
-        sa.Column("file_name", sa.Text(), nullable=False),
-        sa.Column("folder", sa.Text(), nullable=False),
-        sa.Column("tags", sa.Text(), nullable=False),
-        sa.Column("ocr_text", sa.Text(), nullable=False),
-        sa.Column("search_text", sa.Text(), nullable=False),
-        sa.Column("width", sa.Integer(), nullable=False),
-        sa.Column("height", sa.Integer(), nullable=False),
-        sa.Column("format", sa.Text(), nullable=False),
-        sa.Column("bytes", sa.Integer(), nullable=False),
-        sa.Column("sha256", sa.Text(), nullable=False),
-        sa.Column("phash", sa.Text(), nullable=False),
-        sa.Column("dhash", sa.Text(), nullable=False),
-        sa.Column("acc_id", sa.Text()),
-        sa.Column("added_at", sa.Text(), nullable=False),
-        sa.Column("updated_at", sa.Text(), nullable=False),
-        sa.PrimaryKeyConstraint("image_id", name="pk_library_images"),
+        *texts("path", "file_name", "folder", "tags", "ocr_text", "search_text", nullable=False),
+        *integers("width", "height", nullable=False),
+        *texts("format", nullable=False),
+        *integers("bytes", nullable=False),
+        *texts("sha256", "phash", "dhash", nullable=False),
+        *texts("acc_id"),
+        *texts("added_at", "updated_at", nullable=False),
         sa.UniqueConstraint("path", name="uq_library_images_path"),
+        primary_key=["image_id"],
     )
     op.create_index("ix_library_images_sha256", "library_images", ["sha256"])
 

@@ -7,8 +7,9 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
+
+from ai_cs.db.migrations.columns import create_table, integers, reals, texts
 
 revision = "w0001"
 down_revision = "0001"
@@ -17,15 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    create_table(
         "worker_presence",
-        sa.Column("worker_id", sa.Text(), nullable=False),
-        sa.Column("host", sa.Text(), nullable=False),
-        sa.Column("pid", sa.Integer(), nullable=False),
-        sa.Column("queue", sa.Text(), nullable=False),
-        sa.Column("started_at", sa.Text(), nullable=False),
-        sa.Column("seen_epoch", sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint("worker_id", name="pk_worker_presence"),
+        *texts("worker_id", "host", nullable=False),
+        *integers("pid", nullable=False),
+        *texts("queue", "started_at", nullable=False),
+        *reals("seen_epoch", nullable=False),
+        primary_key=["worker_id"],
     )
 
 

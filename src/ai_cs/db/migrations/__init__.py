@@ -1,0 +1,1 @@
+"""Alembic migrations of the shop database and the column groups they share."""
