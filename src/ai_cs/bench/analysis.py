@@ -8,28 +8,10 @@ adds on top of OCR (ideally little above 1). Medians over a few repetitions afte
 
 from __future__ import annotations
 
-import statistics
-import time
-from collections.abc import Callable
-
 import numpy as np
 
-from ai_cs.bench import BenchResult
+from ai_cs.bench import BenchResult, interleaved_ms
 from ai_cs.bench.labelled import make_picture
-
-
-def _interleaved_ms(
-    first: Callable[[], object], second: Callable[[], object], repeats: int
-) -> tuple[float, float]:
-    """Median milliseconds of two functions run alternately, so load spikes hit both."""
-    a_times: list[float] = []
-    b_times: list[float] = []
-    for _ in range(repeats):
-        for fn, times in ((first, a_times), (second, b_times)):
-            start = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(a_times), statistics.median(b_times)
 
 
 def _bare_text(result: object) -> str:
@@ -52,7 +34,7 @@ def run(quick: bool) -> list[BenchResult]:
     bare_result = bare(bgr)
     same = normalise(ours.text.text) == normalise(_bare_text(bare_result))
     repeats = 3 if quick else 9
-    value, baseline = _interleaved_ms(
+    value, baseline = interleaved_ms(
         lambda: analyze_image(img, ocr=engine), lambda: bare(bgr), repeats
     )
 
@@ -65,12 +47,11 @@ def run(quick: bool) -> list[BenchResult]:
         lambda p: _bare_text(bare(np.ascontiguousarray(to_rgb_array(p)[:, :, ::-1]))),
     )
     return [
-        BenchResult(
-            bench="analysis_ms_per_picture",
-            value=round(value, 1),
-            unit="ms",
-            baseline=round(baseline, 1),
-            ratio=round(value / baseline, 3) if baseline else 0.0,
+        BenchResult.compare(
+            "analysis_ms_per_picture",
+            value,
+            "ms",
+            baseline,
             note=(
                 f"1000x1000 {note}; baseline = bare default RapidOCR call; "
                 f"same characters read: {'yes' if same else 'NO'}"

@@ -202,20 +202,14 @@ def run(quick: bool) -> list[BenchResult]:
             bare.stop()
     note = f"{CLIENTS} httpx clients, {seconds:g} s, one uvicorn worker, SQLite"
     return [
-        BenchResult(
-            bench="api_get_task_rps",
-            value=round(ours_rps, 1),
-            unit="req/s",
-            baseline=round(bare_rps, 1),
-            ratio=round(ours_rps / bare_rps, 3),
+        BenchResult.compare("api_get_task_rps", ours_rps, "req/s", bare_rps, note=note),
+        BenchResult.compare(
+            "api_get_task_p99",
+            ours_p99,
+            "ms",
+            bare_p99,
+            digits=2,
             note=note,
-        ),
-        BenchResult(
-            bench="api_get_task_p99",
-            value=round(ours_p99, 2),
-            unit="ms",
-            baseline=round(bare_p99, 2),
-            ratio=round(bare_p99 / ours_p99, 3),
-            note=note,
+            baseline_over_value=True,
         ),
     ]

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ai_cs.bench import BenchResult
+from ai_cs.bench import BenchResult, bench_message
 
 TEXTS = ("你好", "多少钱", "进度怎么样了", "抠图多少钱", "谢谢", "我的订单好了吗")
 CONVERSATIONS = 8
@@ -54,14 +54,7 @@ async def _measure(turns: int, data_dir: Path) -> tuple[list[float], list[float]
 
         def message(i: int) -> InboundMessage:
             c = i % CONVERSATIONS
-            return InboundMessage(
-                platform="bench",
-                account_id="bench_shop",
-                conversation_id=f"bench_conv_{c}",
-                customer_id=f"bench_customer_{c}",
-                customer_nick=None,
-                text=TEXTS[i % len(TEXTS)],
-            )
+            return bench_message(f"bench_conv_{c}", f"bench_customer_{c}", TEXTS[i % len(TEXTS)])
 
         for i in range(CONVERSATIONS):  # warm-up: imports, first connections, conversations
             await handler.handle(message(i))

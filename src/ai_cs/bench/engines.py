@@ -14,14 +14,12 @@ the vectorizer's child process, sanitizing and the render-back check.
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Callable
 
 import cv2
 import numpy as np
 
-from ai_cs.bench import BenchResult
+from ai_cs.bench import BenchResult, interleaved_ms
 
 SIDE = 1000
 """Pictures are 1000×1000 (1 MP)."""
@@ -70,31 +68,6 @@ def noisy_photo(seed: int = 1) -> np.ndarray:
     blurred = cv2.GaussianBlur(image, (0, 0), 1.8).astype(np.float32)
     noisy: np.ndarray = np.clip(blurred + rng.normal(0, 9, blurred.shape), 0, 255).astype(np.uint8)
     return noisy
-
-
-def _interleaved_ms(
-    first: Callable[[], object], second: Callable[[], object], repeats: int
-) -> tuple[float, float]:
-    """Median milliseconds of two functions run alternately."""
-    first_times: list[float] = []
-    second_times: list[float] = []
-    for _ in range(repeats):
-        for fn, times in ((first, first_times), (second, second_times)):
-            start = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(first_times), statistics.median(second_times)
-
-
-def _result(name: str, value: float, baseline: float, note: str) -> BenchResult:
-    return BenchResult(
-        bench=name,
-        value=round(value, 1),
-        unit="ms",
-        baseline=round(baseline, 1),
-        ratio=round(value / baseline, 3) if baseline else 0.0,
-        note=note,
-    )
 
 
 def _bare_filters(rgb: np.ndarray) -> np.ndarray:
@@ -149,55 +122,37 @@ def run(quick: bool) -> list[BenchResult]:
     vectorize.process(logo, EngineOptions(preset="logo"))
     _bare_grabcut(product, WORK_SIDE, 1)
 
-    results = []
-    value, baseline = _interleaved_ms(
-        lambda: enhance.process(photo, options), lambda: _bare_filters(photo), repeats
-    )
-    results.append(
-        _result(
+    grabcut_alone = f"cv2.grabCut alone at {WORK_SIDE} px"
+    cases: list[tuple[str, Callable[[], object], Callable[[], object], str]] = [
+        (
             "engine_enhance_ms_per_mp",
-            value,
-            baseline,
+            lambda: enhance.process(photo, options),
+            lambda: _bare_filters(photo),
             "1000x1000 noisy blurred picture; baseline = NLM denoise + CLAHE + unsharp alone",
-        )
-    )
-    value, baseline = _interleaved_ms(
-        lambda: grabcut.process(product, options),
-        lambda: _bare_grabcut(product, WORK_SIDE, GRABCUT_ITERATIONS),
-        repeats,
-    )
-    results.append(
-        _result(
+        ),
+        (
             "engine_remove_bg_ms_per_mp",
-            value,
-            baseline,
-            f"1000x1000 product; baseline = cv2.grabCut alone at {WORK_SIDE} px",
-        )
-    )
-    value, baseline = _interleaved_ms(
-        lambda: vectorize.process(logo, EngineOptions(preset="logo")),
-        lambda: vtracer.convert_raw_image_to_svg(logo_png, img_format="png", **logo_preset.vtracer),
-        repeats,
-    )
-    results.append(
-        _result(
+            lambda: grabcut.process(product, options),
+            lambda: _bare_grabcut(product, WORK_SIDE, GRABCUT_ITERATIONS),
+            f"1000x1000 product; baseline = {grabcut_alone}",
+        ),
+        (
             "engine_vectorize_ms_per_mp",
-            value,
-            baseline,
+            lambda: vectorize.process(logo, EngineOptions(preset="logo")),
+            lambda: vtracer.convert_raw_image_to_svg(
+                logo_png, img_format="png", **logo_preset.vtracer
+            ),
             "1000x1000 flat logo, preset logo; baseline = vtracer in-process on the same PNG",
-        )
-    )
-    value, baseline = _interleaved_ms(
-        lambda: layered.process(product, options),
-        lambda: _bare_grabcut(product, WORK_SIDE, GRABCUT_ITERATIONS),
-        repeats,
-    )
-    results.append(
-        _result(
+        ),
+        (
             "engine_remove_bg_and_layer_ms_per_mp",
-            value,
-            baseline,
-            f"1000x1000 product to a 3-layer PSD; baseline = cv2.grabCut alone at {WORK_SIDE} px",
-        )
-    )
+            lambda: layered.process(product, options),
+            lambda: _bare_grabcut(product, WORK_SIDE, GRABCUT_ITERATIONS),
+            f"1000x1000 product to a 3-layer PSD; baseline = {grabcut_alone}",
+        ),
+    ]
+    results = []
+    for name, ours, bare, note in cases:
+        value, baseline = interleaved_ms(ours, bare, repeats)
+        results.append(BenchResult.compare(name, value, "ms", baseline, note=note))
     return results

@@ -27,33 +27,36 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from ai_cs.bench import BenchResult
+from ai_cs.bench import BenchResult, bench_message, echo_server, p99
+
+if TYPE_CHECKING:
+    from ai_cs.config import Settings
 
 TEXTS: Final = ("你好", "在吗", "抠图多少钱", "能做矢量吗", "谢谢")
 REPLY_TIMEOUT: Final = 30.0
 
 
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+def _offline_settings(data_dir: Path) -> Settings:
+    """Settings for a run's own SQLite file in ``data_dir``, with the offline agent."""
+    from ai_cs.config import Settings
+
+    return Settings(
+        _env_file=None,
+        data_dir=data_dir,
+        database_url=f"sqlite:///{data_dir / 'bench.db'}",
+        llm_model="",
+    )
 
 
 async def _gateway_run(customers: int, messages: int) -> tuple[float, list[float], str]:
-    from ai_cs.config import Settings
     from ai_cs.gateway.client import GatewayClient
     from ai_cs.gateway.sim import Customer, Delivered, GatewaySimulator
     from ai_cs.workflow import Workflow
 
     with tempfile.TemporaryDirectory(prefix="aics-bench-gw-") as tmp:
-        settings = Settings(
-            _env_file=None,
-            data_dir=Path(tmp),
-            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-            llm_model="",
-            gateway_burst_window_ms=0,
-        )
+        settings = _offline_settings(Path(tmp)).model_copy(update={"gateway_burst_window_ms": 0})
         wf = Workflow(settings=settings)
         waiting: dict[str, asyncio.Future[float]] = {}
         loop = asyncio.get_running_loop()
@@ -100,87 +103,63 @@ async def _gateway_run(customers: int, messages: int) -> tuple[float, list[float
 
 async def _echo_run(customers: int, messages: int) -> tuple[float, list[float]]:
     from websockets.asyncio.client import connect
-    from websockets.asyncio.server import ServerConnection, serve
 
-    async def echo(ws: ServerConnection) -> None:
-        async for data in ws:
-            await ws.send(data)
-
-    server = await serve(echo, "127.0.0.1", 0, ping_interval=None)
-    port = next(iter(server.sockets)).getsockname()[1]
     loop = asyncio.get_running_loop()
     waiting: dict[str, asyncio.Future[float]] = {}
     latencies: list[float] = []
-    try:
-        async with connect(f"ws://127.0.0.1:{port}", proxy=None) as ws:
+    async with echo_server() as url, connect(url, proxy=None) as ws:
 
-            async def read() -> None:
-                async for data in ws:
-                    key = json.loads(data)["event"]["conversation_id"]
-                    future = waiting.pop(key, None)
-                    if future is not None and not future.done():
-                        future.set_result(loop.time())
+        async def read() -> None:
+            async for data in ws:
+                key = json.loads(data)["event"]["conversation_id"]
+                future = waiting.pop(key, None)
+                if future is not None and not future.done():
+                    future.set_result(loop.time())
 
-            reader = asyncio.create_task(read())
-            ids = itertools.count()
+        reader = asyncio.create_task(read())
+        ids = itertools.count()
 
-            async def talk(customer: int) -> None:
-                key = f"conv-{customer}"
-                for n in range(messages):
-                    future: asyncio.Future[float] = loop.create_future()
-                    waiting[key] = future
-                    sent_at = loop.time()
-                    event = {
-                        "type": "event",
-                        "event": {
-                            "event_id": f"e-{next(ids)}",
-                            "conversation_id": key,
-                            "message": {"kind": "text", "text": TEXTS[n % len(TEXTS)]},
-                        },
-                    }
-                    await ws.send(json.dumps(event, ensure_ascii=False))
-                    answered = await asyncio.wait_for(future, REPLY_TIMEOUT)
-                    latencies.append(answered - sent_at)
+        async def talk(customer: int) -> None:
+            key = f"conv-{customer}"
+            for n in range(messages):
+                future: asyncio.Future[float] = loop.create_future()
+                waiting[key] = future
+                sent_at = loop.time()
+                event = {
+                    "type": "event",
+                    "event": {
+                        "event_id": f"e-{next(ids)}",
+                        "conversation_id": key,
+                        "message": {"kind": "text", "text": TEXTS[n % len(TEXTS)]},
+                    },
+                }
+                await ws.send(json.dumps(event, ensure_ascii=False))
+                answered = await asyncio.wait_for(future, REPLY_TIMEOUT)
+                latencies.append(answered - sent_at)
 
-            await talk(-1)  # warm-up, as above
-            latencies.clear()
-            start = time.perf_counter()
-            await asyncio.gather(*(talk(c) for c in range(customers)))
-            elapsed = time.perf_counter() - start
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-    finally:
-        server.close()
-        await server.wait_closed()
+        await talk(-1)  # warm-up, as above
+        latencies.clear()
+        start = time.perf_counter()
+        await asyncio.gather(*(talk(c) for c in range(customers)))
+        elapsed = time.perf_counter() - start
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
     return len(latencies) / elapsed, latencies
 
 
 async def _bare_agent_run(customers: int, messages: int) -> float:
     from ai_cs.agent.handler import AgentHandler
-    from ai_cs.config import Settings
     from ai_cs.conversations.contracts import InboundMessage
     from ai_cs.workflow import Workflow
 
     with tempfile.TemporaryDirectory(prefix="aics-bench-agent-") as tmp:
-        settings = Settings(
-            _env_file=None,
-            data_dir=Path(tmp),
-            database_url=f"sqlite:///{Path(tmp) / 'bench.db'}",
-            llm_model="",
-        )
-        wf = Workflow(settings=settings)
+        wf = Workflow(settings=_offline_settings(Path(tmp)))
         try:
             handler = AgentHandler(wf)
 
             def message(customer: int, n: int) -> InboundMessage:
-                return InboundMessage(
-                    platform="bench",
-                    account_id="bench_shop",
-                    conversation_id=f"bench-{customer}",
-                    customer_id=f"bench-{customer}",
-                    customer_nick=None,
-                    text=TEXTS[n % len(TEXTS)],
-                )
+                who = f"bench-{customer}"
+                return bench_message(who, who, TEXTS[n % len(TEXTS)])
 
             await handler.handle(message(-1, 0))  # warm-up, as for the gateway
             start = time.perf_counter()
@@ -205,14 +184,16 @@ def run(quick: bool) -> list[BenchResult]:
         agent_rate = asyncio.run(_bare_agent_run(customers, messages))
     finally:
         quiet.setLevel(level)
-    p99, echo_p99 = _p99(latencies) * 1000, _p99(echo_latencies) * 1000
+    gateway_p99, echo_p99 = p99(latencies) * 1000, p99(echo_latencies) * 1000
     note = (
         f"{customers} customers × {messages} text messages, handler {handler}, SQLite; "
         f"median {statistics.median(latencies) * 1000:.0f} ms"
     )
     return [
         BenchResult("gateway_events_per_s", rate, "events/s", echo_rate, rate / echo_rate, note),
-        BenchResult("gateway_p99_latency", p99, "ms", echo_p99, echo_p99 / p99, note),
+        BenchResult(
+            "gateway_p99_latency", gateway_p99, "ms", echo_p99, echo_p99 / gateway_p99, note
+        ),
         BenchResult(
             "gateway_text_events_per_s",
             rate,

@@ -17,6 +17,7 @@ nor the risk rules; characters read in pictures without text count as errors too
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import shutil
@@ -34,8 +35,14 @@ LINES_ZH = ("新店开业 全场八折", "欢迎光临 美味小吃")
 LINES_EN = ("Grand Opening Sale", "Open 9:00-21:00")
 
 
-def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
-    """A Chinese-capable font if one is installed (pip font packages first, then fc-list)."""
+@functools.cache
+def cjk_font_source() -> tuple[str, int] | None:
+    """Path and collection index of a font with Chinese glyphs, or None.
+
+    Looked up in this order: the pip package ``noto-cjk-sans-otc`` (Noto Sans CJK, index 2 =
+    Simplified Chinese), the pip package ``pylopdf-fonts-zh-cn`` (Noto Sans SC), then any font
+    ``fc-list :lang=zh`` reports.
+    """
     for module, attr, index in (
         ("noto_cjk_sans_otc", "FONT_PATH", 2),
         ("pylopdf_fonts_zh_cn", "sans_path", 0),
@@ -44,8 +51,7 @@ def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
             found = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError):
             continue
-        path = found() if callable(found) else found
-        return ImageFont.truetype(str(path), size, index=index)
+        return str(found() if callable(found) else found), index
     if shutil.which("fc-list"):
         out = subprocess.run(
             ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False
@@ -53,8 +59,17 @@ def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
         for line in sorted(out.splitlines()):
             path = line.split(":", 1)[0].strip()
             if path and Path(path).exists():
-                return ImageFont.truetype(path, size)
+                return path, 0
     return None
+
+
+def cjk_font(size: int) -> ImageFont.FreeTypeFont | None:
+    """A Chinese-capable font at ``size`` px if one is installed (see :func:`cjk_font_source`)."""
+    source = cjk_font_source()
+    if source is None:
+        return None
+    path, index = source
+    return ImageFont.truetype(path, size, index=index)
 
 
 def make_picture() -> tuple[Image.Image, str]:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Final
 
-from ai_cs.bench import BenchResult
+from ai_cs.bench import BenchResult, echo_server, p99
 
 REPLY_TIMEOUT: Final = 600.0
 
@@ -61,11 +61,6 @@ WORKER_SCRIPT: Final = textwrap.dedent(
             time.sleep(0.1)
     """
 )
-
-
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
 
 
 def _picture(i: int) -> bytes:
@@ -205,29 +200,18 @@ async def _burst(customers: int, workers: int) -> tuple[list[float], list[float]
 
 async def _echo_p99(customers: int) -> float:
     from websockets.asyncio.client import connect
-    from websockets.asyncio.server import ServerConnection, serve
 
-    async def echo(ws: ServerConnection) -> None:
-        async for data in ws:
-            await ws.send(data)
-
-    server = await serve(echo, "127.0.0.1", 0, ping_interval=None)
-    port = next(iter(server.sockets)).getsockname()[1]
     loop = asyncio.get_running_loop()
     started: dict[str, float] = {}
     latencies: list[float] = []
-    try:
-        async with connect(f"ws://127.0.0.1:{port}", proxy=None) as ws:
-            for i in range(customers):
-                started[str(i)] = loop.time()
-                await ws.send(str(i))
-            for _ in range(customers):
-                key = str(await ws.recv())
-                latencies.append((loop.time() - started[key]) * 1000)
-    finally:
-        server.close()
-        await server.wait_closed()
-    return _p99(latencies)
+    async with echo_server() as url, connect(url, proxy=None) as ws:
+        for i in range(customers):
+            started[str(i)] = loop.time()
+            await ws.send(str(i))
+        for _ in range(customers):
+            key = str(await ws.recv())
+            latencies.append((loop.time() - started[key]) * 1000)
+    return p99(latencies)
 
 
 def run(quick: bool) -> list[BenchResult]:
@@ -251,16 +235,9 @@ def run(quick: bool) -> list[BenchResult]:
         f"quote p50 {statistics.median(quote_ms):.0f} ms; last analysis stored after "
         f"{analysed_ms:.0f} ms"
     )
-    quote_p99, first_p99 = _p99(quote_ms), _p99(first_ms)
+    quote_p99, first_p99 = p99(quote_ms), p99(first_ms)
     return [
-        BenchResult(
-            "picture_burst_quote_p99",
-            round(quote_p99, 1),
-            "ms",
-            round(limit_ms, 1),
-            round(quote_p99 / limit_ms, 3),
-            note,
-        ),
+        BenchResult.compare("picture_burst_quote_p99", quote_p99, "ms", limit_ms, note=note),
         BenchResult(
             "picture_burst_first_reply_p99",
             round(first_p99, 1),

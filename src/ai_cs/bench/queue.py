@@ -144,12 +144,11 @@ def run(quick: bool) -> list[BenchResult]:
         bare_db.dispose()
         bare = _bare_sqlite(Path(tmp) / "bare.db", n)
     results.append(
-        BenchResult(
+        BenchResult.compare(
             "queue_embedded_sqlite",
-            round(ours, 1),
+            ours,
             "jobs/s",
-            round(bare, 1),
-            round(ours / bare, 3),
+            bare,
             note="baseline: same statements via bare sqlite3",
         )
     )
@@ -165,12 +164,11 @@ def run(quick: bool) -> list[BenchResult]:
         finally:
             _drop_schema(base, schema)
         results.append(
-            BenchResult(
+            BenchResult.compare(
                 "queue_procrastinate_pg",
-                round(procr, 1),
+                procr,
                 "jobs/s",
-                round(embedded_pg, 1),
-                round(procr / embedded_pg, 3),
+                embedded_pg,
                 note="baseline: embedded queue on the same PostgreSQL",
             )
         )

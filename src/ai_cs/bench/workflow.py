@@ -138,12 +138,4 @@ def run(quick: bool) -> list[BenchResult]:
         for r in range(repeats):
             ours = max(ours, _workflow_rounds(Path(tmp) / f"wf{r}.db", rounds))
             bare = max(bare, _bare_rounds(Path(tmp) / f"bare{r}.db", rounds))
-    return [
-        BenchResult(
-            bench="workflow_rounds_sqlite",
-            value=round(ours, 1),
-            unit="rounds/s",
-            baseline=round(bare, 1),
-            ratio=round(ours / bare, 3),
-        )
-    ]
+    return [BenchResult.compare("workflow_rounds_sqlite", ours, "rounds/s", bare)]

@@ -1,25 +1,23 @@
 """Pictures generated for the imaging tests: posters, photos, logos, documents, hostile files.
 
-Chinese text needs a CJK font. It is looked up in this order: the pip package
-``noto-cjk-sans-otc`` (Noto Sans CJK, index 2 = Simplified Chinese), the pip package
-``pylopdf-fonts-zh-cn`` (Noto Sans SC), then any font ``fc-list :lang=zh`` reports
-(``apt-get install fonts-noto-cjk`` or ``fonts-wqy-zenhei``).
+Chinese text needs a CJK font, found by :func:`ai_cs.bench.labelled.cjk_font_source` (the pip
+packages ``noto-cjk-sans-otc`` or ``pylopdf-fonts-zh-cn``, else ``fc-list :lang=zh``:
+``apt-get install fonts-noto-cjk`` or ``fonts-wqy-zenhei``).
 """
 
 from __future__ import annotations
 
 import functools
 import io
-import shutil
 import struct
-import subprocess
 import zlib
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
+
+from ai_cs.bench.labelled import cjk_font_source
 
 POSTER_LINES = ("新店开业 全场八折", "Grand Opening Sale", "欢迎光临 美味小吃", "Open 9:00-21:00")
 
@@ -32,32 +30,6 @@ def id_checksum(first17: str) -> str:
 
 
 ID_NUMBER = "11010119900307861" + id_checksum("11010119900307861")
-
-
-@functools.cache
-def cjk_font_source() -> tuple[str, int] | None:
-    """Path and collection index of a font with Chinese glyphs, or None."""
-    try:
-        import noto_cjk_sans_otc  # type: ignore[import-not-found]
-
-        return str(noto_cjk_sans_otc.FONT_PATH), 2
-    except ImportError:
-        pass
-    try:
-        import pylopdf_fonts_zh_cn  # type: ignore[import-not-found]
-
-        return str(pylopdf_fonts_zh_cn.sans_path()), 0
-    except ImportError:
-        pass
-    if shutil.which("fc-list"):
-        out = subprocess.run(
-            ["fc-list", ":lang=zh", "file"], capture_output=True, text=True, check=False
-        ).stdout
-        for line in sorted(out.splitlines()):
-            path = line.split(":", 1)[0].strip()
-            if path and Path(path).exists():
-                return path, 0
-    return None
 
 
 def cjk_font(size: int) -> ImageFont.FreeTypeFont:
