@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
+from processing_helpers import paid_task, worker_in_its_engine
 from sqlalchemy import select, text
 
 from ai_cs.config import Settings
@@ -26,6 +23,12 @@ pytestmark = pytest.mark.postgres
 
 def _wf(pg_url: str, settings: Settings) -> Workflow:
     return Workflow(database_url=pg_url, settings=settings, queue=ProcrastinateQueue())
+
+
+@pytest.fixture
+def wf(pg_url: str, settings: Settings) -> Workflow:
+    """The workflow on the test PostgreSQL with Procrastinate as its queue."""
+    return _wf(pg_url, settings)
 
 
 def _jobs(wf: Workflow) -> list[tuple[str, str]]:
@@ -53,8 +56,7 @@ async def _run_until(wf: Workflow, settings: Settings, predicate, *, runner=None
     assert predicate(), "condition not reached in time"
 
 
-def test_the_job_is_deferred_in_the_same_transaction(pg_url: str, settings: Settings) -> None:
-    wf = _wf(pg_url, settings)
+def test_the_job_is_deferred_in_the_same_transaction(wf: Workflow) -> None:
     task = wf.create_image_task("c1", "https://xxx.com/a.jpg", "enhance")
     wf.trigger_processing_on_payment("c1", payment_id="P1")
     assert _jobs(wf) == [("todo", task["task_id"])]
@@ -80,11 +82,9 @@ def test_the_job_is_deferred_in_the_same_transaction(pg_url: str, settings: Sett
 
 @pytest.mark.anyio
 async def test_a_paid_task_is_processed_by_procrastinate(
-    pg_url: str, settings: Settings, picture: Path
+    wf: Workflow, settings: Settings, picture: Path
 ) -> None:
-    wf = _wf(pg_url, settings)
-    tid = wf.create_image_task("c1", str(picture), "remove_bg")["task_id"]
-    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    tid = paid_task(wf, picture)
     await _run_until(wf, settings, lambda: wf.get_task(tid)["status"] == "awaiting_confirm")
     task = wf.get_task(tid)
     assert (settings.data_dir / task["result_image"]).is_file()
@@ -94,11 +94,9 @@ async def test_a_paid_task_is_processed_by_procrastinate(
 
 @pytest.mark.anyio
 async def test_an_always_failing_engine_ends_with_one_dispatch_request(
-    pg_url: str, settings: Settings, picture: Path
+    wf: Workflow, settings: Settings, picture: Path
 ) -> None:
-    wf = _wf(pg_url, settings)
-    tid = wf.create_image_task("c1", str(picture), "remove_bg")["task_id"]
-    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    tid = paid_task(wf, picture)
     calls: list[int] = []
 
     def broken(op: str, data: bytes) -> tuple[bytes, str]:
@@ -138,31 +136,11 @@ CRASHY = textwrap.dedent(
 
 @pytest.mark.anyio
 async def test_a_killed_procrastinate_worker_is_replaced(
-    pg_url: str, settings: Settings, picture: Path, tmp_path: Path
+    wf: Workflow, pg_url: str, settings: Settings, picture: Path, tmp_path: Path
 ) -> None:
-    wf = _wf(pg_url, settings)
-    tid = wf.create_image_task("c1", str(picture), "remove_bg")["task_id"]
-    wf.trigger_processing_on_payment("c1", payment_id="P1")
-    script = tmp_path / "crashy.py"
-    script.write_text(CRASHY)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), pg_url, str(settings.data_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ},
-    )
-    try:
-        assert proc.stdout is not None
-        assert "ENGINE STARTED" in await asyncio.to_thread(proc.stdout.readline)
+    tid = paid_task(wf, picture)
+    with worker_in_its_engine(CRASHY, tmp_path, pg_url, str(settings.data_dir)):
         assert _jobs(wf) == [("doing", tid)]
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
     await _run_until(
         wf, settings, lambda: wf.get_task(tid)["status"] == "awaiting_confirm", timeout=60
     )
@@ -170,12 +148,10 @@ async def test_a_killed_procrastinate_worker_is_replaced(
     assert len(results) == 1
 
 
-def test_a_processing_task_whose_job_died_gets_a_new_job(pg_url: str, settings: Settings) -> None:
+def test_a_processing_task_whose_job_died_gets_a_new_job(wf: Workflow) -> None:
     from ai_cs.jobs.procrastinate_queue import requeue_stuck_tasks
 
-    wf = _wf(pg_url, settings)
-    tid = wf.create_image_task("c1", "https://xxx.com/a.jpg", "enhance")["task_id"]
-    wf.trigger_processing_on_payment("c1", payment_id="P1")
+    tid = paid_task(wf, "https://xxx.com/a.jpg", "enhance")
     assert requeue_stuck_tasks(wf.db, wf.clock, older_than=0) == 0  # its job is waiting
     with wf.db.write() as s:
         # What a database restart mid-attempt left behind: the job failed, the task unsettled.

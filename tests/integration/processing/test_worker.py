@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
+from processing_helpers import paid_task, worker_in_its_engine
 from sqlalchemy import select
 
 from ai_cs import datafiles
@@ -24,14 +21,6 @@ from ai_cs.processing.worker import Worker
 from ai_cs.workflow import Workflow
 
 
-def _paid_task(wf: Workflow, picture: Path, operation: str = "remove_bg") -> str:
-    task = wf.create_image_task("c1", str(picture), operation)
-    wf.trigger_processing_on_payment(
-        "c1", task_id=task["task_id"], payment_id=f"P-{task['task_id']}"
-    )
-    return task["task_id"]
-
-
 def _outbox(wf: Workflow) -> list[OutboxMessage]:
     with wf.db.read() as s:
         return list(s.execute(select(OutboxMessage)).scalars())
@@ -41,7 +30,7 @@ def test_a_paid_task_is_processed_into_a_real_result(
     database_url: str, settings: Settings, picture: Path
 ) -> None:
     wf = Workflow(database_url=database_url, settings=settings)
-    tid = _paid_task(wf, picture)
+    tid = paid_task(wf, picture)
     outcomes = Worker(wf.db, wf.clock, settings).run_until_idle()
     assert [o.status for o in outcomes] == ["completed"]
     task = wf.get_task(tid)
@@ -61,7 +50,7 @@ def test_an_engine_that_always_fails_ends_with_exactly_one_dispatch_request(
     database_url: str, settings: Settings, picture: Path, clock: FixedClock
 ) -> None:
     wf = Workflow(database_url=database_url, settings=settings, clock=clock)
-    tid = _paid_task(wf, picture)
+    tid = paid_task(wf, picture)
     calls: list[str] = []
 
     def broken(operation: str, data: bytes) -> tuple[bytes, str]:
@@ -97,7 +86,7 @@ def test_a_transient_failure_is_retried_and_counted(
     database_url: str, settings: Settings, picture: Path, clock: FixedClock
 ) -> None:
     wf = Workflow(database_url=database_url, settings=settings, clock=clock)
-    tid = _paid_task(wf, picture, operation="enhance")
+    tid = paid_task(wf, picture, operation="enhance")
     attempts: list[int] = []
 
     def flaky(operation: str, data: bytes) -> tuple[bytes, str]:
@@ -128,7 +117,7 @@ def test_a_quality_check_failure_goes_to_a_human(
     Image.fromarray(rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)).save(noise, "PNG")
     busy = settings.data_dir / datafiles.put(settings.data_dir, "images", noise.getvalue(), "png")
     wf = Workflow(database_url=database_url, settings=settings, clock=clock)
-    tid = _paid_task(wf, busy)
+    tid = paid_task(wf, busy)
     worker = Worker(wf.db, clock, settings)
     for _ in range(3):
         worker.run_once()
@@ -156,7 +145,7 @@ def test_a_refunded_task_is_not_processed(
     database_url: str, settings: Settings, picture: Path
 ) -> None:
     wf = Workflow(database_url=database_url, settings=settings)
-    tid = _paid_task(wf, picture)
+    tid = paid_task(wf, picture)
     from ai_cs.core.tasks import TaskStatus
     from ai_cs.tasks.service import transition
 
@@ -173,7 +162,7 @@ def test_a_worker_that_lost_its_lease_does_not_overwrite_the_new_owner(
     database_url: str, settings: Settings, picture: Path, clock: FixedClock
 ) -> None:
     wf = Workflow(database_url=database_url, settings=settings, clock=clock)
-    tid = _paid_task(wf, picture, operation="enhance")
+    tid = paid_task(wf, picture, operation="enhance")
     slow_results: list[str] = []
 
     def second_worker_runs_meanwhile(operation: str, data: bytes) -> tuple[bytes, str]:
@@ -230,29 +219,10 @@ def test_a_worker_killed_mid_job_is_replaced_and_the_result_is_stored_once(
     database_url: str, settings: Settings, picture: Path, tmp_path: Path
 ) -> None:
     wf = Workflow(database_url=database_url, settings=settings)
-    tid = _paid_task(wf, picture)
-    script = tmp_path / "crashy.py"
-    script.write_text(CRASHY_WORKER)
-    proc = subprocess.Popen(
-        [sys.executable, str(script), database_url, str(settings.data_dir)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ},
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "ENGINE STARTED" in line
+    tid = paid_task(wf, picture)
+    with worker_in_its_engine(CRASHY_WORKER, tmp_path, database_url, str(settings.data_dir)):
         with wf.db.read() as s:
             assert s.execute(select(Job.status)).scalar_one() == "running"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
     # A new worker: nothing to do until the dead worker's lease has expired.
     worker = Worker(wf.db, wf.clock, settings, lease_seconds=10)
     deadline = time.monotonic() + 20
