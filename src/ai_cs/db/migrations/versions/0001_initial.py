@@ -1,7 +1,5 @@
 """Initial schema: the seed's two tables, payments, task id sequences, jobs and outbox.
 
-Revision ID: 0001
-Revises:
 Create Date: 2026-11-28
 """
 
@@ -10,43 +8,33 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ai_cs.db.migrations.columns import (
-    counter,
-    create_table,
-    integers,
-    outbox_columns,
-    reals,
-    serial_id,
-    texts,
-)
+from ai_cs.db.migrations import columns as col
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    create_table(
+    col.create_table(
         "image_tasks",
-        *texts("task_id", nullable=False),
-        *texts("customer_id", "customer_name", "original_image", "operation", "requirements"),
-        *texts("customer_notes", "status", "created_at", "paid_at", "started_at"),
-        *texts("completed_at", "result_image", "error_message"),
+        *col.texts("task_id", nullable=False),
+        *col.texts("customer_id", "customer_name", "original_image", "operation", "requirements"),
+        *col.texts("customer_notes", "status", "created_at", "paid_at", "started_at"),
+        *col.texts("completed_at", "result_image", "error_message"),
         sa.Column("retry_count", sa.Integer(), server_default=sa.text("0")),
-        *texts("acc_id", "acc_type"),
-        *integers("price_fen"),
-        *texts("quote", "risk", "conversation_id", "designer_reason", "updated_at"),
+        *col.texts("acc_id", "acc_type"),
+        *col.integers("price_fen"),
+        *col.texts("quote", "risk", "conversation_id", "designer_reason", "updated_at"),
         primary_key=["task_id"],
     )
     op.create_index("ix_image_tasks_customer_id", "image_tasks", ["customer_id"])
     op.create_index("ix_image_tasks_status", "image_tasks", ["status"])
     op.create_index("ix_image_tasks_created_at", "image_tasks", ["created_at"])
 
-    create_table(
+    col.create_table(
         "task_requirement_changes",
-        serial_id(),
-        *texts("task_id", "change_type", "old_value", "new_value", "changed_at", "changed_by"),
+        col.serial_id(),
+        *col.texts("task_id", "change_type", "old_value", "new_value", "changed_at", "changed_by"),
         sa.ForeignKeyConstraint(
             ["task_id"],
             ["image_tasks.task_id"],
@@ -56,39 +44,39 @@ def upgrade() -> None:
     )
     op.create_index("ix_task_requirement_changes_task_id", "task_requirement_changes", ["task_id"])
 
-    create_table(
+    col.create_table(
         "payments",
-        *texts("payment_id", nullable=False),
-        *texts("task_id", "customer_id"),
-        *integers("amount_fen"),
-        *texts("outcome", nullable=False),
-        *texts("detail"),
-        *texts("received_at", nullable=False),
+        *col.texts("payment_id", nullable=False),
+        *col.texts("task_id", "customer_id"),
+        *col.integers("amount_fen"),
+        *col.texts("outcome", nullable=False),
+        *col.texts("detail"),
+        *col.texts("received_at", nullable=False),
         primary_key=["payment_id"],
     )
     op.create_index("ix_payments_task_id", "payments", ["task_id"])
 
-    create_table(
+    col.create_table(
         "task_id_sequences",
-        *texts("day", nullable=False),
-        *integers("last", nullable=False),
+        *col.texts("day", nullable=False),
+        *col.integers("last", nullable=False),
         primary_key=["day"],
     )
 
-    create_table(
+    col.create_table(
         "jobs",
-        serial_id(),
-        *texts("kind", nullable=False),
-        *texts("task_id"),
+        col.serial_id(),
+        *col.texts("kind", nullable=False),
+        *col.texts("task_id"),
         sa.Column("payload", sa.Text(), server_default=sa.text("'{}'"), nullable=False),
-        *texts("status", nullable=False),
-        counter("attempts"),
-        counter("max_attempts", 3),
-        *reals("run_after", nullable=False),
-        *reals("lease_until"),
-        *texts("locked_by", "last_error"),
-        *texts("created_at", nullable=False),
-        *texts("finished_at"),
+        *col.texts("status", nullable=False),
+        col.counter("attempts"),
+        col.counter("max_attempts", 3),
+        *col.reals("run_after", nullable=False),
+        *col.reals("lease_until"),
+        *col.texts("locked_by", "last_error"),
+        *col.texts("created_at", nullable=False),
+        *col.texts("finished_at"),
         primary_key=["id"],
     )
     op.create_index("ix_jobs_claim", "jobs", ["status", "run_after"])
@@ -101,11 +89,11 @@ def upgrade() -> None:
         postgresql_where=sa.text("status IN ('queued', 'running')"),
     )
 
-    create_table(
+    col.create_table(
         "outbox",
-        serial_id(),
-        *texts("topic", "key", "payload", nullable=False),
-        *outbox_columns(),
+        col.serial_id(),
+        *col.texts("topic", "key", "payload", nullable=False),
+        *col.outbox_columns(),
         sa.UniqueConstraint("key", name="uq_outbox_key"),
         primary_key=["id"],
     )

@@ -1,7 +1,5 @@
 """API keys (branch ``auth``).
 
-Revision ID: a0001
-Revises: 0001
 Create Date: 2026-11-28
 """
 
@@ -9,21 +7,20 @@ from __future__ import annotations
 
 from alembic import op
 
-from ai_cs.db.migrations.columns import create_table, texts
+from ai_cs.db.migrations import columns as col
 
 revision = "a0001"
 down_revision = "0001"
 branch_labels = ("auth",)
-depends_on = None
 
 
 def upgrade() -> None:
-    create_table(
+    col.create_table(
         "api_keys",
-        *texts("key_id", "name", "scope", "secret_hash", nullable=False),
-        *texts("acc_ids"),
-        *texts("created_at", nullable=False),
-        *texts("expires_at", "revoked_at", "last_used_at"),
+        *col.texts("key_id", "name", "scope", "secret_hash", nullable=False),
+        *col.texts("acc_ids"),
+        *col.texts("created_at", nullable=False),
+        *col.texts("expires_at", "revoked_at", "last_used_at"),
         primary_key=["key_id"],
     )
 

@@ -1,7 +1,5 @@
 """When staff last read each conversation (branch ``api``): the console's unread marks.
 
-Revision ID: api0002
-Revises: api0001
 Create Date: 2026-12-04
 """
 
@@ -9,21 +7,19 @@ from __future__ import annotations
 
 from alembic import op
 
-from ai_cs.db.migrations.columns import create_table, integers, texts
+from ai_cs.db.migrations import columns as col
 
 revision = "api0002"
 down_revision = "api0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    create_table(
+    col.create_table(
         "console_conversation_reads",
-        *texts("conversation_id", nullable=False),
-        *integers("last_read_message_id", nullable=False),
-        *texts("read_by"),
-        *texts("read_at", nullable=False),
+        *col.texts("conversation_id", nullable=False),
+        *col.integers("last_read_message_id", nullable=False),
+        *col.texts("read_by"),
+        *col.texts("read_at", nullable=False),
         primary_key=["conversation_id"],
     )
 

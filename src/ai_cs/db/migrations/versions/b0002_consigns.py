@@ -2,8 +2,6 @@
 
 Branch ``bridges``.
 
-Revision ID: b0002
-Revises: b0001
 Create Date: 2026-12-05
 """
 
@@ -12,24 +10,22 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ai_cs.db.migrations.columns import counter, create_table, serial_id, texts
+from ai_cs.db.migrations import columns as col
 
 revision = "b0002"
 down_revision = "b0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
-    create_table(
+    col.create_table(
         "bridge_consigns",
-        serial_id(),
-        *texts("platform", "account_id", "order_id", "task_id", "status", nullable=False),
-        *texts("reason"),
-        counter("attempts"),
-        *texts("requested_by", "requested_at", nullable=False),
-        *texts("done_at"),
-        *texts("updated_at", nullable=False),
+        col.serial_id(),
+        *col.texts("platform", "account_id", "order_id", "task_id", "status", nullable=False),
+        *col.texts("reason"),
+        col.counter("attempts"),
+        *col.texts("requested_by", "requested_at", nullable=False),
+        *col.texts("done_at"),
+        *col.texts("updated_at", nullable=False),
         sa.UniqueConstraint("platform", "account_id", "order_id", name="uq_bridge_consigns_order"),
         primary_key=["id"],
     )

@@ -1,7 +1,5 @@
 """Conversations, their messages and the agent's memory (branch ``conversations``).
 
-Revision ID: c0001
-Revises: 0001
 Create Date: 2026-11-28
 """
 
@@ -10,50 +8,49 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ai_cs.db.migrations.columns import counter, create_table, reals, serial_id, texts
+from ai_cs.db.migrations import columns as col
 
 revision = "c0001"
 down_revision = "0001"
 branch_labels = ("conversations",)
-depends_on = None
 
 
 def upgrade() -> None:
-    create_table(
+    col.create_table(
         "conversations",
-        *texts("conversation_id", "platform", "account_id", "customer_id", nullable=False),
-        *texts("customer_nick"),
-        *reals("takeover_until"),
-        *texts("taken_over_by", "current_task_id"),
-        counter("needs_human"),
-        *texts("needs_human_reason"),
-        counter("declines"),
-        *texts("created_at", "updated_at", nullable=False),
-        *texts("last_message_at"),
+        *col.texts("conversation_id", "platform", "account_id", "customer_id", nullable=False),
+        *col.texts("customer_nick"),
+        *col.reals("takeover_until"),
+        *col.texts("taken_over_by", "current_task_id"),
+        col.counter("needs_human"),
+        *col.texts("needs_human_reason"),
+        col.counter("declines"),
+        *col.texts("created_at", "updated_at", nullable=False),
+        *col.texts("last_message_at"),
         primary_key=["conversation_id"],
     )
     op.create_index("ix_conversations_customer", "conversations", ["customer_id"])
     op.create_index(
         "ix_conversations_needs_human", "conversations", ["needs_human", "last_message_at"]
     )
-    create_table(
+    col.create_table(
         "conversation_messages",
-        serial_id(),
-        *texts("conversation_id", "direction", "role", nullable=False),
+        col.serial_id(),
+        *col.texts("conversation_id", "direction", "role", nullable=False),
         sa.Column("text", sa.Text(), server_default=sa.text("''"), nullable=False),
         sa.Column("attachments", sa.Text(), server_default=sa.text("'[]'"), nullable=False),
-        *texts("author", "event_ids"),
-        *texts("created_at", nullable=False),
+        *col.texts("author", "event_ids"),
+        *col.texts("created_at", nullable=False),
         primary_key=["id"],
     )
     op.create_index(
         "ix_conversation_messages_conv", "conversation_messages", ["conversation_id", "id"]
     )
-    create_table(
+    col.create_table(
         "agent_memory",
-        *texts("conversation_id", "messages", nullable=False),
-        counter("turns"),
-        *texts("updated_at", nullable=False),
+        *col.texts("conversation_id", "messages", nullable=False),
+        col.counter("turns"),
+        *col.texts("updated_at", nullable=False),
         primary_key=["conversation_id"],
     )
 

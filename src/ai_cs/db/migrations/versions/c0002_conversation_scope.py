@@ -6,8 +6,6 @@ two platforms) can see the same chat id. ``conversations.chat_id`` keeps the pla
 rows keep their id and get it as their chat id, so every stored link and task still points at
 the same conversation. Branch ``conversations``.
 
-Revision ID: c0002
-Revises: c0001
 Create Date: 2026-12-04
 """
 
@@ -18,8 +16,6 @@ from alembic import op
 
 revision = "c0002"
 down_revision = "c0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

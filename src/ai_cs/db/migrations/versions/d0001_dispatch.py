@@ -1,7 +1,5 @@
 """Dispatch service tables and the callback receiver's seen events (branch ``dispatch``).
 
-Revision ID: d0001
-Revises: 0001
 Create Date: 2026-11-28
 """
 
@@ -10,39 +8,30 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ai_cs.db.migrations.columns import (
-    counter,
-    create_table,
-    integers,
-    outbox_columns,
-    reals,
-    serial_id,
-    texts,
-)
+from ai_cs.db.migrations import columns as col
 
 revision = "d0001"
 down_revision = "0001"
 branch_labels = ("dispatch",)
-depends_on = None
 
 
 def upgrade() -> None:
-    create_table(
+    col.create_table(
         "dispatch_jobs",
-        *texts("job_id", "idempotency_key", "request_hash", "task_id", nullable=False),
-        *texts("original_image", "operation", nullable=False),
-        *texts("customer_notes", "analysis", "quote"),
-        *texts("reason", nullable=False),
-        *texts("acc_id", "acc_type", "customer_id"),
-        *texts("status", nullable=False),
-        *texts("designer", "claimed_by_key", "claimed_at", "deadline_at"),
-        *reals("due_epoch"),
-        *texts("reminded_at"),
-        counter("reminders"),
-        *texts("finished_at", "result_path", "result_sha256", "result_mime"),
-        *integers("result_bytes"),
-        *texts("result_name", "callback_status"),
-        *texts("created_at", "updated_at", nullable=False),
+        *col.texts("job_id", "idempotency_key", "request_hash", "task_id", nullable=False),
+        *col.texts("original_image", "operation", nullable=False),
+        *col.texts("customer_notes", "analysis", "quote"),
+        *col.texts("reason", nullable=False),
+        *col.texts("acc_id", "acc_type", "customer_id"),
+        *col.texts("status", nullable=False),
+        *col.texts("designer", "claimed_by_key", "claimed_at", "deadline_at"),
+        *col.reals("due_epoch"),
+        *col.texts("reminded_at"),
+        col.counter("reminders"),
+        *col.texts("finished_at", "result_path", "result_sha256", "result_mime"),
+        *col.integers("result_bytes"),
+        *col.texts("result_name", "callback_status"),
+        *col.texts("created_at", "updated_at", nullable=False),
         sa.UniqueConstraint("idempotency_key", name="uq_dispatch_jobs_idempotency_key"),
         primary_key=["job_id"],
     )
@@ -51,11 +40,11 @@ def upgrade() -> None:
     op.create_index("ix_dispatch_jobs_designer", "dispatch_jobs", ["designer", "status"])
     op.create_index("ix_dispatch_jobs_due", "dispatch_jobs", ["status", "due_epoch"])
 
-    create_table(
+    col.create_table(
         "dispatch_callbacks",
-        serial_id(),
-        *texts("event_id", "job_id", "body", nullable=False),
-        *outbox_columns(),
+        col.serial_id(),
+        *col.texts("event_id", "job_id", "body", nullable=False),
+        *col.outbox_columns(),
         sa.UniqueConstraint("event_id", name="uq_dispatch_callbacks_event_id"),
         primary_key=["id"],
     )
@@ -64,21 +53,21 @@ def upgrade() -> None:
         "ix_dispatch_callbacks_due", "dispatch_callbacks", ["status", "next_attempt_at"]
     )
 
-    create_table(
+    col.create_table(
         "dispatch_reminders",
-        serial_id(),
-        *texts("job_id", nullable=False),
-        *texts("designer"),
-        *texts("kind", "message", "created_at", nullable=False),
+        col.serial_id(),
+        *col.texts("job_id", nullable=False),
+        *col.texts("designer"),
+        *col.texts("kind", "message", "created_at", nullable=False),
         primary_key=["id"],
     )
     op.create_index("ix_dispatch_reminders_job_id", "dispatch_reminders", ["job_id"])
 
-    create_table(
+    col.create_table(
         "dispatch_callback_events",
-        *texts("event_id", "job_id", "task_id", nullable=False),
-        *texts("designer", "result_image"),
-        *texts("received_at", nullable=False),
+        *col.texts("event_id", "job_id", "task_id", nullable=False),
+        *col.texts("designer", "result_image"),
+        *col.texts("received_at", nullable=False),
         primary_key=["event_id"],
     )
     op.create_index("ix_dispatch_callback_events_task_id", "dispatch_callback_events", ["task_id"])

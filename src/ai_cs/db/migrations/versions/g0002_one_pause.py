@@ -5,8 +5,6 @@ two stores of one fact. A pause found only there (longer than the conversation's
 into its conversation first, so no takeover in progress ends with the upgrade. Branch
 ``gateway``; needs ``conversations.chat_id`` (c0002).
 
-Revision ID: g0002
-Revises: g0001
 Create Date: 2026-12-04
 """
 
@@ -14,11 +12,10 @@ from __future__ import annotations
 
 from alembic import op
 
-from ai_cs.db.migrations.columns import create_gateway_takeovers
+from ai_cs.db.migrations import columns as col
 
 revision = "g0002"
 down_revision = "g0001"
-branch_labels = None
 depends_on = "c0002"
 
 _SAME_CHAT = "t.account_id = conversations.account_id AND t.conversation_id = conversations.chat_id"
@@ -37,4 +34,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    create_gateway_takeovers()
+    col.create_gateway_takeovers()

@@ -3,8 +3,6 @@
 The schema text is Procrastinate's, shipped in its wheel, applied as it is, so the installed
 Procrastinate version and the database agree.
 
-Revision ID: p0001
-Revises: 0001
 Create Date: 2026-11-28
 """
 
@@ -15,7 +13,6 @@ from alembic import op
 revision = "p0001"
 down_revision = "0001"
 branch_labels = ("procrastinate",)
-depends_on = None
 
 
 def upgrade() -> None:

@@ -6,8 +6,6 @@ from no marketplace, e.g. the CLI or the seed's calls) and its key becomes
 ``(platform, account_id, payment_id)``. Existing rows get '' and keep working as before.
 Branch ``payments``.
 
-Revision ID: t0001
-Revises: 0001
 Create Date: 2026-12-04
 """
 
@@ -19,7 +17,6 @@ from alembic import op
 revision = "t0001"
 down_revision = "0001"
 branch_labels = ("payments",)
-depends_on = None
 
 
 def upgrade() -> None:

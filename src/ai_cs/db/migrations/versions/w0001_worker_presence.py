@@ -1,7 +1,5 @@
 """Workers alive right now (branch ``workers``): a heartbeat row per processing worker.
 
-Revision ID: w0001
-Revises: 0001
 Create Date: 2026-12-01
 """
 
@@ -9,21 +7,20 @@ from __future__ import annotations
 
 from alembic import op
 
-from ai_cs.db.migrations.columns import create_table, integers, reals, texts
+from ai_cs.db.migrations import columns as col
 
 revision = "w0001"
 down_revision = "0001"
 branch_labels = ("workers",)
-depends_on = None
 
 
 def upgrade() -> None:
-    create_table(
+    col.create_table(
         "worker_presence",
-        *texts("worker_id", "host", nullable=False),
-        *integers("pid", nullable=False),
-        *texts("queue", "started_at", nullable=False),
-        *reals("seen_epoch", nullable=False),
+        *col.texts("worker_id", "host", nullable=False),
+        *col.integers("pid", nullable=False),
+        *col.texts("queue", "started_at", nullable=False),
+        *col.reals("seen_epoch", nullable=False),
         primary_key=["worker_id"],
     )
 
