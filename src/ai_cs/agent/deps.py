@@ -38,6 +38,8 @@ class ShopDeps:
     turn_text: str = ""
     ocr: OcrEngine | None = None  # None: the default RapidOCR engine
     allow_local_files: bool = False  # local paths as pictures: the terminal chat and tests only
+    # Pictures whose job results the turn already awaited (AICS_PICTURE_JOBS): not waited for again.
+    awaited_pictures: frozenset[str] = frozenset()
     _done: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     # The model may ask for several tools at once and they run in worker threads.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

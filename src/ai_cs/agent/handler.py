@@ -97,9 +97,15 @@ class AgentHandler:
             conversation_id, history = await asyncio.to_thread(self._receive, message)
             if history is None:
                 return []
-            # Pictures waiting before this one: no quote within the second, say so at once.
-            if sources and (behind_others or not await self._analysed(sources)):
-                await self._acknowledge_picture()
+            if sources:
+                # Pictures waiting before this one: no quote within the second, say so at once.
+                ack_after = self.settings.picture_ack_after_seconds
+                if behind_others or not await self._analysed(sources, ack_after):
+                    await self._acknowledge_picture()
+                    # The quote waits for the workers here, on the event loop: a quoting tool
+                    # waiting in its thread would hold one of the threads (AnyIO's limiter)
+                    # that every turn's tools share.
+                    await self._analysed(sources, self.settings.picture_job_wait_seconds)
             deps = ShopDeps(
                 platform=message.platform,
                 account_id=message.account_id,
@@ -112,6 +118,7 @@ class AgentHandler:
                 turn_text=(message.text or "").strip(),
                 ocr=self.ocr,
                 allow_local_files=self.allow_local_files,
+                awaited_pictures=frozenset(sources),
             )
             outcome = await run_turn(deps, build_prompt(message), history)
             replies = [OutboundMessage(text=outcome.reply)] if outcome.reply.strip() else []
@@ -144,12 +151,12 @@ class AgentHandler:
         queued = request_analyses(db, queue, self.settings, sources)
         return queued > 0 and analyses_waiting(db, queue) > queued
 
-    async def _analysed(self, sources: list[str]) -> bool:
-        """Whether every picture's analysis is back within ``picture_ack_after_seconds``."""
+    async def _analysed(self, sources: list[str], seconds: float) -> bool:
+        """Whether every picture's analysis is back within ``seconds`` (no thread held)."""
         from ai_cs.processing.pictures import POLL_SECONDS, result_path
 
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.picture_ack_after_seconds
+        deadline = loop.time() + seconds
         data_dir = self.settings.data_dir
         while True:
             if all(result_path(data_dir, s).exists() for s in sources):

@@ -571,6 +571,7 @@ def _quote_picture(
             operation=operation,
             request_text=request_text,
             ocr=deps.ocr,
+            wait=source not in deps.awaited_pictures,
         )
     except AicsError as exc:
         code = _error_code(exc)

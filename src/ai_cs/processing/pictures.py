@@ -219,12 +219,15 @@ def picture_report(
     request_text: str = "",
     ocr: OcrEngine | None = None,
     history: CustomerHistory | None = None,
+    wait: bool = True,
 ) -> PictureReport:
     """:func:`~ai_cs.imaging.report.analyze_source`, with the analysis done by a picture job.
 
     With ``AICS_PICTURE_JOBS`` off this is ``analyze_source`` itself. With it on, the job's
     result is used (the job is enqueued if the turn did not already); after
-    ``AICS_PICTURE_JOB_WAIT_SECONDS`` without one the picture is analysed here.
+    ``AICS_PICTURE_JOB_WAIT_SECONDS`` without one the picture is analysed here. ``wait=False``:
+    the caller already waited for the job (the gateway's turn does, on its event loop), so
+    without a result the picture is analysed here at once.
     """
     if not settings.picture_jobs or not isinstance(source, str):
         return analyze_source(
@@ -236,7 +239,7 @@ def picture_report(
             history=history,
         )
     found = load_result(settings.data_dir, source)
-    if found is None and workers_alive(db):
+    if found is None and wait and workers_alive(db):
         request_analyses(db, queue, settings, [source])
         found = wait_for_result(settings.data_dir, source, settings.picture_job_wait_seconds)
     if found is None or found.image is None or found.analysis is None:
@@ -270,10 +273,12 @@ def analyse_customer_picture(
     operation: Operation | None = None,
     request_text: str = "",
     ocr: OcrEngine | None = None,
+    wait: bool = True,
 ) -> PictureReport:
     """The report the quoting tool acts on, its analysis done by a picture job if enabled.
 
     With ``AICS_PICTURE_JOBS`` off this is :func:`ai_cs.tasks.orders.analyse_picture`.
+    ``wait`` as in :func:`picture_report`.
     """
     if not settings.picture_jobs:
         return orders.analyse_picture(
@@ -296,4 +301,5 @@ def analyse_customer_picture(
         request_text=request_text,
         ocr=ocr,
         history=history,
+        wait=wait,
     )

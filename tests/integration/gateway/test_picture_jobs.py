@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio.to_thread
 import numpy as np
 import pytest
 from gateway_helpers import make_client, running
@@ -138,6 +139,77 @@ async def test_a_picture_is_acknowledged_at_once_quoted_by_a_worker_and_others_a
     assert [(j.kind, j.status, j.attempts) for j in jobs] == [(ANALYSE_PICTURE, "done", 1)]
     task = wf.list_tasks(customer_id=buyer.id)[0][0]
     assert task["operation"] == "remove_bg" and task["price_fen"]
+
+
+@pytest.mark.anyio
+async def test_pictures_waiting_for_a_worker_hold_no_tool_thread(
+    wf: Workflow, sim: GatewaySimulator
+) -> None:
+    """More pictures wait for a worker than AnyIO has threads; a text turn still goes first.
+
+    pydantic-ai runs the agent's sync tools on AnyIO's thread limiter (40 threads by default,
+    2 here). A quote tool that waited for its picture job in one of those threads held it, and
+    the text turn's tools queued behind the pictures until a worker came.
+    """
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = 2
+    buyers = [Customer(id=f"many-{i}") for i in range(4)]
+    pictures = [sim.add_picture(f"m{i}.png", photo_png(11 + i)) for i in range(4)]
+    other = Customer(id="txt-many")
+    gateway_ocr = StaticOcr(["不应被调用"])
+    worker = WorkerThread(wf, StaticOcr())
+    # The worker has announced itself but takes no job until the text turn has been answered.
+    presence.beat(wf.db, wf.clock, worker.worker.worker_id, "embedded")
+    try:
+        async with running(make_client(wf, sim, AgentHandler(wf, ocr=gateway_ocr))) as client:
+            for buyer, picture in zip(buyers, pictures, strict=True):
+                await sim.send_picture(buyer, picture, text="帮我抠图")
+            for buyer in buyers:
+                assert await sim.wait_for_replies(buyer, 1, timeout=20)
+            await sim.say(other, "你好")
+            answered = await sim.wait_for_replies(other, 1, timeout=20)
+            quoted_before_text = sum(len(texts(sim, b)) > 1 for b in buyers)
+            with worker:
+                for buyer in buyers:
+                    assert await sim.wait_for_replies(buyer, 2, timeout=60)
+                assert await client.processor.idle(10)
+                await asyncio.sleep(0.5)
+    finally:
+        limiter.total_tokens = 40
+        presence.leave(wf.db, worker.worker.worker_id)
+    assert answered and quoted_before_text == 0
+    for buyer in buyers:
+        assert texts(sim, buyer)[0] == PICTURE_ACK
+        assert len(texts(sim, buyer)) == 2 and "元" in texts(sim, buyer)[1]
+    assert gateway_ocr.calls == 0
+    with wf.db.read() as session:
+        jobs = list(session.execute(select(Job.kind, Job.status)).all())
+    assert sorted(jobs) == [(ANALYSE_PICTURE, "done")] * 4
+
+
+@pytest.mark.anyio
+async def test_a_picture_no_worker_takes_is_analysed_by_the_turn_after_one_wait(
+    wf: Workflow, sim: GatewaySimulator
+) -> None:
+    """The turn waits ``picture_job_wait_seconds`` for the job; the quoting tool does not again."""
+    wf.settings.picture_job_wait_seconds = 3.0
+    picture = sim.add_picture("w.png", photo_png(21))
+    buyer = Customer(id="pic-wait")
+    ocr = StaticOcr()
+    presence.beat(wf.db, wf.clock, "idle-worker", "embedded")  # alive, but takes no job
+    try:
+        async with running(make_client(wf, sim, AgentHandler(wf, ocr=ocr))) as client:
+            started = time.monotonic()
+            await sim.send_picture(buyer, picture, text="帮我抠图")
+            assert await sim.wait_for_replies(buyer, 2, timeout=30)
+            quoted_after = time.monotonic() - started
+            assert await client.processor.idle(10)
+    finally:
+        presence.leave(wf.db, "idle-worker")
+    assert texts(sim, buyer)[0] == PICTURE_ACK and "元" in texts(sim, buyer)[1]
+    assert len(texts(sim, buyer)) == 2
+    assert ocr.calls == 1
+    assert 3.0 < quoted_after < 2 * 3.0  # one wait, not the turn's and then the tool's
 
 
 @pytest.mark.anyio
