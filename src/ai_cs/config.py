@@ -1,7 +1,8 @@
 """Settings (pydantic-settings): `AICS_` environment variables, also read from `.env`.
 
 Nothing is built at import time: call :func:`get_settings` (cached) or construct
-:class:`Settings` directly in tests.
+:class:`Settings` directly in tests. Each field's description is the docstring under it
+(pydantic's ``use_attribute_docstrings``).
 """
 
 from __future__ import annotations
@@ -23,229 +24,183 @@ class Settings(BaseSettings):
     """Everything configurable about one ai-cs installation."""
 
     model_config = SettingsConfigDict(
-        env_prefix="AICS_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="AICS_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        use_attribute_docstrings=True,
     )
 
     # --- storage -----------------------------------------------------------------------------
-    data_dir: Path = Field(
-        Path("./data"),
-        description="Where the SQLite file and pictures live; a relative path is taken from the "
-        "working directory at start and made absolute once, here.",
-    )
-    database_url: str = Field(
-        "",
-        description="SQLAlchemy URL; empty means SQLite at DATA_DIR/ai_cs.db. "
-        "PostgreSQL: postgresql+psycopg://user@host/db",
-    )
-    sqlite_busy_timeout_ms: int = Field(30_000, description="How long a writer waits for the lock.")
-    timezone: str = Field("Asia/Shanghai", description="The shop's time zone for ids and stamps.")
+    data_dir: Path = Path("./data")
+    """Where the SQLite file and pictures live; a relative path is taken from the working directory
+    at start and made absolute once, here.
+    """
+    database_url: str = ""
+    """SQLAlchemy URL; empty means SQLite at DATA_DIR/ai_cs.db.
+    PostgreSQL: postgresql+psycopg://user@host/db
+    """
+    sqlite_busy_timeout_ms: int = 30_000
+    """How long a writer waits for the lock."""
+    timezone: str = "Asia/Shanghai"
+    """The shop's time zone for ids and stamps."""
 
     # --- network -----------------------------------------------------------------------------
-    host: str = Field("127.0.0.1", description="Address the HTTP servers bind to.")
-    api_port: int = Field(6060, description="Tianwang HTTP API and staff console.")
-    dispatch_port: int = Field(8005, description="Tuhui dispatch service for human designers.")
-    gateway_url: str = Field("", description="Marketplace gateway websocket URL; empty = off.")
-    dispatch_url: str = Field(
-        "", description="Dispatch service base URL; empty = the built-in one on DISPATCH_PORT."
-    )
-    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Hosts exempt from the public-address rule for customer image URLs: "
-        "'host' (ports 80/443 only), 'host:port' (that port), 'host:*' (any port); every "
-        "redirect hop is checked again.",
-    )
+    host: str = "127.0.0.1"
+    """Address the HTTP servers bind to."""
+    api_port: int = 6060
+    """Tianwang HTTP API and staff console."""
+    dispatch_port: int = 8005
+    """Tuhui dispatch service for human designers."""
+    gateway_url: str = ""
+    """Marketplace gateway websocket URL; empty = off."""
+    dispatch_url: str = ""
+    """Dispatch service base URL; empty = the built-in one on DISPATCH_PORT."""
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Hosts exempt from the public-address rule for customer image URLs: 'host' (ports 80/443
+    only), 'host:port' (that port), 'host:*' (any port); every redirect hop is checked again.
+    """
 
-    public_base_url: str = Field(
-        "",
-        description="Base URL customers and staff reach the API at (result links, links in "
-        "notifications); empty = http://host:api_port.",
-    )
-    max_upload_bytes: int = Field(20 * 1024 * 1024, description="Largest accepted upload/picture.")
-    rate_limit_per_minute: int = Field(600, description="API requests per key per minute.")
-    decode_slots: int = Field(
-        2,
-        ge=1,
-        description="Pictures decoded at full size at once per process (each may take up to "
-        "200 MB while it is decoded and stored); more wait their turn.",
-    )
-    analysis_threads: int = Field(
-        0,
-        ge=0,
-        description="onnxruntime threads of the picture analysis (OCR); 0 = one per core. Set 1 "
-        "when one worker process runs per core, so analyses do not oversubscribe the cores.",
-    )
+    public_base_url: str = ""
+    """Base URL customers and staff reach the API at (result links, links in notifications); empty =
+    http://host:api_port.
+    """
+    max_upload_bytes: int = 20 * 1024 * 1024
+    """Largest accepted upload/picture."""
+    rate_limit_per_minute: int = 600
+    """API requests per key per minute."""
+    decode_slots: int = Field(2, ge=1)
+    """Pictures decoded at full size at once per process (each may take up to 200 MB while it is
+    decoded and stored); more wait their turn.
+    """
+    analysis_threads: int = Field(0, ge=0)
+    """onnxruntime threads of the picture analysis (OCR); 0 = one per core. Set 1 when one worker
+    process runs per core, so analyses do not oversubscribe the cores.
+    """
 
     # --- dispatch (Tuhui) ----------------------------------------------------------------------
-    dispatch_api_key: str = Field(
-        "", description="Bearer key ai-cs uses to post jobs to the dispatch service."
-    )
-    dispatch_callback_secret: str = Field(
-        "", description="HMAC secret of dispatch → API callbacks; empty = derived per data dir."
-    )
+    dispatch_api_key: str = ""
+    """Bearer key ai-cs uses to post jobs to the dispatch service."""
+    dispatch_callback_secret: str = ""
+    """HMAC secret of dispatch → API callbacks; empty = derived per data dir."""
 
     # --- worker --------------------------------------------------------------------------------
-    queue_backend: str = Field(
-        "embedded", description="'embedded' or 'procrastinate' (PostgreSQL)."
-    )
-    worker_concurrency: int = Field(1, description="Jobs run at once by the in-process worker.")
-    job_lease_seconds: float = Field(
-        60.0, description="Lease on a claimed job; renewed by heartbeats."
-    )
-    job_max_attempts: int = Field(
-        3, description="Tries of a processing job before a human takes it."
-    )
-    segmentation_model_path: str = Field(
-        "", description="Optional segmentation ONNX model for remove_bg."
-    )
-    picture_jobs: bool = Field(
-        False,
-        description="Analyse customer pictures as jobs on the worker queue (every worker process "
-        "takes pictures) instead of inside the conversation's process.",
-    )
-    picture_job_wait_seconds: float = Field(
-        60.0,
-        gt=0,
-        description="How long a turn waits for a worker to analyse its picture before it "
-        "analyses the picture itself (with AICS_PICTURE_JOBS).",
-    )
-    picture_ack_after_seconds: float = Field(
-        1.0,
-        ge=0,
-        description="With AICS_PICTURE_JOBS: when a picture's analysis is not back within this "
-        "time the customer is told at once that the picture is being looked at.",
-    )
+    queue_backend: str = "embedded"
+    """'embedded' or 'procrastinate' (PostgreSQL)."""
+    worker_concurrency: int = 1
+    """Jobs run at once by the in-process worker."""
+    job_lease_seconds: float = 60.0
+    """Lease on a claimed job; renewed by heartbeats."""
+    job_max_attempts: int = 3
+    """Tries of a processing job before a human takes it."""
+    segmentation_model_path: str = ""
+    """Optional segmentation ONNX model for remove_bg."""
+    picture_jobs: bool = False
+    """Analyse customer pictures as jobs on the worker queue (every worker process takes pictures)
+    instead of inside the conversation's process.
+    """
+    picture_job_wait_seconds: float = Field(60.0, gt=0)
+    """How long a turn waits for a worker to analyse its picture before it analyses the picture
+    itself (with AICS_PICTURE_JOBS).
+    """
+    picture_ack_after_seconds: float = Field(1.0, ge=0)
+    """With AICS_PICTURE_JOBS: when a picture's analysis is not back within this time the customer
+    is told at once that the picture is being looked at.
+    """
 
-    log_format: str = Field(
-        "auto", description="'json' (one object per line), 'text', or 'auto' = json unless a tty."
-    )
-    log_level: str = Field("INFO", description="Root log level of long-running commands.")
-    metrics: Literal["off", "local", "key"] = Field(
-        "local",
-        description="GET /metrics: 'off' (404), 'local' (loopback clients only, never through a "
-        "proxy that adds X-Forwarded-For/Forwarded), 'key' (a key of scope metrics or staff).",
-    )
+    log_format: str = "auto"
+    """'json' (one object per line), 'text', or 'auto' = json unless a tty."""
+    log_level: str = "INFO"
+    """Root log level of long-running commands."""
+    metrics: Literal["off", "local", "key"] = "local"
+    """GET /metrics: 'off' (404), 'local' (loopback clients only, never through a proxy that adds
+    X-Forwarded-For/Forwarded), 'key' (a key of scope metrics or staff).
+    """
 
     # --- prices ------------------------------------------------------------------------------
-    prices: PriceTable = Field(
-        default_factory=PriceTable,
-        description="Price table in fen as JSON (AICS_PRICES), e.g. "
-        '{"rush_fen": 1500, "base_fen": {"enhance": {"simple": 1200, ...}, ...}}; '
-        "missing fields keep the shop's list prices.",
-    )
+    prices: PriceTable = Field(default_factory=PriceTable)
+    """Price table in fen as JSON (AICS_PRICES), e.g. {"rush_fen": 1500, "base_fen": {"enhance":
+    {"simple": 1200, ...}, ...}}; missing fields keep the shop's list prices.
+    """
 
-    delivery_times: DeliveryTimes = Field(
-        default_factory=DeliveryTimes,
-        description="Typical job times as JSON (AICS_DELIVERY_TIMES), e.g. "
-        '{"minutes": {"vectorize": {"simple": 10, ...}}, "designer_hours": 12}; '
-        "the chat quotes them with the queue's length.",
-    )
+    delivery_times: DeliveryTimes = Field(default_factory=DeliveryTimes)
+    """Typical job times as JSON (AICS_DELIVERY_TIMES), e.g. {"minutes": {"vectorize": {"simple":
+    10, ...}}, "designer_hours": 12}; the chat quotes them with the queue's length.
+    """
 
     # --- agent and gateway ---------------------------------------------------------------------
-    llm_model: str = Field(
-        "",
-        description="Empty = the built-in offline agent; a preset (alibaba:qwen-plus, "
-        "alibaba:qwen-max on DashScope's mainland endpoint, deepseek:deepseek-chat) or any "
-        "model name of an OpenAI-compatible LLM_BASE_URL.",
-    )
-    llm_base_url: str = Field(
-        "",
-        description="OpenAI-compatible endpoint for LLM_MODEL (Ollama, vLLM …); overrides a "
-        "preset's endpoint.",
-    )
-    llm_api_key: str = Field(
-        "", description="API key of the LLM endpoint (DashScope, DeepSeek or LLM_BASE_URL)."
-    )
-    llm_timeout_seconds: float = Field(
-        20.0, gt=0, description="Per-request time limit of the LLM; then the offline agent answers."
-    )
-    llm_vision: bool = Field(
-        False, description="Send the customer's picture (downscaled) to the LLM with the turn."
-    )
-    takeover_minutes: float = Field(
-        30.0, description="How long a seller's own message pauses the AI in that conversation."
-    )
-    gateway_burst_window_ms: int = Field(
-        800, description="Messages from one customer within this window make one agent turn."
-    )
+    llm_model: str = ""
+    """Empty = the built-in offline agent; a preset (alibaba:qwen-plus, alibaba:qwen-max on
+    DashScope's mainland endpoint, deepseek:deepseek-chat) or any model name of an OpenAI-compatible
+    LLM_BASE_URL.
+    """
+    llm_base_url: str = ""
+    """OpenAI-compatible endpoint for LLM_MODEL (Ollama, vLLM …); overrides a preset's endpoint."""
+    llm_api_key: str = ""
+    """API key of the LLM endpoint (DashScope, DeepSeek or LLM_BASE_URL)."""
+    llm_timeout_seconds: float = Field(20.0, gt=0)
+    """Per-request time limit of the LLM; then the offline agent answers."""
+    llm_vision: bool = False
+    """Send the customer's picture (downscaled) to the LLM with the turn."""
+    takeover_minutes: float = 30.0
+    """How long a seller's own message pauses the AI in that conversation."""
+    gateway_burst_window_ms: int = 800
+    """Messages from one customer within this window make one agent turn."""
 
     # --- marketplace bridges (CONTRACT §10) ------------------------------------------------------
-    xianyu_ws_url: str = Field(
-        "wss://wss-goofish.dingtalk.com/", description="闲鱼 IM websocket (tests: the fake)."
-    )
-    xianyu_mtop_url: str = Field(
-        "https://h5api.m.goofish.com/h5/", description="Base of the h5/<api>/<version>/ calls."
-    )
-    xianyu_passport_url: str = Field(
-        "https://passport.goofish.com/", description="Login renewal (newlogin/hasLogin.do)."
-    )
-    xianyu_upload_url: str = Field(
+    xianyu_ws_url: str = "wss://wss-goofish.dingtalk.com/"
+    """闲鱼 IM websocket (tests: the fake)."""
+    xianyu_mtop_url: str = "https://h5api.m.goofish.com/h5/"
+    """Base of the h5/<api>/<version>/ calls."""
+    xianyu_passport_url: str = "https://passport.goofish.com/"
+    """Login renewal (newlogin/hasLogin.do)."""
+    xianyu_upload_url: str = (
         "https://stream-upload.goofish.com/api/upload.api?floderId=0&appkey=xy_chat"
-        "&_input_charset=utf-8",
-        description="Picture upload for image messages.",
+        "&_input_charset=utf-8"
     )
-    xianyu_cookie: str = Field(
-        "", description="A goofish.com cookie string: adds or updates that account at start."
-    )
-    account_key: str = Field(
-        "",
-        description="Fernet key encrypting marketplace cookies at rest; empty = generated once "
-        "into DATA_DIR/account.key (mode 0600).",
-    )
-    xianyu_heartbeat_seconds: float = Field(
-        15.0, gt=0, description="IM heartbeat interval; two unanswered in a row end the socket."
-    )
-    xianyu_token_refresh_seconds: float = Field(
-        3600.0, gt=0, description="How often the IM token is renewed (then one reconnect)."
-    )
-    xianyu_reconnect_base_seconds: float = Field(
-        2.0, gt=0, description="First reconnect delay; doubles per failure, with jitter."
-    )
-    xianyu_reconnect_cap_seconds: float = Field(
-        300.0, gt=0, description="Longest delay between two reconnect attempts."
-    )
-    xianyu_reg_refusal_limit: int = Field(
-        3,
-        ge=1,
-        description="Refused IM registrations (/reg) in a row before the account is marked "
-        "needs_verification instead of logging in again and again.",
-    )
-    xianyu_offline_notify_minutes: float = Field(
-        10.0,
-        gt=0,
-        description="An account reconnecting for longer than this is announced as offline (§11).",
-    )
-    xianyu_consign_dummy: bool = Field(
-        False,
-        description="Offer 确认发货 (consign.dummy, shipped without logistics) in the console for "
-        "闲鱼 orders the buyer confirmed; each one needs a staff member's click.",
-    )
+    """Picture upload for image messages."""
+    xianyu_cookie: str = ""
+    """A goofish.com cookie string: adds or updates that account at start."""
+    account_key: str = ""
+    """Fernet key encrypting marketplace cookies at rest; empty = generated once into
+    DATA_DIR/account.key (mode 0600).
+    """
+    xianyu_heartbeat_seconds: float = Field(15.0, gt=0)
+    """IM heartbeat interval; two unanswered in a row end the socket."""
+    xianyu_token_refresh_seconds: float = Field(3600.0, gt=0)
+    """How often the IM token is renewed (then one reconnect)."""
+    xianyu_reconnect_base_seconds: float = Field(2.0, gt=0)
+    """First reconnect delay; doubles per failure, with jitter."""
+    xianyu_reconnect_cap_seconds: float = Field(300.0, gt=0)
+    """Longest delay between two reconnect attempts."""
+    xianyu_reg_refusal_limit: int = Field(3, ge=1)
+    """Refused IM registrations (/reg) in a row before the account is marked needs_verification
+    instead of logging in again and again.
+    """
+    xianyu_offline_notify_minutes: float = Field(10.0, gt=0)
+    """An account reconnecting for longer than this is announced as offline (§11)."""
+    xianyu_consign_dummy: bool = False
+    """Offer 确认发货 (consign.dummy, shipped without logistics) in the console for 闲鱼 orders
+    the buyer confirmed; each one needs a staff member's click.
+    """
 
     # --- notifications to the shop (CONTRACT §11) --------------------------------------------
-    notify_dingtalk_url: str = Field(
-        "", description="DingTalk group robot webhook (…/robot/send?access_token=…); empty = off."
-    )
-    notify_dingtalk_secret: str = Field(
-        "", description="The DingTalk robot's 加签 secret (SEC…); empty = the robot is unsigned."
-    )
-    notify_feishu_url: str = Field(
-        "", description="Feishu (Lark) custom bot webhook (…/bot/v2/hook/…); empty = off."
-    )
-    notify_feishu_secret: str = Field(
-        "", description="The Feishu bot's signature secret (签名校验); empty = unsigned."
-    )
-    notify_wecom_url: str = Field(
-        "", description="WeCom (企业微信) group robot webhook (…/webhook/send?key=…); empty = off."
-    )
-    notify_webhook_url: str = Field(
-        "", description="Any HTTPS endpoint that takes the shop's notices as JSON; empty = off."
-    )
-    notify_webhook_secret: str = Field(
-        "", description="HMAC secret signing the generic webhook (as dispatch callbacks are)."
-    )
-    notify_paid_orders: bool = Field(
-        False,
-        description="Also announce every paid order (off: only what needs a person).",
-    )
+    notify_dingtalk_url: str = ""
+    """DingTalk group robot webhook (…/robot/send?access_token=…); empty = off."""
+    notify_dingtalk_secret: str = ""
+    """The DingTalk robot's 加签 secret (SEC…); empty = the robot is unsigned."""
+    notify_feishu_url: str = ""
+    """Feishu (Lark) custom bot webhook (…/bot/v2/hook/…); empty = off."""
+    notify_feishu_secret: str = ""
+    """The Feishu bot's signature secret (签名校验); empty = unsigned."""
+    notify_wecom_url: str = ""
+    """WeCom (企业微信) group robot webhook (…/webhook/send?key=…); empty = off."""
+    notify_webhook_url: str = ""
+    """Any HTTPS endpoint that takes the shop's notices as JSON; empty = off."""
+    notify_webhook_secret: str = ""
+    """HMAC secret signing the generic webhook (as dispatch callbacks are)."""
+    notify_paid_orders: bool = False
+    """Also announce every paid order (off: only what needs a person)."""
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -16,6 +16,20 @@ class AicsError(Exception):
     code: ClassVar[str] = "aics_error"
     http_status: ClassVar[int] = 400
 
+    def __init_subclass__(
+        cls, *, code: str | None = None, http_status: int | None = None, **kwargs: Any
+    ) -> None:
+        """Take a subclass's ``code`` and ``http_status`` from its header.
+
+        Each is inherited when not given, e.g.
+        ``class TaskNotFound(AicsError, code="task_not_found", http_status=404)``
+        """
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+        if http_status is not None:
+            cls.http_status = http_status
+
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
@@ -26,141 +40,85 @@ class AicsError(Exception):
         return {"code": self.code, "message": self.message}
 
 
-class InvalidArgument(AicsError):
+class InvalidArgument(AicsError, code="invalid_argument", http_status=422):
     """An argument has the wrong type, is empty, or is out of range."""
 
-    code = "invalid_argument"
-    http_status = 422
 
-
-class EmptyRequirement(InvalidArgument):
+class EmptyRequirement(InvalidArgument, code="empty_requirement"):
     """A requirement or note is empty after trimming."""
 
-    code = "empty_requirement"
 
-
-class RequirementTooLong(InvalidArgument):
+class RequirementTooLong(InvalidArgument, code="requirement_too_long"):
     """A requirement or note is longer than the shop accepts."""
 
-    code = "requirement_too_long"
 
-
-class UnknownOperation(InvalidArgument):
+class UnknownOperation(InvalidArgument, code="unknown_operation"):
     """The operation is not one the shop offers."""
 
-    code = "unknown_operation"
 
-
-class UnknownStatus(InvalidArgument):
+class UnknownStatus(InvalidArgument, code="unknown_status"):
     """A status filter names no known status."""
 
-    code = "unknown_status"
 
-
-class TaskNotFound(AicsError):
+class TaskNotFound(AicsError, code="task_not_found", http_status=404):
     """No task has this id."""
 
-    code = "task_not_found"
-    http_status = 404
 
-
-class NotTaskOwner(AicsError):
+class NotTaskOwner(AicsError, code="not_task_owner", http_status=404):
     """The task belongs to another customer."""
 
-    code = "not_task_owner"
-    http_status = 404
 
-
-class NoPendingTask(AicsError):
+class NoPendingTask(AicsError, code="no_pending_task", http_status=409):
     """A payment arrived but the customer has no task waiting for payment."""
 
-    code = "no_pending_task"
-    http_status = 409
 
-
-class InvalidTransition(AicsError):
+class InvalidTransition(AicsError, code="invalid_transition", http_status=409):
     """The task is not in a status from which this change is allowed."""
 
-    code = "invalid_transition"
-    http_status = 409
 
-
-class OperationLockedAfterPayment(InvalidTransition):
+class OperationLockedAfterPayment(InvalidTransition, code="operation_locked_after_payment"):
     """The operation can only be changed before payment (付款后不允许修改操作类型)."""
 
-    code = "operation_locked_after_payment"
 
-
-class RequirementsLockedAfterPayment(InvalidTransition):
+class RequirementsLockedAfterPayment(InvalidTransition, code="requirements_locked_after_payment"):
     """Notes and requirements can only be added before payment."""
 
-    code = "requirements_locked_after_payment"
 
-
-class ConcurrentUpdate(AicsError):
+class ConcurrentUpdate(AicsError, code="concurrent_update", http_status=409):
     """Another caller changed the task first; the compare-and-set did not apply."""
 
-    code = "concurrent_update"
-    http_status = 409
 
-
-class PaymentConflict(AicsError):
+class PaymentConflict(AicsError, code="payment_conflict", http_status=409):
     """A payment id was seen before for another task or customer."""
 
-    code = "payment_conflict"
-    http_status = 409
 
-
-class ImageRejected(AicsError):
+class ImageRejected(AicsError, code="image_rejected", http_status=422):
     """A picture was refused at intake (format, size, address, content)."""
 
-    code = "image_rejected"
-    http_status = 422
 
-
-class ProcessingFailed(AicsError):
+class ProcessingFailed(AicsError, code="processing_failed", http_status=422):
     """An engine failed or its result did not pass the quality check."""
 
-    code = "processing_failed"
-    http_status = 422
 
-
-class QualityCheckFailed(ProcessingFailed):
+class QualityCheckFailed(ProcessingFailed, code="quality_check_failed"):
     """An engine produced a result that failed its quality check."""
 
-    code = "quality_check_failed"
 
-
-class AuthError(AicsError):
+class AuthError(AicsError, code="unauthorized", http_status=401):
     """Missing or wrong credentials."""
 
-    code = "unauthorized"
-    http_status = 401
 
-
-class Forbidden(AicsError):
+class Forbidden(AicsError, code="forbidden", http_status=403):
     """Valid credentials without the needed scope."""
 
-    code = "forbidden"
-    http_status = 403
 
-
-class NotFound(AicsError):
+class NotFound(AicsError, code="not_found", http_status=404):
     """A resource other than a task does not exist (or is not visible to the caller)."""
 
-    code = "not_found"
-    http_status = 404
 
-
-class Conflict(AicsError):
+class Conflict(AicsError, code="conflict", http_status=409):
     """The request conflicts with the current state of a resource."""
 
-    code = "conflict"
-    http_status = 409
 
-
-class PortInUse(AicsError):
+class PortInUse(AicsError, code="port_in_use", http_status=500):
     """A server cannot listen: another program already has the address."""
-
-    code = "port_in_use"
-    http_status = 500

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,6 +29,21 @@ T = TypeVar("T")
 
 if TYPE_CHECKING:
     from ai_cs.imaging.report import PictureReport
+
+
+class TaskFields(TypedDict, total=False):
+    """The optional fields of a new task, as :meth:`Workflow.create_image_task` takes them."""
+
+    customer_name: str | None
+    requirements: Mapping[str, Any] | None
+    customer_notes: str | None
+    acc_id: str | None
+    acc_type: str | None
+    price_fen: int | None
+    quote: Mapping[str, Any] | None
+    risk: Mapping[str, Any] | None
+    conversation_id: str | None
+    task_id: str | None
 
 
 class Workflow:
@@ -128,17 +143,7 @@ class Workflow:
         customer_id: str,
         original_image: str,
         operation: str = Operation.ENHANCE.value,
-        *,
-        customer_name: str | None = None,
-        requirements: Mapping[str, Any] | None = None,
-        customer_notes: str | None = None,
-        acc_id: str | None = None,
-        acc_type: str | None = None,
-        price_fen: int | None = None,
-        quote: Mapping[str, Any] | None = None,
-        risk: Mapping[str, Any] | None = None,
-        conversation_id: str | None = None,
-        task_id: str | None = None,
+        **fields: Unpack[TaskFields],
     ) -> dict[str, Any]:
         """Create a task (seed: 创建任务) in ``pending`` and return it."""
         return self._write(
@@ -148,16 +153,7 @@ class Workflow:
                 customer_id=customer_id,
                 original_image=original_image,
                 operation=operation,
-                customer_name=customer_name,
-                requirements=requirements,
-                customer_notes=customer_notes,
-                acc_id=acc_id,
-                acc_type=acc_type,
-                price_fen=price_fen,
-                quote=quote,
-                risk=risk,
-                conversation_id=conversation_id,
-                task_id=task_id,
+                **fields,
             )
         )
 

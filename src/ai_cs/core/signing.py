@@ -31,16 +31,12 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-class InvalidSignature(AuthError):
+class InvalidSignature(AuthError, code="invalid_signature"):
     """The callback's signature is missing, malformed or wrong."""
 
-    code = "invalid_signature"
 
-
-class StaleTimestamp(AuthError):
+class StaleTimestamp(AuthError, code="stale_timestamp"):
     """The callback's timestamp is outside the tolerance (a replay or a badly set clock)."""
-
-    code = "stale_timestamp"
 
 
 def signature(secret: bytes, timestamp: int | str, body: bytes) -> str:

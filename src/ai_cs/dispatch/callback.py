@@ -59,23 +59,16 @@ MAX_CALLBACK_BYTES = 64 * 1024
 router = APIRouter(tags=["dispatch"])
 
 
-class PayloadTooLarge(AicsError):
+class PayloadTooLarge(AicsError, code="payload_too_large", http_status=413):
     """The request body is larger than the endpoint accepts."""
 
-    code = "payload_too_large"
-    http_status = 413
 
-
-class TaskNotWithDesigner(Conflict):
+class TaskNotWithDesigner(Conflict, code="task_not_with_designer"):
     """The task is not waiting for a designer's result (already done, refunded, elsewhere)."""
 
-    code = "task_not_with_designer"
 
-
-class ResultMismatch(ResultRejected):
+class ResultMismatch(ResultRejected, code="result_mismatch"):
     """The downloaded result is not the file the signed callback names."""
-
-    code = "result_mismatch"
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

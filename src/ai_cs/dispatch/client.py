@@ -39,18 +39,12 @@ MAX_ERROR_CHARS = 300
 _RETRYABLE_STATUS = frozenset({401, 403, 408, 425, 429})
 
 
-class DispatchUnavailable(AicsError):
+class DispatchUnavailable(AicsError, code="dispatch_unavailable", http_status=503):
     """The dispatch service could not be reached or asked to try later."""
 
-    code = "dispatch_unavailable"
-    http_status = 503
 
-
-class DispatchRejected(AicsError):
+class DispatchRejected(AicsError, code="dispatch_rejected", http_status=502):
     """The dispatch service refused the request for good (a 4xx other than auth/timeouts)."""
-
-    code = "dispatch_rejected"
-    http_status = 502
 
 
 class DispatchClient(Protocol):

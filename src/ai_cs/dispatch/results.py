@@ -109,23 +109,16 @@ _PSD_ERRORS: Final = (
 )
 
 
-class ResultRejected(ImageRejected):
+class ResultRejected(ImageRejected, code="result_rejected"):
     """A designer's result file is not acceptable for the job."""
 
-    code = "result_rejected"
 
-
-class ResultTooLarge(ResultRejected):
+class ResultTooLarge(ResultRejected, code="result_too_large", http_status=413):
     """The result file is larger than :data:`MAX_RESULT_BYTES`."""
 
-    code = "result_too_large"
-    http_status = 413
 
-
-class WrongResultFormat(ResultRejected):
+class WrongResultFormat(ResultRejected, code="wrong_result_format"):
     """The file is a kind of picture the operation does not deliver."""
-
-    code = "wrong_result_format"
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,23 +68,16 @@ PAGE_CSP = (
 _FILENAME_JUNK = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
-class OriginalUnavailable(NotFound):
+class OriginalUnavailable(NotFound, code="original_unavailable"):
     """The original picture cannot be served (missing, outside the data folder, not a picture)."""
 
-    code = "original_unavailable"
 
-
-class ResultMissing(NotFound):
+class ResultMissing(NotFound, code="result_missing"):
     """The job has no stored result (not finished, or the file is gone)."""
 
-    code = "result_missing"
 
-
-class UnsupportedMediaType(AicsError):
+class UnsupportedMediaType(AicsError, code="unsupported_media_type", http_status=415):
     """The request body is not of the required type."""
-
-    code = "unsupported_media_type"
-    http_status = 415
 
 
 def _settings(request: Request) -> Settings:

@@ -56,16 +56,12 @@ STATUS_LABELS: Final[dict[str, str]] = {
 }
 
 
-class UnknownJobStatus(InvalidArgument):
+class UnknownJobStatus(InvalidArgument, code="unknown_job_status"):
     """A status filter that names no job status."""
 
-    code = "unknown_job_status"
 
-
-class JobStateConflict(Conflict):
+class JobStateConflict(Conflict, code="job_state_conflict"):
     """The job is not in a status from which this change is allowed."""
-
-    code = "job_state_conflict"
 
 
 def parse_job_status(value: object) -> JobStatus:

@@ -40,28 +40,20 @@ from ai_cs.dispatch.schemas import JobCreate
 from ai_cs.errors import Conflict, Forbidden, InvalidArgument, NotFound
 
 
-class JobNotFound(NotFound):
+class JobNotFound(NotFound, code="job_not_found"):
     """No dispatch job has this id."""
 
-    code = "job_not_found"
 
-
-class JobAlreadyClaimed(Conflict):
+class JobAlreadyClaimed(Conflict, code="job_already_claimed"):
     """Another designer claimed the job first (接单失败: 已被接走)."""
 
-    code = "job_already_claimed"
 
-
-class NotJobClaimer(Forbidden):
+class NotJobClaimer(Forbidden, code="not_job_claimer"):
     """Only the designer (and key) who claimed a job may release or finish it."""
 
-    code = "not_job_claimer"
 
-
-class IdempotencyKeyReused(Conflict):
+class IdempotencyKeyReused(Conflict, code="idempotency_key_reused"):
     """The idempotency key was used before for a different job request."""
-
-    code = "idempotency_key_reused"
 
 
 RESULT_PATH = "/api/v1/jobs/{job_id}/result"

@@ -37,28 +37,20 @@ picture is refused before decoding instead of taking the worker down.
 Comparison = Literal["<=", ">=", "within"]
 
 
-class ImageUnreadable(ProcessingFailed):
+class ImageUnreadable(ProcessingFailed, code="image_unreadable"):
     """The picture could not be decoded (not an image, truncated, or too large)."""
 
-    code = "image_unreadable"
 
-
-class EngineTimeout(ProcessingFailed):
+class EngineTimeout(ProcessingFailed, code="engine_timeout"):
     """An engine step ran past its time limit and was stopped."""
 
-    code = "engine_timeout"
 
-
-class EngineNotConfigured(ProcessingFailed):
+class EngineNotConfigured(ProcessingFailed, code="engine_not_configured"):
     """An engine needs a file or setting (e.g. a segmentation model path) that is missing."""
 
-    code = "engine_not_configured"
 
-
-class UnknownPreset(InvalidArgument):
+class UnknownPreset(InvalidArgument, code="unknown_preset"):
     """A preset name that the engine does not offer."""
-
-    code = "unknown_preset"
 
 
 @dataclass(frozen=True, slots=True)

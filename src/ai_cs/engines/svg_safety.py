@@ -83,10 +83,8 @@ _FORBIDDEN_IN_VALUE = re.compile(
 _LOCAL_HREF = re.compile(r"#[A-Za-z_][\w.\-:]*")
 
 
-class UnsafeSvg(ImageRejected):
+class UnsafeSvg(ImageRejected, code="unsafe_svg"):
     """An SVG that cannot be made safe (not XML, DOCTYPE/entities, not an SVG, too big)."""
-
-    code = "unsafe_svg"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,76 +8,52 @@ from __future__ import annotations
 from ai_cs.errors import ImageRejected
 
 
-class ImageTooLarge(ImageRejected):
+class ImageTooLarge(ImageRejected, code="image_too_large"):
     """More bytes than :data:`MAX_BYTES`."""
 
-    code = "image_too_large"
 
-
-class EmptyFile(ImageRejected):
+class EmptyFile(ImageRejected, code="empty_file"):
     """Zero bytes."""
 
-    code = "empty_file"
 
-
-class FileNotFound(ImageRejected):
+class FileNotFound(ImageRejected, code="file_not_found"):
     """The local path does not name a readable regular file."""
 
-    code = "file_not_found"
 
-
-class UnsupportedFormat(ImageRejected):
+class UnsupportedFormat(ImageRejected, code="unsupported_format"):
     """Not one of JPEG, PNG, WebP, BMP (by magic bytes)."""
 
-    code = "unsupported_format"
 
-
-class TooManyPixels(ImageRejected):
+class TooManyPixels(ImageRejected, code="too_many_pixels"):
     """A canvas larger than :data:`MAX_PIXELS`."""
 
-    code = "too_many_pixels"
 
-
-class DecompressionBomb(TooManyPixels):
+class DecompressionBomb(TooManyPixels, code="decompression_bomb"):
     """A small file that decodes to an enormous canvas."""
 
-    code = "decompression_bomb"
 
-
-class DecodeTooCostly(TooManyPixels):
+class DecodeTooCostly(TooManyPixels, code="decode_too_costly"):
     """A canvas whose decoded pixels would not fit the memory budget (:data:`MAX_DECODE_BYTES`)."""
 
-    code = "decode_too_costly"
 
-
-class ExtremeAspectRatio(ImageRejected):
+class ExtremeAspectRatio(ImageRejected, code="extreme_aspect_ratio"):
     """A strip far longer than wide (beyond :data:`MAX_ASPECT`)."""
 
-    code = "extreme_aspect_ratio"
 
-
-class TruncatedImage(ImageRejected):
+class TruncatedImage(ImageRejected, code="truncated_image"):
     """The file ends before the picture does."""
 
-    code = "truncated_image"
 
-
-class CorruptImage(ImageRejected):
+class CorruptImage(ImageRejected, code="corrupt_image"):
     """The file claims a supported format but does not decode."""
 
-    code = "corrupt_image"
 
-
-class UrlNotAllowed(ImageRejected):
+class UrlNotAllowed(ImageRejected, code="url_not_allowed"):
     """The URL's scheme or address is not allowed (non-public, not http/https, malformed)."""
 
-    code = "url_not_allowed"
 
-
-class FetchFailed(ImageRejected):
+class FetchFailed(ImageRejected, code="fetch_failed"):
     """Downloading the picture failed (connection, status, content type, redirects)."""
-
-    code = "fetch_failed"
 
 
 # --- result ------------------------------------------------------------------------------------

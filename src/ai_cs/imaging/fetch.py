@@ -58,22 +58,16 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Sequence[str]]
 
 
-class FetchTimeout(FetchFailed):
+class FetchTimeout(FetchFailed, code="fetch_timeout"):
     """The fetch did not finish before its deadline."""
 
-    code = "fetch_timeout"
 
-
-class TooManyRedirects(FetchFailed):
+class TooManyRedirects(FetchFailed, code="too_many_redirects"):
     """More than :data:`MAX_REDIRECTS` redirects."""
 
-    code = "too_many_redirects"
 
-
-class WrongContentType(FetchFailed):
+class WrongContentType(FetchFailed, code="wrong_content_type"):
     """The server did not say it sent a picture."""
-
-    code = "wrong_content_type"
 
 
 @dataclass(frozen=True)

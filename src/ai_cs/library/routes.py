@@ -17,11 +17,8 @@ router = APIRouter(prefix="/api/v1/library", tags=["library"])
 StaffDep = Annotated[Principal, Depends(require(Scope.STAFF))]
 
 
-class PictureTooLarge(service.LibraryPictureRejected):
+class PictureTooLarge(service.LibraryPictureRejected, code="payload_too_large", http_status=413):
     """An uploaded search picture over the size limit."""
-
-    code = "payload_too_large"
-    http_status = 413
 
 
 @router.get("")

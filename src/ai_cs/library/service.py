@@ -101,10 +101,8 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _DECODE_ERRORS: Final = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
 
 
-class LibraryPictureRejected(ImageRejected):
+class LibraryPictureRejected(ImageRejected, code="library_picture_rejected"):
     """A file could not be read as a picture for the library or a search."""
-
-    code = "library_picture_rejected"
 
 
 class LibraryMatch(BaseModel):

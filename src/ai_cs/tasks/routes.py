@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from fastapi.types import DecoratedCallable
 from sqlalchemy.orm import Session
 
 from ai_cs.auth.service import Principal
@@ -169,17 +170,19 @@ def _by(principal: Principal) -> orders.Caller:
     )
 
 
+def _task_verb(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """``POST /{task_id}/<path>``: a verb on one task that answers the changed task."""
+    return router.post(
+        f"/{{task_id}}/{path}", response_model=TaskRead, responses=ERRORS, summary=summary
+    )
+
+
 def _run(db: Database, verb: Callable[[Session], orders.Order]) -> TaskRead:
     """One verb in one transaction (committed here, at the edge), as the API's shape."""
     return TaskRead.model_validate(db.run_write(verb).model_dump())
 
 
-@router.post(
-    "/{task_id}/requirements",
-    response_model=TaskRead,
-    responses=ERRORS,
-    summary="Add a requirement as staff",
-)
+@_task_verb("requirements", "Add a requirement as staff")
 def add_requirement(
     task_id: TaskId, body: RequirementCreate, db: DbDep, clock: ClockDep, principal: ReaderKey
 ) -> TaskRead:
@@ -189,12 +192,7 @@ def add_requirement(
     )
 
 
-@router.post(
-    "/{task_id}/operation",
-    response_model=TaskRead,
-    responses=ERRORS,
-    summary="Change the operation",
-)
+@_task_verb("operation", "Change the operation")
 def change_operation(
     task_id: TaskId,
     body: OperationChange,
@@ -215,20 +213,13 @@ def change_operation(
     )
 
 
-@router.post(
-    "/{task_id}/confirm", response_model=TaskRead, responses=ERRORS, summary="Confirm the result"
-)
+@_task_verb("confirm", "Confirm the result")
 def confirm(task_id: TaskId, db: DbDep, clock: ClockDep, principal: ReaderKey) -> TaskRead:
     """``awaiting_confirm → completed`` on the customer's behalf."""
     return _run(db, lambda s: orders.confirm(s, clock, task_id, _by(principal)))
 
 
-@router.post(
-    "/{task_id}/hand-to-designer",
-    response_model=TaskRead,
-    responses=ERRORS,
-    summary="Hand to a human designer",
-)
+@_task_verb("hand-to-designer", "Hand to a human designer")
 def hand_to_designer(
     task_id: TaskId, body: HandToDesigner, db: DbDep, clock: ClockDep, principal: ReaderKey
 ) -> TaskRead:
@@ -238,9 +229,7 @@ def hand_to_designer(
     )
 
 
-@router.post(
-    "/{task_id}/retry", response_model=TaskRead, responses=ERRORS, summary="Retry processing"
-)
+@_task_verb("retry", "Retry processing")
 def retry(
     task_id: TaskId, db: DbDep, clock: ClockDep, queue: QueueDep, principal: StaffKey
 ) -> TaskRead:
@@ -248,7 +237,7 @@ def retry(
     return _run(db, lambda s: orders.retry(s, clock, queue, task_id, _by(principal)))
 
 
-@router.post("/{task_id}/cancel", response_model=TaskRead, responses=ERRORS, summary="Cancel")
+@_task_verb("cancel", "Cancel")
 def cancel(
     task_id: TaskId,
     db: DbDep,
@@ -261,7 +250,7 @@ def cancel(
     return _run(db, lambda s: orders.cancel(s, clock, task_id, _by(principal), reason=reason))
 
 
-@router.post("/{task_id}/refund", response_model=TaskRead, responses=ERRORS, summary="Refund")
+@_task_verb("refund", "Refund")
 def refund(
     task_id: TaskId,
     db: DbDep,
