@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ai_cs.db.models import Base
@@ -13,15 +12,15 @@ class ApiKey(Base):
 
     __tablename__ = "api_keys"
 
-    key_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    name: Mapped[str] = mapped_column(Text)
-    scope: Mapped[str] = mapped_column(Text)
-    secret_hash: Mapped[str] = mapped_column(Text)
-    acc_ids: Mapped[str | None] = mapped_column(Text)  # JSON list, partner keys only
-    created_at: Mapped[str] = mapped_column(Text)
-    expires_at: Mapped[str | None] = mapped_column(Text)
-    revoked_at: Mapped[str | None] = mapped_column(Text)
-    last_used_at: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    scope: Mapped[str]
+    secret_hash: Mapped[str]
+    acc_ids: Mapped[str | None]  # JSON list, partner keys only
+    created_at: Mapped[str]
+    expires_at: Mapped[str | None]
+    revoked_at: Mapped[str | None]
+    last_used_at: Mapped[str | None]
 
 
 class ConsoleSession(Base):
@@ -33,7 +32,7 @@ class ConsoleSession(Base):
 
     __tablename__ = "console_sessions"
 
-    session_hash: Mapped[str] = mapped_column(Text, primary_key=True)
-    key_id: Mapped[str] = mapped_column(Text, index=True)
-    created_at: Mapped[str] = mapped_column(Text)
-    expires_at: Mapped[float] = mapped_column(Float)  # epoch seconds
+    session_hash: Mapped[str] = mapped_column(primary_key=True)
+    key_id: Mapped[str] = mapped_column(index=True)
+    created_at: Mapped[str]
+    expires_at: Mapped[float]  # epoch seconds

@@ -16,10 +16,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base
+from ai_cs.db.models import Base, Counter, SerialId
 
 # Account states (CONTRACT §10).
 NEW = "new"
@@ -46,24 +46,24 @@ class MarketplaceAccount(Base):
     __tablename__ = "marketplace_accounts"
     __table_args__ = (UniqueConstraint("platform", "account_id", name="uq_marketplace_account"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    platform: Mapped[str] = mapped_column(Text)
-    account_id: Mapped[str] = mapped_column(Text)  # the platform's user id (闲鱼: cookie unb)
-    nick: Mapped[str | None] = mapped_column(Text)
-    cookie_encrypted: Mapped[str] = mapped_column(Text)
-    cookie_version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
-    device_id: Mapped[str] = mapped_column(Text)
-    token_encrypted: Mapped[str | None] = mapped_column(Text)
-    token_expires_epoch: Mapped[float | None] = mapped_column(Float)
-    state: Mapped[str] = mapped_column(Text)
-    state_reason: Mapped[str | None] = mapped_column(Text)
-    state_since: Mapped[str] = mapped_column(Text)
-    paused: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    last_event_at: Mapped[str | None] = mapped_column(Text)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    last_error_at: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[str] = mapped_column(Text)
+    id: Mapped[SerialId]
+    platform: Mapped[str]
+    account_id: Mapped[str]  # the platform's user id (闲鱼: cookie unb)
+    nick: Mapped[str | None]
+    cookie_encrypted: Mapped[str]
+    cookie_version: Mapped[int] = mapped_column(server_default=text("1"))
+    device_id: Mapped[str]
+    token_encrypted: Mapped[str | None]
+    token_expires_epoch: Mapped[float | None]
+    state: Mapped[str]
+    state_reason: Mapped[str | None]
+    state_since: Mapped[str]
+    paused: Mapped[Counter]
+    last_event_at: Mapped[str | None]
+    last_error: Mapped[str | None]
+    last_error_at: Mapped[str | None]
+    created_at: Mapped[str]
+    updated_at: Mapped[str]
 
 
 class MarketplaceAccountEvent(Base):
@@ -72,14 +72,14 @@ class MarketplaceAccountEvent(Base):
     __tablename__ = "marketplace_account_events"
     __table_args__ = (Index("ix_marketplace_account_events_account", "platform", "account_id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    platform: Mapped[str] = mapped_column(Text)
-    account_id: Mapped[str] = mapped_column(Text)
-    previous_state: Mapped[str | None] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
-    notified_at: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[SerialId]
+    platform: Mapped[str]
+    account_id: Mapped[str]
+    previous_state: Mapped[str | None]
+    state: Mapped[str]
+    reason: Mapped[str | None]
+    created_at: Mapped[str]
+    notified_at: Mapped[str | None]
 
 
 class BridgeSend(Base):
@@ -91,16 +91,16 @@ class BridgeSend(Base):
         Index("ix_bridge_sends_message", "platform", "account_id", "message_id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    command_id: Mapped[str] = mapped_column(Text)
-    part: Mapped[int] = mapped_column(Integer)
-    platform: Mapped[str] = mapped_column(Text)
-    account_id: Mapped[str] = mapped_column(Text)
-    conversation_id: Mapped[str] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)  # sent | rejected
-    reason: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
+    id: Mapped[SerialId]
+    command_id: Mapped[str]
+    part: Mapped[int]
+    platform: Mapped[str]
+    account_id: Mapped[str]
+    conversation_id: Mapped[str]
+    message_id: Mapped[str | None]
+    status: Mapped[str]  # sent | rejected
+    reason: Mapped[str | None]
+    created_at: Mapped[str]
 
 
 class BridgeConsign(Base):
@@ -112,15 +112,15 @@ class BridgeConsign(Base):
         Index("ix_bridge_consigns_due", "platform", "account_id", "status"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    platform: Mapped[str] = mapped_column(Text)
-    account_id: Mapped[str] = mapped_column(Text)
-    order_id: Mapped[str] = mapped_column(Text)
-    task_id: Mapped[str] = mapped_column(Text, index=True)
-    status: Mapped[str] = mapped_column(Text)  # requested | done | failed
-    reason: Mapped[str | None] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    requested_by: Mapped[str] = mapped_column(Text)
-    requested_at: Mapped[str] = mapped_column(Text)
-    done_at: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[str] = mapped_column(Text)
+    id: Mapped[SerialId]
+    platform: Mapped[str]
+    account_id: Mapped[str]
+    order_id: Mapped[str]
+    task_id: Mapped[str] = mapped_column(index=True)
+    status: Mapped[str]  # requested | done | failed
+    reason: Mapped[str | None]
+    attempts: Mapped[Counter]
+    requested_by: Mapped[str]
+    requested_at: Mapped[str]
+    done_at: Mapped[str | None]
+    updated_at: Mapped[str]

@@ -6,11 +6,11 @@ handler compares it with the clock on every customer turn (manual takeover, 人�
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, Integer, Text
+from sqlalchemy import Index
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base
+from ai_cs.db.models import Base, Counter, SerialId
 
 
 class Conversation(Base):
@@ -26,21 +26,21 @@ class Conversation(Base):
     # Our key. The platform's chat id is unique only inside one shop account, so a chat is
     # found by (platform, account_id, chat_id); conversation_id equals chat_id unless another
     # shop already had a conversation with that id.
-    conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    chat_id: Mapped[str] = mapped_column(Text)  # the platform's id of the chat (§7 conversation_id)
-    platform: Mapped[str] = mapped_column(Text)  # the seed's acc_type, e.g. "xianyu"
-    account_id: Mapped[str] = mapped_column(Text)  # the seed's acc_id
-    customer_id: Mapped[str] = mapped_column(Text)
-    customer_nick: Mapped[str | None] = mapped_column(Text)
-    takeover_until: Mapped[float | None] = mapped_column(Float)  # epoch; AI paused until then
-    taken_over_by: Mapped[str | None] = mapped_column(Text)
-    current_task_id: Mapped[str | None] = mapped_column(Text)
-    needs_human: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
-    needs_human_reason: Mapped[str | None] = mapped_column(Text)
-    declines: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
-    created_at: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[str] = mapped_column(Text)
-    last_message_at: Mapped[str | None] = mapped_column(Text)
+    conversation_id: Mapped[str] = mapped_column(primary_key=True)
+    chat_id: Mapped[str]  # the platform's id of the chat (§7 conversation_id)
+    platform: Mapped[str]  # the seed's acc_type, e.g. "xianyu"
+    account_id: Mapped[str]  # the seed's acc_id
+    customer_id: Mapped[str]
+    customer_nick: Mapped[str | None]
+    takeover_until: Mapped[float | None]  # epoch; AI paused until then
+    taken_over_by: Mapped[str | None]
+    current_task_id: Mapped[str | None]
+    needs_human: Mapped[Counter]
+    needs_human_reason: Mapped[str | None]
+    declines: Mapped[Counter]
+    created_at: Mapped[str]
+    updated_at: Mapped[str]
+    last_message_at: Mapped[str | None]
 
 
 class ConversationMessage(Base):
@@ -49,15 +49,15 @@ class ConversationMessage(Base):
     __tablename__ = "conversation_messages"
     __table_args__ = (Index("ix_conversation_messages_conv", "conversation_id", "id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(Text)
-    direction: Mapped[str] = mapped_column(Text)  # "in" | "out"
-    role: Mapped[str] = mapped_column(Text)  # "customer" | "ai" | "staff" | "system"
-    text: Mapped[str] = mapped_column(Text, server_default=sql_text("''"))
-    attachments: Mapped[str] = mapped_column(Text, server_default=sql_text("'[]'"))  # JSON list
-    author: Mapped[str | None] = mapped_column(Text)  # staff name for staff messages
-    event_ids: Mapped[str | None] = mapped_column(Text)  # JSON list of gateway event ids
-    created_at: Mapped[str] = mapped_column(Text)
+    id: Mapped[SerialId]
+    conversation_id: Mapped[str]
+    direction: Mapped[str]  # "in" | "out"
+    role: Mapped[str]  # "customer" | "ai" | "staff" | "system"
+    text: Mapped[str] = mapped_column(server_default=sql_text("''"))
+    attachments: Mapped[str] = mapped_column(server_default=sql_text("'[]'"))  # JSON list
+    author: Mapped[str | None]  # staff name for staff messages
+    event_ids: Mapped[str | None]  # JSON list of gateway event ids
+    created_at: Mapped[str]
 
 
 class AgentMemory(Base):
@@ -65,7 +65,7 @@ class AgentMemory(Base):
 
     __tablename__ = "agent_memory"
 
-    conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    messages: Mapped[str] = mapped_column(Text)
-    turns: Mapped[int] = mapped_column(Integer, server_default=sql_text("0"))
-    updated_at: Mapped[str] = mapped_column(Text)
+    conversation_id: Mapped[str] = mapped_column(primary_key=True)
+    messages: Mapped[str]
+    turns: Mapped[Counter]
+    updated_at: Mapped[str]

@@ -8,6 +8,8 @@ are epoch seconds (REAL) so comparisons do not depend on time-zone spelling.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from sqlalchemy import Float, Index, Integer, MetaData, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -19,10 +21,22 @@ NAMING = {
 }
 
 
+SerialId = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
+"""An INTEGER surrogate key the database numbers."""
+
+Counter = Annotated[int, mapped_column(server_default=text("0"))]
+"""A NOT NULL INTEGER that starts at 0 (attempts, counts, flags kept as 0/1)."""
+
+
 class Base(DeclarativeBase):
-    """Declarative base with a stable constraint naming convention."""
+    """Declarative base with a stable constraint naming convention.
+
+    Python types map to the schema's three column types, so a plain ``Mapped[str]`` is TEXT
+    NOT NULL and ``Mapped[float | None]`` a nullable REAL.
+    """
 
     metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {str: Text(), int: Integer(), float: Float()}
 
 
 class OutboxColumns:
@@ -32,12 +46,12 @@ class OutboxColumns:
     keep one spelling of the columns their relays rely on (the migrations create them).
     """
 
-    status: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    next_attempt_at: Mapped[float] = mapped_column(Float)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
-    sent_at: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str]
+    attempts: Mapped[Counter]
+    next_attempt_at: Mapped[float]
+    last_error: Mapped[str | None]
+    created_at: Mapped[str]
+    sent_at: Mapped[str | None]
 
 
 class Job(Base):
@@ -57,19 +71,19 @@ class Job(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(Text)
-    task_id: Mapped[str | None] = mapped_column(Text)
-    payload: Mapped[str] = mapped_column(Text, server_default=text("'{}'"))
-    status: Mapped[str] = mapped_column(Text)
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    max_attempts: Mapped[int] = mapped_column(Integer, server_default=text("3"))
-    run_after: Mapped[float] = mapped_column(Float)
-    lease_until: Mapped[float | None] = mapped_column(Float)
-    locked_by: Mapped[str | None] = mapped_column(Text)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
-    finished_at: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[SerialId]
+    kind: Mapped[str]
+    task_id: Mapped[str | None]
+    payload: Mapped[str] = mapped_column(server_default=text("'{}'"))
+    status: Mapped[str]
+    attempts: Mapped[Counter]
+    max_attempts: Mapped[int] = mapped_column(server_default=text("3"))
+    run_after: Mapped[float]
+    lease_until: Mapped[float | None]
+    locked_by: Mapped[str | None]
+    last_error: Mapped[str | None]
+    created_at: Mapped[str]
+    finished_at: Mapped[str | None]
 
 
 class OutboxMessage(OutboxColumns, Base):
@@ -78,10 +92,10 @@ class OutboxMessage(OutboxColumns, Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "topic", "status", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    topic: Mapped[str] = mapped_column(Text)
-    key: Mapped[str] = mapped_column(Text, unique=True)
-    payload: Mapped[str] = mapped_column(Text)
+    id: Mapped[SerialId]
+    topic: Mapped[str]
+    key: Mapped[str] = mapped_column(unique=True)
+    payload: Mapped[str]
 
 
 class WorkerPresence(Base):
@@ -93,9 +107,9 @@ class WorkerPresence(Base):
 
     __tablename__ = "worker_presence"
 
-    worker_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    host: Mapped[str] = mapped_column(Text)
-    pid: Mapped[int] = mapped_column(Integer)
-    queue: Mapped[str] = mapped_column(Text)
-    started_at: Mapped[str] = mapped_column(Text)
-    seen_epoch: Mapped[float] = mapped_column(Float)
+    worker_id: Mapped[str] = mapped_column(primary_key=True)
+    host: Mapped[str]
+    pid: Mapped[int]
+    queue: Mapped[str]
+    started_at: Mapped[str]
+    seen_epoch: Mapped[float]

@@ -9,10 +9,10 @@ epoch seconds (REAL).
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, Integer, Text, text
+from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, OutboxColumns
+from ai_cs.db.models import Base, Counter, OutboxColumns, SerialId
 
 
 class DispatchJob(Base):
@@ -25,36 +25,36 @@ class DispatchJob(Base):
         Index("ix_dispatch_jobs_due", "status", "due_epoch"),
     )
 
-    job_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    idempotency_key: Mapped[str] = mapped_column(Text, unique=True)
-    request_hash: Mapped[str] = mapped_column(Text)
-    task_id: Mapped[str] = mapped_column(Text, index=True)
-    original_image: Mapped[str] = mapped_column(Text)
-    operation: Mapped[str] = mapped_column(Text)
-    customer_notes: Mapped[str | None] = mapped_column(Text)
-    analysis: Mapped[str | None] = mapped_column(Text)  # JSON
-    quote: Mapped[str | None] = mapped_column(Text)  # JSON
-    reason: Mapped[str] = mapped_column(Text)
-    acc_id: Mapped[str | None] = mapped_column(Text)
-    acc_type: Mapped[str | None] = mapped_column(Text)
-    customer_id: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(Text)
-    designer: Mapped[str | None] = mapped_column(Text)
-    claimed_by_key: Mapped[str | None] = mapped_column(Text)
-    claimed_at: Mapped[str | None] = mapped_column(Text)
-    deadline_at: Mapped[str | None] = mapped_column(Text)
-    due_epoch: Mapped[float | None] = mapped_column(Float)
-    reminded_at: Mapped[str | None] = mapped_column(Text)
-    reminders: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    finished_at: Mapped[str | None] = mapped_column(Text)
-    result_path: Mapped[str | None] = mapped_column(Text)  # storage key under DATA_DIR/dispatch
-    result_sha256: Mapped[str | None] = mapped_column(Text)
-    result_mime: Mapped[str | None] = mapped_column(Text)
-    result_bytes: Mapped[int | None] = mapped_column(Integer)
-    result_name: Mapped[str | None] = mapped_column(Text)
-    callback_status: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[str] = mapped_column(Text)
+    job_id: Mapped[str] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(unique=True)
+    request_hash: Mapped[str]
+    task_id: Mapped[str] = mapped_column(index=True)
+    original_image: Mapped[str]
+    operation: Mapped[str]
+    customer_notes: Mapped[str | None]
+    analysis: Mapped[str | None]  # JSON
+    quote: Mapped[str | None]  # JSON
+    reason: Mapped[str]
+    acc_id: Mapped[str | None]
+    acc_type: Mapped[str | None]
+    customer_id: Mapped[str | None]
+    status: Mapped[str]
+    designer: Mapped[str | None]
+    claimed_by_key: Mapped[str | None]
+    claimed_at: Mapped[str | None]
+    deadline_at: Mapped[str | None]
+    due_epoch: Mapped[float | None]
+    reminded_at: Mapped[str | None]
+    reminders: Mapped[Counter]
+    finished_at: Mapped[str | None]
+    result_path: Mapped[str | None]  # storage key under DATA_DIR/dispatch
+    result_sha256: Mapped[str | None]
+    result_mime: Mapped[str | None]
+    result_bytes: Mapped[int | None]
+    result_name: Mapped[str | None]
+    callback_status: Mapped[str | None]
+    created_at: Mapped[str]
+    updated_at: Mapped[str]
 
 
 class DispatchCallback(OutboxColumns, Base):
@@ -63,10 +63,10 @@ class DispatchCallback(OutboxColumns, Base):
     __tablename__ = "dispatch_callbacks"
     __table_args__ = (Index("ix_dispatch_callbacks_due", "status", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(Text, unique=True)
-    job_id: Mapped[str] = mapped_column(Text, index=True)
-    body: Mapped[str] = mapped_column(Text)  # the exact JSON that is signed and sent
+    id: Mapped[SerialId]
+    event_id: Mapped[str] = mapped_column(unique=True)
+    job_id: Mapped[str] = mapped_column(index=True)
+    body: Mapped[str]  # the exact JSON that is signed and sent
 
 
 class DispatchReminder(Base):
@@ -74,12 +74,12 @@ class DispatchReminder(Base):
 
     __tablename__ = "dispatch_reminders"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    job_id: Mapped[str] = mapped_column(Text, index=True)
-    designer: Mapped[str | None] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(Text)
-    message: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
+    id: Mapped[SerialId]
+    job_id: Mapped[str] = mapped_column(index=True)
+    designer: Mapped[str | None]
+    kind: Mapped[str]
+    message: Mapped[str]
+    created_at: Mapped[str]
 
 
 class DispatchCallbackEvent(Base):
@@ -87,9 +87,9 @@ class DispatchCallbackEvent(Base):
 
     __tablename__ = "dispatch_callback_events"
 
-    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    job_id: Mapped[str] = mapped_column(Text)
-    task_id: Mapped[str] = mapped_column(Text, index=True)
-    designer: Mapped[str | None] = mapped_column(Text)
-    result_image: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[str] = mapped_column(Text)
+    event_id: Mapped[str] = mapped_column(primary_key=True)
+    job_id: Mapped[str]
+    task_id: Mapped[str] = mapped_column(index=True)
+    designer: Mapped[str | None]
+    result_image: Mapped[str | None]
+    received_at: Mapped[str]

@@ -7,10 +7,10 @@ rows takes milliseconds) and works the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from sqlalchemy import Index, Integer, Text
+from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base
+from ai_cs.db.models import Base, SerialId
 
 
 class LibraryImage(Base):
@@ -19,20 +19,20 @@ class LibraryImage(Base):
     __tablename__ = "library_images"
     __table_args__ = (Index("ix_library_images_sha256", "sha256"),)
 
-    image_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    path: Mapped[str] = mapped_column(Text, unique=True)
-    file_name: Mapped[str] = mapped_column(Text)
-    folder: Mapped[str] = mapped_column(Text)
-    tags: Mapped[str] = mapped_column(Text)  # JSON list
-    ocr_text: Mapped[str] = mapped_column(Text)
-    search_text: Mapped[str] = mapped_column(Text)  # normalised name, tags and OCR text
-    width: Mapped[int] = mapped_column(Integer)
-    height: Mapped[int] = mapped_column(Integer)
-    format: Mapped[str] = mapped_column(Text)
-    bytes: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(Text)
-    phash: Mapped[str] = mapped_column(Text)
-    dhash: Mapped[str] = mapped_column(Text)
-    acc_id: Mapped[str | None] = mapped_column(Text)
-    added_at: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[str] = mapped_column(Text)
+    image_id: Mapped[SerialId]
+    path: Mapped[str] = mapped_column(unique=True)
+    file_name: Mapped[str]
+    folder: Mapped[str]
+    tags: Mapped[str]  # JSON list
+    ocr_text: Mapped[str]
+    search_text: Mapped[str]  # normalised name, tags and OCR text
+    width: Mapped[int]
+    height: Mapped[int]
+    format: Mapped[str]
+    bytes: Mapped[int]
+    sha256: Mapped[str]
+    phash: Mapped[str]
+    dhash: Mapped[str]
+    acc_id: Mapped[str | None]
+    added_at: Mapped[str]
+    updated_at: Mapped[str]

@@ -15,10 +15,10 @@ seconds (REAL).
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base
+from ai_cs.db.models import Base, Counter, SerialId
 
 # Inbox statuses.
 RECEIVED = "received"
@@ -41,25 +41,25 @@ class GatewayInbox(Base):
         Index("ix_gateway_inbox_lane", "status", "account_id", "conversation_id", "id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[str] = mapped_column(Text, unique=True)
-    kind: Mapped[str] = mapped_column(Text)
-    platform: Mapped[str | None] = mapped_column(Text)
-    account_id: Mapped[str] = mapped_column(Text)
-    conversation_id: Mapped[str] = mapped_column(Text)
-    sender_id: Mapped[str | None] = mapped_column(Text)
-    sender_role: Mapped[str | None] = mapped_column(Text)
-    raw: Mapped[str] = mapped_column(Text)  # the event object as JSON
-    status: Mapped[str] = mapped_column(Text)  # received | processed | failed
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    next_attempt_at: Mapped[float] = mapped_column(Float)
-    received_epoch: Mapped[float] = mapped_column(Float)  # burst window reference
-    turn_id: Mapped[str | None] = mapped_column(Text)  # first event id of the merged turn
-    outcome: Mapped[str | None] = mapped_column(Text)  # what processing did, for staff
-    last_error: Mapped[str | None] = mapped_column(Text)
-    occurred_at: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[str] = mapped_column(Text)
-    processed_at: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[SerialId]
+    event_id: Mapped[str] = mapped_column(unique=True)
+    kind: Mapped[str]
+    platform: Mapped[str | None]
+    account_id: Mapped[str]
+    conversation_id: Mapped[str]
+    sender_id: Mapped[str | None]
+    sender_role: Mapped[str | None]
+    raw: Mapped[str]  # the event object as JSON
+    status: Mapped[str]  # received | processed | failed
+    attempts: Mapped[Counter]
+    next_attempt_at: Mapped[float]
+    received_epoch: Mapped[float]  # burst window reference
+    turn_id: Mapped[str | None]  # first event id of the merged turn
+    outcome: Mapped[str | None]  # what processing did, for staff
+    last_error: Mapped[str | None]
+    occurred_at: Mapped[str | None]
+    received_at: Mapped[str]
+    processed_at: Mapped[str | None]
 
 
 class GatewayOutbox(Base):
@@ -68,17 +68,17 @@ class GatewayOutbox(Base):
     __tablename__ = "gateway_outbox"
     __table_args__ = (Index("ix_gateway_outbox_due", "status", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    command_id: Mapped[str] = mapped_column(Text, unique=True)
-    account_id: Mapped[str] = mapped_column(Text)
-    conversation_id: Mapped[str] = mapped_column(Text)
-    to: Mapped[str] = mapped_column(Text)  # the customer's platform id
-    message: Mapped[str] = mapped_column(Text)  # {"kind", "text", "attachments"} as JSON
-    status: Mapped[str] = mapped_column(Text)  # pending | sent | held
-    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    next_attempt_at: Mapped[float] = mapped_column(Float)
-    created_at: Mapped[str] = mapped_column(Text)
-    sent_at: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[SerialId]
+    command_id: Mapped[str] = mapped_column(unique=True)
+    account_id: Mapped[str]
+    conversation_id: Mapped[str]
+    to: Mapped[str]  # the customer's platform id
+    message: Mapped[str]  # {"kind", "text", "attachments"} as JSON
+    status: Mapped[str]  # pending | sent | held
+    attempts: Mapped[Counter]
+    next_attempt_at: Mapped[float]
+    created_at: Mapped[str]
+    sent_at: Mapped[str | None]
 
 
 class GatewayAccountLease(Base):
@@ -86,10 +86,10 @@ class GatewayAccountLease(Base):
 
     __tablename__ = "gateway_account_leases"
 
-    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    holder: Mapped[str] = mapped_column(Text)
-    lease_until: Mapped[float] = mapped_column(Float)
-    acquired_at: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[str] = mapped_column(primary_key=True)
+    holder: Mapped[str]
+    lease_until: Mapped[float]
+    acquired_at: Mapped[str]
 
 
 class ResultDelivery(Base):
@@ -100,14 +100,14 @@ class ResultDelivery(Base):
         UniqueConstraint("task_id", "result_image", name="uq_result_deliveries_task"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    token_hash: Mapped[str] = mapped_column(Text, unique=True)  # sha256 of the link token
-    task_id: Mapped[str] = mapped_column(Text)
-    result_image: Mapped[str] = mapped_column(Text)  # storage key the link serves
-    customer_id: Mapped[str | None] = mapped_column(Text)
-    account_id: Mapped[str | None] = mapped_column(Text)
-    conversation_id: Mapped[str | None] = mapped_column(Text)
-    has_preview: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    created_at: Mapped[str] = mapped_column(Text)
-    expires_at: Mapped[str] = mapped_column(Text)
-    expires_epoch: Mapped[float] = mapped_column(Float)
+    id: Mapped[SerialId]
+    token_hash: Mapped[str] = mapped_column(unique=True)  # sha256 of the link token
+    task_id: Mapped[str]
+    result_image: Mapped[str]  # storage key the link serves
+    customer_id: Mapped[str | None]
+    account_id: Mapped[str | None]
+    conversation_id: Mapped[str | None]
+    has_preview: Mapped[Counter]
+    created_at: Mapped[str]
+    expires_at: Mapped[str]
+    expires_epoch: Mapped[float]

@@ -9,10 +9,10 @@ outcome, so a DingTalk robot that is down delays only the DingTalk copy.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, OutboxColumns
+from ai_cs.db.models import Base, Counter, OutboxColumns, SerialId
 
 
 class NotifyEvent(Base):
@@ -21,14 +21,14 @@ class NotifyEvent(Base):
     __tablename__ = "notify_events"
     __table_args__ = (Index("ix_notify_events_fanout", "fanned_out", "id"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    key: Mapped[str] = mapped_column(Text, unique=True)
+    id: Mapped[SerialId]
+    key: Mapped[str] = mapped_column(unique=True)
     """Names the event once: the same hand-off or payment seen twice is one notice."""
-    kind: Mapped[str] = mapped_column(Text)
-    payload: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str]
+    payload: Mapped[str]
     """JSON: the subject (task / conversation / account) and the facts the message shows."""
-    fanned_out: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    created_at: Mapped[str] = mapped_column(Text)
+    fanned_out: Mapped[Counter]
+    created_at: Mapped[str]
 
 
 class NotifyDelivery(OutboxColumns, Base):
@@ -40,6 +40,6 @@ class NotifyDelivery(OutboxColumns, Base):
         Index("ix_notify_deliveries_due", "status", "next_attempt_at"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    event_id: Mapped[int] = mapped_column(Integer, ForeignKey("notify_events.id"))
-    channel: Mapped[str] = mapped_column(Text)
+    id: Mapped[SerialId]
+    event_id: Mapped[int] = mapped_column(ForeignKey("notify_events.id"))
+    channel: Mapped[str]

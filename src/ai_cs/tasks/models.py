@@ -8,10 +8,10 @@ money is integer fen.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, Text, text
+from sqlalchemy import ForeignKey, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base
+from ai_cs.db.models import Base, SerialId
 
 
 class ImageTask(Base):
@@ -19,30 +19,30 @@ class ImageTask(Base):
 
     __tablename__ = "image_tasks"
 
-    task_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    customer_id: Mapped[str | None] = mapped_column(Text, index=True)
-    customer_name: Mapped[str | None] = mapped_column(Text)
-    original_image: Mapped[str | None] = mapped_column(Text)
-    operation: Mapped[str | None] = mapped_column(Text)
-    requirements: Mapped[str | None] = mapped_column(Text)
-    customer_notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str | None] = mapped_column(Text, index=True)
-    created_at: Mapped[str | None] = mapped_column(Text, index=True)
-    paid_at: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[str | None] = mapped_column(Text)
-    completed_at: Mapped[str | None] = mapped_column(Text)
-    result_image: Mapped[str | None] = mapped_column(Text)
-    error_message: Mapped[str | None] = mapped_column(Text)
-    retry_count: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
-    acc_id: Mapped[str | None] = mapped_column(Text)
-    acc_type: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[str] = mapped_column(primary_key=True)
+    customer_id: Mapped[str | None] = mapped_column(index=True)
+    customer_name: Mapped[str | None]
+    original_image: Mapped[str | None]
+    operation: Mapped[str | None]
+    requirements: Mapped[str | None]
+    customer_notes: Mapped[str | None]
+    status: Mapped[str | None] = mapped_column(index=True)
+    created_at: Mapped[str | None] = mapped_column(index=True)
+    paid_at: Mapped[str | None]
+    started_at: Mapped[str | None]
+    completed_at: Mapped[str | None]
+    result_image: Mapped[str | None]
+    error_message: Mapped[str | None]
+    retry_count: Mapped[int | None] = mapped_column(server_default=text("0"))
+    acc_id: Mapped[str | None]
+    acc_type: Mapped[str | None]
     # --- ai-cs extras ------------------------------------------------------------------------
-    price_fen: Mapped[int | None] = mapped_column(Integer)
-    quote: Mapped[str | None] = mapped_column(Text)
-    risk: Mapped[str | None] = mapped_column(Text)
-    conversation_id: Mapped[str | None] = mapped_column(Text)
-    designer_reason: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[str | None] = mapped_column(Text)
+    price_fen: Mapped[int | None]
+    quote: Mapped[str | None]
+    risk: Mapped[str | None]
+    conversation_id: Mapped[str | None]
+    designer_reason: Mapped[str | None]
+    updated_at: Mapped[str | None]
 
 
 class TaskRequirementChange(Base):
@@ -50,13 +50,13 @@ class TaskRequirementChange(Base):
 
     __tablename__ = "task_requirement_changes"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    task_id: Mapped[str | None] = mapped_column(Text, ForeignKey("image_tasks.task_id"), index=True)
-    change_type: Mapped[str | None] = mapped_column(Text)
-    old_value: Mapped[str | None] = mapped_column(Text)
-    new_value: Mapped[str | None] = mapped_column(Text)
-    changed_at: Mapped[str | None] = mapped_column(Text)
-    changed_by: Mapped[str | None] = mapped_column(Text)
+    id: Mapped[SerialId]
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("image_tasks.task_id"), index=True)
+    change_type: Mapped[str | None]
+    old_value: Mapped[str | None]
+    new_value: Mapped[str | None]
+    changed_at: Mapped[str | None]
+    changed_by: Mapped[str | None]
 
 
 class Payment(Base):
@@ -68,15 +68,15 @@ class Payment(Base):
 
     __tablename__ = "payments"
 
-    platform: Mapped[str] = mapped_column(Text, primary_key=True, server_default=text("''"))
-    account_id: Mapped[str] = mapped_column(Text, primary_key=True, server_default=text("''"))
-    payment_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    task_id: Mapped[str | None] = mapped_column(Text, index=True)
-    customer_id: Mapped[str | None] = mapped_column(Text)
-    amount_fen: Mapped[int | None] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(Text)
-    detail: Mapped[str | None] = mapped_column(Text)
-    received_at: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(primary_key=True, server_default=text("''"))
+    account_id: Mapped[str] = mapped_column(primary_key=True, server_default=text("''"))
+    payment_id: Mapped[str] = mapped_column(primary_key=True)
+    task_id: Mapped[str | None] = mapped_column(index=True)
+    customer_id: Mapped[str | None]
+    amount_fen: Mapped[int | None]
+    outcome: Mapped[str]
+    detail: Mapped[str | None]
+    received_at: Mapped[str]
 
 
 class TaskIdSequence(Base):
@@ -84,8 +84,8 @@ class TaskIdSequence(Base):
 
     __tablename__ = "task_id_sequences"
 
-    day: Mapped[str] = mapped_column(Text, primary_key=True)
-    last: Mapped[int] = mapped_column(Integer)
+    day: Mapped[str] = mapped_column(primary_key=True)
+    last: Mapped[int]
 
 
 class StaffAction(Base):
@@ -93,12 +93,12 @@ class StaffAction(Base):
 
     __tablename__ = "staff_actions"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    task_id: Mapped[str] = mapped_column(Text, index=True)
-    action: Mapped[str] = mapped_column(Text)
-    from_status: Mapped[str | None] = mapped_column(Text)
-    to_status: Mapped[str | None] = mapped_column(Text)
-    detail: Mapped[str | None] = mapped_column(Text)
-    actor: Mapped[str] = mapped_column(Text)
-    key_id: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[str] = mapped_column(Text)
+    id: Mapped[SerialId]
+    task_id: Mapped[str] = mapped_column(index=True)
+    action: Mapped[str]
+    from_status: Mapped[str | None]
+    to_status: Mapped[str | None]
+    detail: Mapped[str | None]
+    actor: Mapped[str]
+    key_id: Mapped[str | None]
+    created_at: Mapped[str]
