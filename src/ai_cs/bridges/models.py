@@ -19,7 +19,7 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, SerialId
+from ai_cs.db.models import Base, Counter, SerialId, ShopAccountColumns, Timestamps
 
 # Account states (CONTRACT §10).
 NEW = "new"
@@ -40,15 +40,13 @@ DONE = "done"
 FAILED = "failed"
 
 
-class MarketplaceAccount(Base):
+class MarketplaceAccount(ShopAccountColumns, Timestamps, Base):
     """A seller account on a marketplace, connected by a bridge."""
 
     __tablename__ = "marketplace_accounts"
     __table_args__ = (UniqueConstraint("platform", "account_id", name="uq_marketplace_account"),)
 
     id: Mapped[SerialId]
-    platform: Mapped[str]
-    account_id: Mapped[str]  # the platform's user id (闲鱼: cookie unb)
     nick: Mapped[str | None]
     cookie_encrypted: Mapped[str]
     cookie_version: Mapped[int] = mapped_column(server_default=text("1"))
@@ -62,19 +60,15 @@ class MarketplaceAccount(Base):
     last_event_at: Mapped[str | None]
     last_error: Mapped[str | None]
     last_error_at: Mapped[str | None]
-    created_at: Mapped[str]
-    updated_at: Mapped[str]
 
 
-class MarketplaceAccountEvent(Base):
+class MarketplaceAccountEvent(ShopAccountColumns, Base):
     """A state change of an account, for staff and notifications."""
 
     __tablename__ = "marketplace_account_events"
     __table_args__ = (Index("ix_marketplace_account_events_account", "platform", "account_id"),)
 
     id: Mapped[SerialId]
-    platform: Mapped[str]
-    account_id: Mapped[str]
     previous_state: Mapped[str | None]
     state: Mapped[str]
     reason: Mapped[str | None]
@@ -82,7 +76,7 @@ class MarketplaceAccountEvent(Base):
     notified_at: Mapped[str | None]
 
 
-class BridgeSend(Base):
+class BridgeSend(ShopAccountColumns, Base):
     """One IM message sent by a bridge for a §7 send command (one row per part)."""
 
     __tablename__ = "bridge_sends"
@@ -94,8 +88,6 @@ class BridgeSend(Base):
     id: Mapped[SerialId]
     command_id: Mapped[str]
     part: Mapped[int]
-    platform: Mapped[str]
-    account_id: Mapped[str]
     conversation_id: Mapped[str]
     message_id: Mapped[str | None]
     status: Mapped[str]  # sent | rejected
@@ -103,7 +95,7 @@ class BridgeSend(Base):
     created_at: Mapped[str]
 
 
-class BridgeConsign(Base):
+class BridgeConsign(ShopAccountColumns, Base):
     """确认发货: a platform order marked shipped on a staff member's approval."""
 
     __tablename__ = "bridge_consigns"
@@ -113,8 +105,6 @@ class BridgeConsign(Base):
     )
 
     id: Mapped[SerialId]
-    platform: Mapped[str]
-    account_id: Mapped[str]
     order_id: Mapped[str]
     task_id: Mapped[str] = mapped_column(index=True)
     status: Mapped[str]  # requested | done | failed

@@ -10,10 +10,10 @@ from sqlalchemy import Index
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, SerialId
+from ai_cs.db.models import Base, Counter, SerialId, ShopAccountColumns, Timestamps
 
 
-class Conversation(Base):
+class Conversation(ShopAccountColumns, Timestamps, Base):
     """One chat between a customer and a shop account on a platform (会话)."""
 
     __tablename__ = "conversations"
@@ -28,8 +28,6 @@ class Conversation(Base):
     # shop already had a conversation with that id.
     conversation_id: Mapped[str] = mapped_column(primary_key=True)
     chat_id: Mapped[str]  # the platform's id of the chat (§7 conversation_id)
-    platform: Mapped[str]  # the seed's acc_type, e.g. "xianyu"
-    account_id: Mapped[str]  # the seed's acc_id
     customer_id: Mapped[str]
     customer_nick: Mapped[str | None]
     takeover_until: Mapped[float | None]  # epoch; AI paused until then
@@ -38,8 +36,6 @@ class Conversation(Base):
     needs_human: Mapped[Counter]
     needs_human_reason: Mapped[str | None]
     declines: Mapped[Counter]
-    created_at: Mapped[str]
-    updated_at: Mapped[str]
     last_message_at: Mapped[str | None]
 
 

@@ -39,19 +39,45 @@ class Base(DeclarativeBase):
     type_annotation_map = {str: Text(), int: Integer(), float: Float()}
 
 
-class OutboxColumns:
-    """The delivery state of every outbox table, claimed and settled by :mod:`ai_cs.db.passes`.
+class RetryColumns:
+    """A row a relay retries until it settles: its status, the tries so far and the next one.
 
-    A mixin, so the dispatch outbox, the notification deliveries and the dispatch callbacks
-    keep one spelling of the columns their relays rely on (the migrations create them).
+    A mixin, like the ones below: tables that share a group of columns keep one spelling of it
+    (the migrations create them, with the groups of :mod:`ai_cs.db.migrations.columns`).
     """
 
     status: Mapped[str]
     attempts: Mapped[Counter]
     next_attempt_at: Mapped[float]
+
+
+class OutboxColumns(RetryColumns):
+    """The delivery state of every outbox table, claimed and settled by :mod:`ai_cs.db.passes`.
+
+    The dispatch outbox, the notification deliveries and the dispatch callbacks carry it.
+    """
+
     last_error: Mapped[str | None]
     created_at: Mapped[str]
     sent_at: Mapped[str | None]
+
+
+class ShopAccountColumns:
+    """The shop account a row belongs to.
+
+    ``platform`` is the seed's ``acc_type`` (e.g. "xianyu"), ``account_id`` the account's id on
+    it, the seed's ``acc_id`` (闲鱼: the seller's user id, cookie ``unb``).
+    """
+
+    platform: Mapped[str]
+    account_id: Mapped[str]
+
+
+class Timestamps:
+    """When the row was written first and last (ISO 8601 text)."""
+
+    created_at: Mapped[str]
+    updated_at: Mapped[str]
 
 
 class Job(Base):

@@ -12,10 +12,10 @@ from __future__ import annotations
 from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, OutboxColumns, SerialId
+from ai_cs.db.models import Base, Counter, OutboxColumns, SerialId, Timestamps
 
 
-class DispatchJob(Base):
+class DispatchJob(Timestamps, Base):
     """One job for a human designer (派单): what to do, who has it, what came back."""
 
     __tablename__ = "dispatch_jobs"
@@ -53,8 +53,6 @@ class DispatchJob(Base):
     result_bytes: Mapped[int | None]
     result_name: Mapped[str | None]
     callback_status: Mapped[str | None]
-    created_at: Mapped[str]
-    updated_at: Mapped[str]
 
 
 class DispatchCallback(OutboxColumns, Base):

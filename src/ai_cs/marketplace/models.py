@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, SerialId
+from ai_cs.db.models import Base, Counter, RetryColumns, SerialId
 
 # Inbox statuses.
 RECEIVED = "received"
@@ -33,8 +33,11 @@ SENT = "sent"
 HELD = "held"
 
 
-class GatewayInbox(Base):
-    """One gateway event, stored durably before its ack (exactly-once processing)."""
+class GatewayInbox(RetryColumns, Base):
+    """One gateway event, stored durably before its ack (exactly-once processing).
+
+    ``status``: received, processed or failed.
+    """
 
     __tablename__ = "gateway_inbox"
     __table_args__ = (
@@ -50,9 +53,6 @@ class GatewayInbox(Base):
     sender_id: Mapped[str | None]
     sender_role: Mapped[str | None]
     raw: Mapped[str]  # the event object as JSON
-    status: Mapped[str]  # received | processed | failed
-    attempts: Mapped[Counter]
-    next_attempt_at: Mapped[float]
     received_epoch: Mapped[float]  # burst window reference
     turn_id: Mapped[str | None]  # first event id of the merged turn
     outcome: Mapped[str | None]  # what processing did, for staff
@@ -62,8 +62,11 @@ class GatewayInbox(Base):
     processed_at: Mapped[str | None]
 
 
-class GatewayOutbox(Base):
-    """One ``send`` command to the gateway, pending until ``sent`` comes back."""
+class GatewayOutbox(RetryColumns, Base):
+    """One ``send`` command to the gateway, pending until ``sent`` comes back.
+
+    ``status``: pending, sent or held.
+    """
 
     __tablename__ = "gateway_outbox"
     __table_args__ = (Index("ix_gateway_outbox_due", "status", "next_attempt_at"),)
@@ -74,9 +77,6 @@ class GatewayOutbox(Base):
     conversation_id: Mapped[str]
     to: Mapped[str]  # the customer's platform id
     message: Mapped[str]  # {"kind", "text", "attachments"} as JSON
-    status: Mapped[str]  # pending | sent | held
-    attempts: Mapped[Counter]
-    next_attempt_at: Mapped[float]
     created_at: Mapped[str]
     sent_at: Mapped[str | None]
 
