@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+Ident = Annotated[str, Field(min_length=1, max_length=128)]
+"""An id (job, task, callback event) or a designer's name: 1 to 128 characters."""
 
 
 class JobCreate(BaseModel):
@@ -12,7 +15,7 @@ class JobCreate(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    task_id: str = Field(min_length=1, max_length=128)
+    task_id: Ident
     original_image: str = Field(min_length=1, max_length=4096)
     operation: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=500)
@@ -27,16 +30,18 @@ class JobCreate(BaseModel):
     )
 
 
-class ClaimRequest(BaseModel):
+class DesignerRequest(BaseModel):
+    """A request made for one designer."""
+
+    designer: Ident
+
+
+class ClaimRequest(DesignerRequest):
     """Who takes the job (接单)."""
 
-    designer: str = Field(min_length=1, max_length=128)
 
-
-class ReleaseRequest(BaseModel):
+class ReleaseRequest(DesignerRequest):
     """Who gives the job back (放弃)."""
-
-    designer: str = Field(min_length=1, max_length=128)
 
 
 class JobRead(BaseModel):
@@ -104,10 +109,10 @@ class CallbackBody(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    event_id: str = Field(min_length=1, max_length=128)
-    job_id: str = Field(min_length=1, max_length=128)
-    task_id: str = Field(min_length=1, max_length=128)
-    designer: str = Field(min_length=1, max_length=128)
+    event_id: Ident
+    job_id: Ident
+    task_id: Ident
+    designer: Ident
     result_url: str = Field(min_length=1, max_length=2048)
     result_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     result_mime: str | None = Field(None, max_length=100)

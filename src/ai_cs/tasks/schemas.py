@@ -42,15 +42,6 @@ EXTRA_TASK_COLUMNS = (
     "updated_at",
 )
 JSON_COLUMNS = frozenset({"requirements", "quote", "risk"})
-HISTORY_COLUMNS = (
-    "id",
-    "task_id",
-    "change_type",
-    "old_value",
-    "new_value",
-    "changed_at",
-    "changed_by",
-)
 
 
 def _decode(value: Any) -> Any:
@@ -133,11 +124,6 @@ class Order(BaseModel):
         return dict(self.requirements) if isinstance(self.requirements, dict) else {}
 
 
-def change_to_dict(row: TaskRequirementChange) -> dict[str, Any]:
-    """A history row as a dict keyed by the seed's column names."""
-    return {name: getattr(row, name) for name in HISTORY_COLUMNS}
-
-
 class TaskRead(Order):
     """A task as the HTTP API returns it (an :class:`Order`, plus any extra a caller adds)."""
 
@@ -154,6 +140,11 @@ class ChangeRead(BaseModel):
     new_value: str | None
     changed_at: str | None
     changed_by: str | None
+
+
+def change_to_dict(row: TaskRequirementChange) -> dict[str, Any]:
+    """A history row as a dict keyed by the seed's column names."""
+    return ChangeRead.model_validate(row, from_attributes=True).model_dump()
 
 
 class _Body(BaseModel):
