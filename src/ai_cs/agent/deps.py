@@ -40,6 +40,9 @@ class ShopDeps:
     allow_local_files: bool = False  # local paths as pictures: the terminal chat and tests only
     # Pictures whose job results the turn already awaited (AICS_PICTURE_JOBS): not waited for again.
     awaited_pictures: frozenset[str] = frozenset()
+    # Set when the turn was cancelled (the gateway's handler timeout): a tool still running in
+    # its thread then opens no order, since the retried turn opens its own.
+    cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
     _done: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     # The model may ask for several tools at once and they run in worker threads.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -120,7 +120,11 @@ class AgentHandler:
                 allow_local_files=self.allow_local_files,
                 awaited_pictures=frozenset(sources),
             )
-            outcome = await run_turn(deps, build_prompt(message), history)
+            try:
+                outcome = await run_turn(deps, build_prompt(message), history)
+            except asyncio.CancelledError:
+                deps.cancelled.set()  # a tool thread that outlives the turn opens no order
+                raise
             replies = [OutboundMessage(text=outcome.reply)] if outcome.reply.strip() else []
             # A turn from marketplace events is answered through the conversation outbox, which
             # records each reply in the transcript as it queues it; a local turn (command-line

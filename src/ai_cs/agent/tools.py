@@ -48,6 +48,11 @@ from ai_cs.tasks.schemas import Order
 
 log = logging.getLogger(__name__)
 
+
+class TurnCancelledError(Exception):
+    """The turn this tool ran for was cancelled: it is retried, and that run opens the order."""
+
+
 OperationName = Literal[
     "enhance", "remove_bg", "vectorize", "remove_bg_and_layer", "id_photo", "resize_compress"
 ]
@@ -580,10 +585,14 @@ def _quote_picture(
     buyer = orders.Buyer(
         deps.customer_id, deps.conversation_id, deps.customer_nick, deps.account_id, deps.platform
     )
-    quoted = _write(
-        deps,
-        lambda s: orders.quote_picture(s, deps.workflow.clock, report, source=source, buyer=buyer),
-    )
+
+    def open_order(session: Session) -> orders.Quoted:
+        if deps.cancelled.is_set():
+            raise TurnCancelledError(deps.conversation_id)
+        clock = deps.workflow.clock
+        return orders.quote_picture(session, clock, report, source=source, buyer=buyer)
+
+    quoted = _write(deps, open_order)
     common = QuoteResult(
         ok=True,
         complexity_label=COMPLEXITY_LABELS.get(report.analysis.complexity, ""),
