@@ -578,6 +578,13 @@ def task_page(request: Request, task_id: str, principal: ConsoleStaff) -> Respon
     )
 
 
+def _picture_kind(what: str) -> str:
+    """``original`` or ``result``, the two pictures of a task; anything else is a 404."""
+    if what not in ("original", "result"):
+        raise NotFound(f"no picture {what!r}")
+    return what
+
+
 def _picture(request: Request, task_id: str, what: str) -> Response:
     with workflow_of(request).db.read() as session:
         task = staff.visible_task(session, task_id, None)
@@ -616,13 +623,6 @@ def preview_response(
     )
 
 
-@router.get("/tasks/{task_id}/original")
-def task_original(request: Request, task_id: str, principal: ConsoleStaff) -> Response:
-    """The customer's picture for the task page."""
-    del principal
-    return _picture(request, task_id, "original")
-
-
 @router.get("/tasks/{task_id}/preview/{what}")
 def task_preview(
     request: Request,
@@ -633,8 +633,7 @@ def task_preview(
 ) -> Response:
     """A small preview of the task's stored original or result (made once, cached on disk)."""
     del principal
-    if what not in ("original", "result"):
-        raise NotFound(f"no picture {what!r}")
+    what = _picture_kind(what)
     data_dir = request.app.state.settings.data_dir
     with workflow_of(request).db.read() as session:
         task = staff.visible_task(session, task_id, None)
@@ -646,11 +645,11 @@ def task_preview(
     )
 
 
-@router.get("/tasks/{task_id}/result")
-def task_result(request: Request, task_id: str, principal: ConsoleStaff) -> Response:
-    """The result file for the task page."""
+@router.get("/tasks/{task_id}/{what}")
+def task_picture(request: Request, task_id: str, what: str, principal: ConsoleStaff) -> Response:
+    """The customer's picture (``original``) or the result file (``result``) for the task page."""
     del principal
-    return _picture(request, task_id, "result")
+    return _picture(request, task_id, _picture_kind(what))
 
 
 @router.post("/tasks/{task_id}/note")

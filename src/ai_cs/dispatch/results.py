@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
-import warnings
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Mapping
@@ -39,11 +38,12 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Final
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ai_cs.core.operations import OPERATIONS
 from ai_cs.core.requirements import Requirements
 from ai_cs.core.tasks import Operation, parse_operation
+from ai_cs.engines.base import pillow_decoding
 from ai_cs.errors import ImageRejected, InvalidArgument, ProcessingFailed
 
 MAX_RESULT_BYTES: Final = 64 * 1024 * 1024
@@ -305,30 +305,17 @@ def _check_eps(data: bytes) -> CheckedResult:
 
 
 def _check_raster(data: bytes, kind: str, *, need_transparency: bool) -> CheckedResult:
-    try:
-        with warnings.catch_warnings():
-            # Pillow only warns between its limit and twice that; a result that big is refused.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
-                width, height = img.size
-                if width * height > MAX_RESULT_PIXELS:
-                    raise ResultRejected(
-                        f"the result is {width}×{height}; at most "
-                        f"{MAX_RESULT_PIXELS // 1_000_000} MP is accepted"
-                    )
-                if (img.format or "").lower() != kind:
-                    raise ResultRejected(f"the result claims {kind} but decodes as {img.format}")
-                img.load()
-                transparent = _has_transparency(img)
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        SyntaxError,  # Pillow raises it for some malformed headers
-        ValueError,
-    ) as exc:
-        raise ResultRejected(f"the result cannot be decoded as a picture: {exc}") from exc
+    with pillow_decoding(ResultRejected, "the result"), Image.open(io.BytesIO(data)) as img:
+        width, height = img.size
+        if width * height > MAX_RESULT_PIXELS:
+            raise ResultRejected(
+                f"the result is {width}×{height}; at most "
+                f"{MAX_RESULT_PIXELS // 1_000_000} MP is accepted"
+            )
+        if (img.format or "").lower() != kind:
+            raise ResultRejected(f"the result claims {kind} but decodes as {img.format}")
+        img.load()
+        transparent = _has_transparency(img)
     if need_transparency and not transparent:
         raise WrongResultFormat(
             "a cut-out (remove_bg) must have a transparent background; the picture is opaque"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -18,7 +17,6 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
 from ai_cs import datafiles
 from ai_cs.auth.service import Principal, Scope
@@ -39,6 +37,7 @@ from ai_cs.errors import AicsError, ImageRejected, InvalidArgument, NotFound
 from ai_cs.processing.storage import ResultStorage
 from ai_cs.web.deps import ClockDep, DbDep, require
 from ai_cs.web.errors import error_responses
+from ai_cs.web.limits import limited_receive
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 page_router = APIRouter(include_in_schema=False)
@@ -192,24 +191,6 @@ def release_job(
     return _to_dict(request, clock, row)
 
 
-def _limited_receive(
-    receive: Callable[[], Awaitable[Message]], limit: int
-) -> Callable[[], Awaitable[Message]]:
-    """``receive`` that stops the upload once more than ``limit`` body bytes arrived."""
-    seen = 0
-
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
-        if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise ResultTooLarge(f"the upload is larger than {limit} bytes")
-        return message
-
-    return wrapped
-
-
 def _clean_filename(name: str | None) -> str | None:
     if not name:
         return None
@@ -261,7 +242,8 @@ async def finish_job(job_id: str, request: Request, principal: DesignerDep) -> d
     content_type = request.headers.get("content-type", "").lower()
     if not content_type.startswith("multipart/form-data") or "boundary=" not in content_type:
         raise UnsupportedMediaType("finish takes multipart/form-data with a 'result' file field")
-    limited = Request(request.scope, receive=_limited_receive(request.receive, limit))
+    too_large = functools.partial(ResultTooLarge, f"the upload is larger than {limit} bytes")
+    limited = Request(request.scope, receive=limited_receive(request.receive, limit, too_large))
     form = await limited.form(max_files=1, max_fields=8)
     try:
         designer = form.get("designer")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal, Protocol, runtime_checkable
@@ -19,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ai_cs.core.requirements import Requirements
 from ai_cs.core.tasks import Operation
-from ai_cs.errors import InvalidArgument, ProcessingFailed
+from ai_cs.errors import AicsError, InvalidArgument, ProcessingFailed
 
 ImageInput = Image.Image | np.ndarray
 """What :meth:`Engine.process` accepts: a Pillow image or an RGB/RGBA/gray ``uint8`` array."""
@@ -183,6 +185,32 @@ class Engine(Protocol):
         ...
 
 
+PILLOW_DECODE_ERRORS: Final = (
+    UnidentifiedImageError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+    OSError,
+    SyntaxError,  # Pillow raises it for some malformed headers
+    ValueError,
+)
+"""What Pillow raises for bytes that are not a picture it can decode."""
+
+
+@contextmanager
+def pillow_decoding(error: type[AicsError], subject: str) -> Iterator[None]:
+    """Decode ``subject`` with Pillow inside this block; a failure to decode raises ``error``.
+
+    Pillow only *warns* between its own pixel limit and twice that; here the warning is an
+    error too, so a decompression bomb is refused like any other undecodable file.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except PILLOW_DECODE_ERRORS as exc:
+        raise error(f"{subject} cannot be read as a picture: {exc}") from exc
+
+
 def load_image(source: ImageSource) -> Image.Image:
     """Decode ``source`` into an upright RGB or RGBA Pillow image.
 
@@ -198,30 +226,17 @@ def load_image(source: ImageSource) -> Image.Image:
     else:
         stream = Path(source)
         label = repr(str(source))
-    try:
-        with warnings.catch_warnings():
-            # Pillow only *warns* between its own limit and twice that; a shop worker must refuse.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(stream) as opened:
-                width, height = opened.size
-                if width * height > MAX_INPUT_PIXELS:
-                    raise ImageUnreadable(
-                        f"picture {label} is {width}×{height}; at most "
-                        f"{MAX_INPUT_PIXELS // 1_000_000} MP is processed",
-                        width=width,
-                        height=height,
-                    )
-                opened.load()
-                return _normalize_mode(ImageOps.exif_transpose(opened))
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        SyntaxError,  # Pillow raises it for some malformed headers
-        ValueError,
-    ) as exc:
-        raise ImageUnreadable(f"picture {label} cannot be read: {exc}") from exc
+    with pillow_decoding(ImageUnreadable, label), Image.open(stream) as opened:
+        width, height = opened.size
+        if width * height > MAX_INPUT_PIXELS:
+            raise ImageUnreadable(
+                f"picture {label} is {width}×{height}; at most "
+                f"{MAX_INPUT_PIXELS // 1_000_000} MP is processed",
+                width=width,
+                height=height,
+            )
+        opened.load()
+        return _normalize_mode(ImageOps.exif_transpose(opened))
 
 
 def to_pil(image: ImageInput) -> Image.Image:

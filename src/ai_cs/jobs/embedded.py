@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Row, Table, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
@@ -116,6 +116,18 @@ def backoff_seconds(attempts: int) -> float:
     return float(min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS ** max(1, attempts)))
 
 
+def _claimed(row: Row[*tuple[Any, ...]]) -> ClaimedJob:
+    """A claimed job from a ``jobs`` row (its JSON payload decoded)."""
+    return ClaimedJob(
+        id=row.id,
+        kind=row.kind,
+        task_id=row.task_id,
+        payload=json.loads(row.payload or "{}"),
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+    )
+
+
 class EmbeddedQueue:
     """Jobs in the application database (SQLite or PostgreSQL)."""
 
@@ -155,14 +167,7 @@ class EmbeddedQueue:
         ).one_or_none()
         if row is None:
             return None
-        return ClaimedJob(
-            id=row.id,
-            kind=row.kind,
-            task_id=row.task_id,
-            payload=json.loads(row.payload or "{}"),
-            attempts=row.attempts,
-            max_attempts=row.max_attempts,
-        )
+        return _claimed(row)
 
     def heartbeat(
         self, session: Session, job_id: int, worker_id: str, lease_seconds: float
@@ -238,17 +243,7 @@ class EmbeddedQueue:
             )
             .returning(Job.id, Job.kind, Job.task_id, Job.payload, Job.attempts, Job.max_attempts)
         ).all()
-        return [
-            ClaimedJob(
-                id=r.id,
-                kind=r.kind,
-                task_id=r.task_id,
-                payload=json.loads(r.payload or "{}"),
-                attempts=r.attempts,
-                max_attempts=r.max_attempts,
-            )
-            for r in spent
-        ]
+        return [_claimed(r) for r in spent]
 
     def counts(self, session: Session) -> dict[str, int]:
         """Jobs by status (for metrics and tests)."""

@@ -229,36 +229,28 @@ def picture_report(
     the caller already waited for the job (the gateway's turn does, on its event loop), so
     without a result the picture is analysed here at once.
     """
-    if not settings.picture_jobs or not isinstance(source, str):
-        return analyze_source(
-            source,
-            settings,
-            operation=operation,
-            request_text=request_text,
-            ocr=ocr,
-            history=history,
-        )
-    found = load_result(settings.data_dir, source)
-    if found is None and wait and workers_alive(db):
-        request_analyses(db, queue, settings, [source])
-        found = wait_for_result(settings.data_dir, source, settings.picture_job_wait_seconds)
-    if found is None or found.image is None or found.analysis is None:
+    if settings.picture_jobs and isinstance(source, str):
+        found = load_result(settings.data_dir, source)
+        if found is None and wait and workers_alive(db):
+            request_analyses(db, queue, settings, [source])
+            found = wait_for_result(settings.data_dir, source, settings.picture_job_wait_seconds)
         if found is None:
             log.warning("no worker analysed %s; analysing it in this process", source)
-        return analyze_source(
-            source,
-            settings,
-            operation=operation,
-            request_text=request_text,
-            ocr=ocr,
-            history=history,
-        )
-    return report_from_analysis(
-        found.image,
-        found.analysis,
+        elif found.image is not None and found.analysis is not None:
+            return report_from_analysis(
+                found.image,
+                found.analysis,
+                settings,
+                operation=operation,
+                request_text=request_text,
+                history=history,
+            )
+    return analyze_source(
+        source,
         settings,
         operation=operation,
         request_text=request_text,
+        ocr=ocr,
         history=history,
     )
 

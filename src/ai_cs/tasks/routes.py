@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
@@ -170,6 +170,14 @@ def _by(principal: Principal) -> orders.Caller:
     )
 
 
+def _reason(body: Annotated[ActionNote | None, Body()] = None) -> str | None:
+    return body.reason if body else None
+
+
+Reason = Annotated[str | None, Depends(_reason)]
+"""The optional ``{"reason": ...}`` body of a staff decision (cancel, refund)."""
+
+
 def _task_verb(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
     """``POST /{task_id}/<path>``: a verb on one task that answers the changed task."""
     return router.post(
@@ -239,25 +247,15 @@ def retry(
 
 @_task_verb("cancel", "Cancel")
 def cancel(
-    task_id: TaskId,
-    db: DbDep,
-    clock: ClockDep,
-    principal: StaffKey,
-    body: Annotated[ActionNote | None, Body()] = None,
+    task_id: TaskId, db: DbDep, clock: ClockDep, principal: StaffKey, reason: Reason
 ) -> TaskRead:
     """``pending → cancelled`` (an unpaid task the shop will not do)."""
-    reason = body.reason if body else None
     return _run(db, lambda s: orders.cancel(s, clock, task_id, _by(principal), reason=reason))
 
 
 @_task_verb("refund", "Refund")
 def refund(
-    task_id: TaskId,
-    db: DbDep,
-    clock: ClockDep,
-    principal: StaffKey,
-    body: Annotated[ActionNote | None, Body()] = None,
+    task_id: TaskId, db: DbDep, clock: ClockDep, principal: StaffKey, reason: Reason
 ) -> TaskRead:
     """Paid, processing, failed, with a designer or awaiting confirmation ``→ refunded``."""
-    reason = body.reason if body else None
     return _run(db, lambda s: orders.refund(s, clock, task_id, _by(principal), reason=reason))

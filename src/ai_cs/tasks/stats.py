@@ -22,7 +22,7 @@ Definitions (what each figure counts):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -60,19 +60,6 @@ def _epoch_default(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> 
 
 
 @dataclass
-class DayFigures:
-    """One shop day's figures."""
-
-    day: str
-    new_orders: int = 0
-    quotes_paid: int = 0
-    paid_orders: int = 0
-    revenue_fen: int = 0
-    delivered: int = 0
-    delivery_seconds: float = 0.0
-
-
-@dataclass
 class Figures:
     """The figures of a window of days (today, or the last seven)."""
 
@@ -92,6 +79,13 @@ class Figures:
     def avg_delivery_seconds(self) -> float | None:
         """Mean seconds from payment to result (None when nothing was delivered)."""
         return self.delivery_seconds / self.delivered if self.delivered else None
+
+
+@dataclass
+class DayFigures(Figures):
+    """One shop day's figures."""
+
+    day: str = field(kw_only=True)
 
 
 @dataclass
@@ -118,7 +112,7 @@ def _window(today: date) -> tuple[list[str], str, str]:
 def dashboard(session: Session, now: datetime) -> Dashboard:
     """The dashboard's figures; ``now`` is the clock's time in the shop's zone."""
     days, first, last = _window(now.date())
-    rows = {d: DayFigures(d) for d in days}
+    rows = {d: DayFigures(day=d) for d in days}
 
     created = _day(ImageTask.created_at)
     for day, new, quotes_paid in session.execute(
@@ -183,11 +177,7 @@ def dashboard(session: Session, now: datetime) -> Dashboard:
 
 
 def _sum(days: list[DayFigures]) -> Figures:
-    return Figures(
-        new_orders=sum(d.new_orders for d in days),
-        paid_orders=sum(d.paid_orders for d in days),
-        revenue_fen=sum(d.revenue_fen for d in days),
-        quotes_paid=sum(d.quotes_paid for d in days),
-        delivered=sum(d.delivered for d in days),
-        delivery_seconds=sum(d.delivery_seconds for d in days),
-    )
+    totals: dict[str, Any] = {
+        f.name: sum(getattr(d, f.name) for d in days) for f in fields(Figures)
+    }
+    return Figures(**totals)

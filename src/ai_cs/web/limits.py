@@ -12,6 +12,7 @@ can refuse the type. Keys are checked before any body is read (:mod:`ai_cs.web.k
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Final
 
 from starlette.exceptions import HTTPException
@@ -44,6 +45,22 @@ def _reject_body(status: int, code: str, message: str) -> list[Message]:
         },
         {"type": "http.response.body", "body": body},
     ]
+
+
+def limited_receive(receive: Receive, limit: int, too_large: Callable[[], Exception]) -> Receive:
+    """``receive`` that raises ``too_large()`` once more than ``limit`` body bytes arrived."""
+    received = 0
+
+    async def counting_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise too_large()
+        return message
+
+    return counting_receive
 
 
 class BodySizeLimit:
@@ -92,17 +109,8 @@ class BodySizeLimit:
                 await send(message)
             return
 
-        received = 0
         response_started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
+        counting_receive = limited_receive(receive, limit, lambda: BodyTooLarge(limit))
 
         async def tracking_send(message: Message) -> None:
             nonlocal response_started
