@@ -12,12 +12,12 @@ tables miss.
 from __future__ import annotations
 
 import threading
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final
 
 from ai_cs.agent.phrases import INTENT_PHRASES, Intent
+from ai_cs.core.text import normalise
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -54,10 +54,6 @@ THRESHOLD: Final = 0.5
 _lock = threading.Lock()
 
 
-def _clean(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
-
-
 @dataclass(frozen=True)
 class IntentModel:
     """A fitted vectoriser and one linear classifier per intent (weights as one matrix)."""
@@ -72,7 +68,7 @@ class IntentModel:
         """The probability of each learned intent for ``text``."""
         import numpy as np
 
-        cleaned = _clean(text)
+        cleaned = normalise(text)
         if not cleaned:
             return {}
         # One sparse product instead of scikit-learn's per-estimator predict_proba (23 calls).
@@ -111,7 +107,7 @@ def train(rows: Sequence[tuple[str, frozenset[Intent]]]) -> IntentModel:
     binarizer = MultiLabelBinarizer(classes=list(intents))
     targets = binarizer.fit_transform([sorted(labels, key=str) for _, labels in rows])
     vectoriser = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
-    features = vectoriser.fit_transform([_clean(text) for text, _ in rows])
+    features = vectoriser.fit_transform([normalise(text) for text, _ in rows])
     classifier = OneVsRestClassifier(
         LogisticRegression(C=8.0, class_weight="balanced", max_iter=2000)
     )

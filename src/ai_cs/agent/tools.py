@@ -179,12 +179,17 @@ class QuoteLine(BaseModel):
     yuan: str
 
 
-class QuoteResult(BaseModel):
-    """Analysis, risk decision and quote of a picture; the order when one was opened."""
+class ToolOutcome(BaseModel):
+    """What an acting tool answers first: whether it worked and, if not, why."""
 
     ok: bool
     error: ErrorCode | None = None
     message: str = ""
+
+
+class QuoteResult(ToolOutcome):
+    """Analysis, risk decision and quote of a picture; the order when one was opened."""
+
     decision: Literal["accept", "review", "decline"] | None = None
     reasons: list[str] = Field(default_factory=list)
     task: TaskView | None = None
@@ -195,34 +200,26 @@ class QuoteResult(BaseModel):
     lines: list[QuoteLine] = Field(default_factory=list)
 
 
-class ChangeResult(BaseModel):
+class ChangeResult(ToolOutcome):
     """An operation change and the quote that followed it."""
 
-    ok: bool
-    error: ErrorCode | None = None
-    message: str = ""
     task: TaskView | None = None
     unchanged: bool = False
     previous_operation_label: str | None = None
     previous_price_yuan: str | None = None
 
 
-class RequirementResult(BaseModel):
+class RequirementResult(ToolOutcome):
     """A note or a structured requirement recorded on an order."""
 
-    ok: bool
-    error: ErrorCode | None = None
-    message: str = ""
     task: TaskView | None = None
     recorded: str = ""
 
 
-class TaskListResult(BaseModel):
+class TaskListResult(ToolOutcome):
     """The customer's own orders, newest first."""
 
     ok: bool = True
-    error: ErrorCode | None = None
-    message: str = ""
     tasks: list[TaskView] = Field(default_factory=list)
     total: int = 0
 
@@ -237,33 +234,24 @@ class FoundPicture(BaseModel):
     tags: list[str] = Field(default_factory=list)
 
 
-class FindImageResult(BaseModel):
+class FindImageResult(ToolOutcome):
     """Matches of a find-image search."""
 
-    ok: bool
-    error: ErrorCode | None = None
-    message: str = ""
     searched_by: Literal["picture", "words"] | None = None
     matches: list[FoundPicture] = Field(default_factory=list)
 
 
-class HandoffResult(BaseModel):
+class HandoffResult(ToolOutcome):
     """What handing to a human did."""
 
-    ok: bool
-    error: ErrorCode | None = None
-    message: str = ""
     reason_label: str = ""
     conversation_flagged: bool = False
     task: TaskView | None = None
 
 
-class ConfirmResult(BaseModel):
+class ConfirmResult(ToolOutcome):
     """A receipt confirmation (确认收货)."""
 
-    ok: bool
-    error: ErrorCode | None = None
-    message: str = ""
     task: TaskView | None = None
 
 

@@ -17,7 +17,6 @@ message points at ("这张", "两张都", "第二张").
 from __future__ import annotations
 
 import re
-import unicodedata
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -55,6 +54,7 @@ from ai_cs.agent.phrases import (
 )
 from ai_cs.core.requirements import PHOTO_SIZES
 from ai_cs.core.tasks import Operation
+from ai_cs.core.text import normalise
 
 MAX_READ_CHARS: Final = 2000
 _PUNCT_EDGE = re.compile(r"^[\s,，。.!！?？:：;；、~～…-]+|[\s,，。.!！?？:：;；、~～…-]+$")
@@ -113,11 +113,6 @@ class Reading:
     def slots(self) -> dict[str, str]:
         """The details as requirement keys and values."""
         return self.details.values
-
-
-def normalise(text: str) -> str:
-    """NFKC (full-width → ASCII), lower case, single spaces."""
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
 
 
 @lru_cache(maxsize=1)

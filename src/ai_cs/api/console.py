@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -249,6 +250,10 @@ def console_staff(request: Request) -> Principal:
 
 
 ConsoleStaff = Annotated[Principal, Depends(console_staff)]
+
+
+CsrfField = Annotated[str, Form(max_length=100)]
+"""The ``csrf`` field every console form posts (checked by :func:`csrf_ok`)."""
 
 
 def csrf_ok(request: Request, csrf: str) -> bool:
@@ -652,41 +657,56 @@ def task_picture(request: Request, task_id: str, what: str, principal: ConsoleSt
     return _picture(request, task_id, _picture_kind(what))
 
 
+@dataclass(frozen=True)
+class _TaskPage:
+    """A staff member acting on the task page's task: who, on what, and where to go back to."""
+
+    request: Request
+    task_id: str
+    by: orders.Caller
+
+    @property
+    def workflow(self) -> Workflow:
+        """The app's workflow (its clock and queue)."""
+        return workflow_of(self.request)
+
+    @property
+    def url(self) -> str:
+        """The task page."""
+        return f"/console/tasks/{self.task_id}"
+
+    def run(self, csrf: str, action: Callable[[Session], object], ok: str) -> Response:
+        """:func:`run_action` on the task, back to its page."""
+        return run_action(self.request, self.url, csrf, action, ok)
+
+
+def _task_page(request: Request, task_id: str, principal: ConsoleStaff) -> _TaskPage:
+    by = orders.Caller.staff(actor_name(principal), key_id=principal.key_id)
+    return _TaskPage(request, task_id, by)
+
+
+TaskPage = Annotated[_TaskPage, Depends(_task_page)]
+
+
 @router.post("/tasks/{task_id}/note")
 def task_note(
-    request: Request,
-    task_id: str,
-    principal: ConsoleStaff,
-    requirement: Annotated[str, Form(max_length=4000)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    page: TaskPage, requirement: Annotated[str, Form(max_length=4000)], csrf: CsrfField = ""
 ) -> Response:
     """Staff adds a requirement (``changed_by = staff``)."""
-    clock = workflow_of(request).clock
-    by = orders.Caller.staff(actor_name(principal), key_id=principal.key_id)
-    return run_action(
-        request,
-        f"/console/tasks/{task_id}",
-        csrf,
-        lambda s: orders.add_note(s, clock, task_id, requirement, by),
-        "note_added",
+    clock, task_id, by = page.workflow.clock, page.task_id, page.by
+    return page.run(
+        csrf, lambda s: orders.add_note(s, clock, task_id, requirement, by), "note_added"
     )
 
 
 @router.post("/tasks/{task_id}/operation")
 def task_operation(
-    request: Request,
-    task_id: str,
-    principal: ConsoleStaff,
-    operation: Annotated[str, Form(max_length=64)],
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    page: TaskPage, operation: Annotated[str, Form(max_length=64)], csrf: CsrfField = ""
 ) -> Response:
     """Staff changes the operation (before payment)."""
-    clock = workflow_of(request).clock
-    by = orders.Caller.staff(actor_name(principal), key_id=principal.key_id)
-    prices = request.app.state.settings.prices
-    return run_action(
-        request,
-        f"/console/tasks/{task_id}",
+    clock, task_id, by = page.workflow.clock, page.task_id, page.by
+    prices = page.request.app.state.settings.prices
+    return page.run(
         csrf,
         lambda s: orders.change_operation(s, clock, prices, task_id, operation, by),
         "operation_changed",
@@ -695,17 +715,14 @@ def task_operation(
 
 @router.post("/tasks/{task_id}/actions/{action}")
 def task_action(
-    request: Request,
-    task_id: str,
+    page: TaskPage,
     action: str,
-    principal: ConsoleStaff,
     reason: Annotated[str, Form(max_length=500)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: CsrfField = "",
 ) -> Response:
     """确认 / 转人工 / 重新处理 / 取消 / 退款 from the task page."""
-    workflow = workflow_of(request)
+    workflow, task_id, by = page.workflow, page.task_id, page.by
     clock = workflow.clock
-    by = orders.Caller.staff(actor_name(principal), key_id=principal.key_id)
     note = reason.strip() or None
     actions: dict[str, Callable[[Session], object]] = {
         "confirm": lambda s: orders.confirm(s, clock, task_id, by),
@@ -716,11 +733,10 @@ def task_action(
         "cancel": lambda s: orders.cancel(s, clock, task_id, by, reason=note),
         "refund": lambda s: orders.refund(s, clock, task_id, by, reason=note),
     }
-    page = f"/console/tasks/{task_id}"
     run = actions.get(action)
     if run is None:
-        return back_to(page, err="unknown_action")
-    return run_action(request, page, csrf, run, action)
+        return back_to(page.url, err="unknown_action")
+    return page.run(csrf, run, action)
 
 
 @router.get("/dispatch")

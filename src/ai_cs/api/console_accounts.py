@@ -14,13 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Final
 
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from ai_cs.api.console import (
     ConsoleStaff,
+    CsrfField,
     back_to,
+    console_staff,
     csrf_ok,
     render,
     run_action,
@@ -42,7 +44,7 @@ OK_MESSAGES: Final = {
     "removed": "账号已移除",
 }
 
-router = APIRouter(prefix=PAGE, include_in_schema=False)
+router = APIRouter(prefix=PAGE, include_in_schema=False, dependencies=[Depends(console_staff)])
 
 
 def install(app: FastAPI) -> None:
@@ -82,21 +84,18 @@ def _page(request: Request, *, error: str | None = None, status_code: int = 200)
 
 
 @router.get("")
-def account_list(request: Request, principal: ConsoleStaff) -> Response:
+def account_list(request: Request) -> Response:
     """Every account with its state, last event and last error."""
-    del principal
     return _page(request)
 
 
 @router.post("")
 def account_add(
     request: Request,
-    principal: ConsoleStaff,
     cookie: Annotated[str, Form(max_length=MAX_COOKIE_FORM_CHARS)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: CsrfField = "",
 ) -> Response:
     """Add a 闲鱼 account from a pasted cookie (or give a known one its new cookie)."""
-    del principal
     if not csrf_ok(request, csrf):
         return _page(request, error="页面已过期，请刷新后重试", status_code=400)
     workflow = workflow_of(request)
@@ -116,7 +115,7 @@ def order_consign(
     request: Request,
     task_id: str,
     principal: ConsoleStaff,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: CsrfField = "",
     next_page: Annotated[str, Form(alias="next", max_length=300)] = "",
 ) -> Response:
     """确认发货: approve marking the task's 闲鱼 order shipped (the bridge carries it out)."""
@@ -136,19 +135,13 @@ def order_consign(
 # Declared after the order route: "/orders/{task_id}/consign" would match this pattern too.
 @router.post("/{platform}/{account_id}/{verb}")
 def account_action(
-    request: Request,
-    platform: str,
-    account_id: str,
-    verb: str,
-    principal: ConsoleStaff,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    request: Request, platform: str, account_id: str, verb: str, csrf: CsrfField = ""
 ) -> Response:
     """Pause, resume or remove the account; another verb is 404.
 
     ``pause`` disconnects it and keeps it offline, ``resume`` lets it connect again, ``remove``
     forgets the account and its cookie.
     """
-    del principal
     clock = workflow_of(request).clock
     actions: dict[str, tuple[Callable[[Session], object], str]] = {
         "pause": (lambda s: accounts.set_paused(s, clock, platform, account_id, True), "paused"),

@@ -18,12 +18,12 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from ai_cs.agent.handler import AgentHandler
-from ai_cs.api.console import ConsoleStaff, back_to, csrf_ok, render, workflow_of
+from ai_cs.api.console import CsrfField, back_to, console_staff, csrf_ok, render, workflow_of
 from ai_cs.api.console_conversations import ROLE_LABELS, with_pictures
 from ai_cs.api.console_labels import ERRORS, platform_label
 from ai_cs.conversations import service as conversations
@@ -32,7 +32,9 @@ from ai_cs.core.tasks import check_id
 from ai_cs.errors import AicsError
 from ai_cs.imaging.intake import intake
 
-router = APIRouter(prefix="/console/assist", include_in_schema=False)
+router = APIRouter(
+    prefix="/console/assist", include_in_schema=False, dependencies=[Depends(console_staff)]
+)
 
 PLATFORMS: Final = {"taobao": "淘宝 / 千牛", "pinduoduo": "拼多多"}
 """Platforms with no bridge: staff relay their chats by hand."""
@@ -101,11 +103,9 @@ def _draft(messages: list[dict[str, Any]]) -> str:
 @router.get("")
 def assist_page(
     request: Request,
-    principal: ConsoleStaff,
     conversation: Annotated[str | None, Query(max_length=300)] = None,
 ) -> Response:
     """The assist form; with ``conversation``, that chat, the latest draft and its order."""
-    del principal
     workflow = workflow_of(request)
     data_dir = request.app.state.settings.data_dir
     current: dict[str, Any] | None = None
@@ -150,17 +150,15 @@ def assist_page(
 @router.post("")
 async def assist_turn(
     request: Request,
-    principal: ConsoleStaff,
     platform: Annotated[str, Form(max_length=32)] = "",
     account_id: Annotated[str, Form(max_length=50)] = "",
     customer_id: Annotated[str, Form(max_length=50)] = "",
     customer_nick: Annotated[str, Form(max_length=128)] = "",
     text: Annotated[str, Form(max_length=conversations.MAX_MESSAGE_CHARS)] = "",
     picture: Annotated[UploadFile | None, File()] = None,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: CsrfField = "",
 ) -> Response:
     """Run the agent on the buyer's pasted message / dropped picture; show its draft."""
-    del principal
     if not csrf_ok(request, csrf):
         return back_to("/console/assist", assist_err="csrf")
     if platform not in PLATFORMS:

@@ -27,6 +27,7 @@ from ai_cs.api import console_reads
 from ai_cs.api.console import (
     ConsoleLoginRequired,
     ConsoleStaff,
+    CsrfField,
     PreviewSize,
     back_to,
     console_staff,
@@ -239,7 +240,7 @@ def takeover(
     conversation_id: str,
     principal: ConsoleStaff,
     minutes: Annotated[float, Form(gt=0, le=conversations.MAX_TAKEOVER_MINUTES)] = 30,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: CsrfField = "",
 ) -> Response:
     """人工接管: pause the AI in this chat."""
     clock = workflow_of(request).clock
@@ -256,10 +257,7 @@ def takeover(
 
 @router.post("/{conversation_id}/handback")
 def handback(
-    request: Request,
-    conversation_id: str,
-    principal: ConsoleStaff,
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    request: Request, conversation_id: str, principal: ConsoleStaff, csrf: CsrfField = ""
 ) -> Response:
     """交还 AI: the AI answers again."""
     del principal
@@ -279,7 +277,7 @@ def reply(
     conversation_id: str,
     principal: ConsoleStaff,
     text: Annotated[str, Form(max_length=conversations.MAX_MESSAGE_CHARS)] = "",
-    csrf: Annotated[str, Form(max_length=100)] = "",
+    csrf: CsrfField = "",
 ) -> Response:
     """Send a message to the customer as staff (the AI pauses for the takeover time)."""
     workflow = workflow_of(request)

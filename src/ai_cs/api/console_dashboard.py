@@ -10,15 +10,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Final
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 
-from ai_cs.api.console import ConsoleStaff, render, workflow_of
+from ai_cs.api.console import console_staff, render, workflow_of
 from ai_cs.core.money import yuan, yuan_fixed
 from ai_cs.tasks import stats
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(
+    prefix="/console", include_in_schema=False, dependencies=[Depends(console_staff)]
+)
 
 WIDTH: Final = 720
 HEIGHT: Final = 260
@@ -134,9 +136,8 @@ def chart_svg(days: list[stats.DayFigures]) -> Markup:
 
 
 @router.get("/")
-def dashboard_page(request: Request, principal: ConsoleStaff) -> Response:
+def dashboard_page(request: Request) -> Response:
     """经营概览: figures for today and the last seven days, in the shop's time zone."""
-    del principal
     workflow = workflow_of(request)
     now = workflow.clock.now()  # the zone every stamp was written in
     with workflow.db.read() as session:

@@ -6,19 +6,21 @@ access tokens, so the page says only whether each one is set and signed, never t
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from ai_cs.api.console import ConsoleStaff, csrf_ok, render, workflow_of
+from ai_cs.api.console import CsrfField, console_staff, csrf_ok, render, workflow_of
 from ai_cs.clock import iso
 from ai_cs.config import Settings
 from ai_cs.notify.channels import CHANNEL_LABELS, NotifyFailed, configured_channels
 from ai_cs.notify.history import recent_notices
 from ai_cs.notify.relay import send_test
 
-router = APIRouter(prefix="/console/notify", include_in_schema=False)
+router = APIRouter(
+    prefix="/console/notify", include_in_schema=False, dependencies=[Depends(console_staff)]
+)
 
 SETTING_NAMES: Final = {
     "dingtalk": ("AICS_NOTIFY_DINGTALK_URL", "AICS_NOTIFY_DINGTALK_SECRET"),
@@ -69,21 +71,14 @@ def _page(request: Request, test_result: dict[str, Any] | None = None) -> Respon
 
 
 @router.get("")
-def notify_page(request: Request, principal: ConsoleStaff) -> Response:
+def notify_page(request: Request) -> Response:
     """通知设置与记录."""
-    del principal
     return _page(request)
 
 
 @router.post("/test/{channel}")
-def notify_test(
-    request: Request,
-    channel: str,
-    principal: ConsoleStaff,
-    csrf: Annotated[str, Form(max_length=100)] = "",
-) -> Response:
+def notify_test(request: Request, channel: str, csrf: CsrfField = "") -> Response:
     """发送测试消息: straight to the robot, the answer shown on the page."""
-    del principal
     label = CHANNEL_LABELS.get(channel, channel)
     if not csrf_ok(request, csrf):
         result = {"ok": False, "label": label, "message": "页面已过期，请刷新后再试"}

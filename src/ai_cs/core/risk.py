@@ -19,7 +19,6 @@ Pure: the standard library and pydantic only.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,6 +27,7 @@ from typing import Final
 from pydantic import BaseModel, Field
 
 from ai_cs.core.tasks import Operation
+from ai_cs.core.text import normalise
 
 
 class Decision(StrEnum):
@@ -114,7 +114,7 @@ class RiskRule:
 
 def normalize(text: str) -> str:
     """Text as the rules compare it: NFKC, lower case, no whitespace."""
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+    return normalise(text).replace(" ", "")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -16,11 +18,14 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from ai_cs import datafiles
 from ai_cs.auth.service import Principal, Scope
+from ai_cs.clock import Clock
 from ai_cs.config import Settings
+from ai_cs.db.database import Database
 from ai_cs.dispatch import service
 from ai_cs.dispatch.options import FORM_OVERHEAD_BYTES, PACKAGE_DIR, DispatchOptions
 from ai_cs.dispatch.results import ResultTooLarge, check_result
@@ -89,8 +94,32 @@ def _public_url(request: Request) -> str:
     return url
 
 
-def _to_dict(request: Request, clock: ClockDep, row: Any) -> dict[str, Any]:
+def _to_dict(request: Request, clock: Clock, row: Any) -> dict[str, Any]:
     return service.job_to_dict(row, clock.epoch(), _public_url(request))
+
+
+@dataclass(frozen=True)
+class _Jobs:
+    """What the job routes share: the database, the clock, and a job row as the API shows it."""
+
+    request: Request
+    db: Database
+    clock: Clock
+
+    def show(self, row: Any) -> dict[str, Any]:
+        """The row as :class:`JobRead` (links on the public URL, ages on the clock)."""
+        return _to_dict(self.request, self.clock, row)
+
+    def write(self, change: Callable[[Session], Any]) -> dict[str, Any]:
+        """Run ``change`` in one transaction and show the job it returns."""
+        return self.show(self.db.run_write(change))
+
+
+def _jobs(request: Request, db: DbDep, clock: ClockDep) -> _Jobs:
+    return _Jobs(request, db, clock)
+
+
+JobsDep = Annotated[_Jobs, Depends(_jobs)]
 
 
 # --- jobs ----------------------------------------------------------------------------------------
@@ -105,29 +134,25 @@ def _to_dict(request: Request, clock: ClockDep, row: Any) -> dict[str, Any]:
 )
 def create_job(
     body: JobCreate,
-    request: Request,
     response: Response,
-    db: DbDep,
-    clock: ClockDep,
+    jobs: JobsDep,
     _principal: StaffDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
     """Create a job for a designer (201), or return the one this idempotency key made (200)."""
     key = service.resolve_idempotency_key(idempotency_key, body)
     try:
-        row, created = db.run_write(lambda s: service.create_job(s, clock, body, key))
+        row, created = jobs.db.run_write(lambda s: service.create_job(s, jobs.clock, body, key))
     except IntegrityError:
         # A concurrent request with the same key committed first: this one finds its job.
-        row, created = db.run_write(lambda s: service.create_job(s, clock, body, key))
+        row, created = jobs.db.run_write(lambda s: service.create_job(s, jobs.clock, body, key))
     response.status_code = 201 if created else 200
-    return _to_dict(request, clock, row)
+    return jobs.show(row)
 
 
 @router.get("/jobs", response_model=JobList)
 def list_jobs(
-    request: Request,
-    db: DbDep,
-    clock: ClockDep,
+    jobs: JobsDep,
     _principal: ReaderDep,
     status: Annotated[str | None, Query(description="open, claimed or done")] = None,
     designer: str | None = None,
@@ -136,59 +161,41 @@ def list_jobs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Jobs, the longest-waiting first: ``{"data": [...], "count": N}``."""
-    with db.read() as session:
+    with jobs.db.read() as session:
         rows, total = service.list_jobs(
             session, status=status, designer=designer, task_id=task_id, limit=limit, offset=offset
         )
-        return {"data": [_to_dict(request, clock, r) for r in rows], "count": total}
+        return {"data": [jobs.show(r) for r in rows], "count": total}
 
 
 @router.get("/jobs/{job_id}", response_model=JobRead)
-def get_job(
-    job_id: str, request: Request, db: DbDep, clock: ClockDep, _principal: ReaderDep
-) -> dict[str, Any]:
+def get_job(job_id: str, jobs: JobsDep, _principal: ReaderDep) -> dict[str, Any]:
     """One job."""
-    with db.read() as session:
-        return _to_dict(request, clock, service.load_job(session, job_id))
+    with jobs.db.read() as session:
+        return jobs.show(service.load_job(session, job_id))
 
 
 @router.post("/jobs/{job_id}/claim", response_model=JobRead, responses=error_responses(409))
 def claim_job(
-    job_id: str,
-    body: ClaimRequest,
-    request: Request,
-    db: DbDep,
-    clock: ClockDep,
-    principal: DesignerDep,
+    job_id: str, body: ClaimRequest, jobs: JobsDep, principal: DesignerDep
 ) -> dict[str, Any]:
     """Take an open job (接单). A job is claimed once: anyone later gets 409."""
-    row = db.run_write(
-        lambda s: service.claim_job(s, clock, job_id, body.designer, principal.key_id)
+    return jobs.write(
+        lambda s: service.claim_job(s, jobs.clock, job_id, body.designer, principal.key_id)
     )
-    return _to_dict(request, clock, row)
 
 
 @router.post("/jobs/{job_id}/release", response_model=JobRead, responses=error_responses(409))
 def release_job(
-    job_id: str,
-    body: ReleaseRequest,
-    request: Request,
-    db: DbDep,
-    clock: ClockDep,
-    principal: DesignerDep,
+    job_id: str, body: ReleaseRequest, jobs: JobsDep, principal: DesignerDep
 ) -> dict[str, Any]:
     """Give a claimed job back (放弃); only the designer who claimed it, or an admin."""
-    row = db.run_write(
+    admin = principal.scope is Scope.ADMIN
+    return jobs.write(
         lambda s: service.release_job(
-            s,
-            clock,
-            job_id,
-            body.designer,
-            principal.key_id,
-            admin=principal.scope is Scope.ADMIN,
+            s, jobs.clock, job_id, body.designer, principal.key_id, admin=admin
         )
     )
-    return _to_dict(request, clock, row)
 
 
 def _clean_filename(name: str | None) -> str | None:

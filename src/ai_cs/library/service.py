@@ -21,7 +21,6 @@ import io
 import json
 import re
 import struct
-import unicodedata
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator
@@ -37,6 +36,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
+from ai_cs.core.text import normalise
 from ai_cs.db.database import Database
 from ai_cs.errors import AicsError, ImageRejected, InvalidArgument
 from ai_cs.imaging.ocr import OcrEngine
@@ -180,11 +180,6 @@ def resolution_label(width: int, height: int) -> str:
 
 
 # --- text ----------------------------------------------------------------------------------------
-def normalise(text: str) -> str:
-    """NFKC, lower case, single spaces: the form names, tags and OCR text are searched in."""
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
-
-
 def tags_for(path: Path, root: Path | None = None) -> list[str]:
     """Tags from the folder names (below ``root``) and the file name."""
     parts: list[str] = []

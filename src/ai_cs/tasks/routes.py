@@ -21,6 +21,7 @@ from fastapi.types import DecoratedCallable
 from sqlalchemy.orm import Session
 
 from ai_cs.auth.service import Principal
+from ai_cs.config import Settings
 from ai_cs.db.database import Database
 from ai_cs.tasks import orders, service, staff
 from ai_cs.tasks.schemas import (
@@ -135,32 +136,29 @@ def get_history(task_id: TaskId, db: DbDep, principal: ReaderKey) -> dict[str, A
     return {"data": rows, "count": len(rows)}
 
 
+def _picture(
+    db: Database, settings: Settings, principal: Principal, task_id: str, what: str
+) -> Response:
+    """The task's ``original`` or ``result`` picture, if the caller may see the task."""
+    with db.read() as session:
+        task = staff.visible_task(session, task_id, principal.acc_ids)
+    return stored_picture_response(
+        settings.data_dir, *picture_references(task, what), what=what, task_id=task["task_id"]
+    )
+
+
 @router.get("/{task_id}/original", responses=ERRORS, summary="The customer's picture")
 def get_original(
     task_id: TaskId, db: DbDep, settings: SettingsDep, principal: ReaderKey
 ) -> Response:
     """The original picture: a file from the data directory, or a redirect to its URL."""
-    with db.read() as session:
-        task = staff.visible_task(session, task_id, principal.acc_ids)
-    return stored_picture_response(
-        settings.data_dir,
-        *picture_references(task, "original"),
-        what="original",
-        task_id=task["task_id"],
-    )
+    return _picture(db, settings, principal, task_id, "original")
 
 
 @router.get("/{task_id}/result", responses=ERRORS, summary="The result file")
 def get_result(task_id: TaskId, db: DbDep, settings: SettingsDep, principal: ReaderKey) -> Response:
     """The stored result (PNG, SVG, PSD …) with ``nosniff`` and a no-script CSP."""
-    with db.read() as session:
-        task = staff.visible_task(session, task_id, principal.acc_ids)
-    return stored_picture_response(
-        settings.data_dir,
-        *picture_references(task, "result"),
-        what="result",
-        task_id=task["task_id"],
-    )
+    return _picture(db, settings, principal, task_id, "result")
 
 
 # ------------------------------------------------------------------------------ staff actions
