@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ai_cs.auth.models import ApiKey
 from ai_cs.clock import Clock, iso
+from ai_cs.core.tasks import parse_member
 from ai_cs.errors import AuthError, Forbidden, InvalidArgument, NotFound
 
 PREFIX = "aics"
@@ -79,12 +80,7 @@ def create_key(
     expires_at: datetime | None = None,
 ) -> str:
     """Store a new key and return it in full (the only time it is ever shown)."""
-    try:
-        parsed = Scope(scope)
-    except ValueError:
-        raise InvalidArgument(
-            f"unknown scope {scope!r}; expected one of {[s.value for s in Scope]}"
-        ) from None
+    parsed = parse_member(Scope, scope, InvalidArgument, "scope")
     if not name.strip():
         raise InvalidArgument("key name must not be empty")
     shops = [a.strip() for a in acc_ids or [] if a and a.strip()]

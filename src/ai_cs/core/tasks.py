@@ -8,9 +8,10 @@ Python and again by the database.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Final, TypeVar
 
 from ai_cs.errors import (
+    AicsError,
     EmptyRequirement,
     InvalidArgument,
     InvalidTransition,
@@ -120,30 +121,29 @@ def check_transition(task_id: str, previous: TaskStatus, current: TaskStatus) ->
         )
 
 
-def parse_status(value: object) -> TaskStatus:
-    """The status named by ``value`` or :class:`UnknownStatus`."""
-    if isinstance(value, TaskStatus):
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_member(kind: type[E], value: object, error: type[AicsError], what: str) -> E:
+    """The member of ``kind`` that ``value`` names (spaces around it ignored), else ``error``."""
+    if isinstance(value, kind):
         return value
     if isinstance(value, str):
         try:
-            return TaskStatus(value.strip())
+            return kind(value.strip())
         except ValueError:
             pass
-    raise UnknownStatus(f"unknown status {value!r}; expected one of {[s.value for s in S]}")
+    raise error(f"unknown {what} {value!r}; expected one of {[m.value for m in kind]}")
+
+
+def parse_status(value: object) -> TaskStatus:
+    """The status named by ``value`` or :class:`UnknownStatus`."""
+    return parse_member(TaskStatus, value, UnknownStatus, "status")
 
 
 def parse_operation(value: object) -> Operation:
     """The operation named by ``value`` or :class:`UnknownOperation`."""
-    if isinstance(value, Operation):
-        return value
-    if isinstance(value, str):
-        try:
-            return Operation(value.strip())
-        except ValueError:
-            pass
-    raise UnknownOperation(
-        f"unknown operation {value!r}; expected one of {[o.value for o in Operation]}"
-    )
+    return parse_member(Operation, value, UnknownOperation, "operation")
 
 
 def check_id(name: str, value: object) -> str:

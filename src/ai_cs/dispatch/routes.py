@@ -314,8 +314,11 @@ def _image_mime(data: bytes) -> str | None:
 
 
 def _read_original(settings: Settings, original: str) -> bytes:
-    """The original picture's bytes: a customer URL (fetched safely) or a file in the data dir."""
-    from ai_cs.imaging.intake import is_url
+    """The original picture's bytes: a customer URL (fetched safely) or a file in the data dir.
+
+    A picture that cannot be had raises :class:`~ai_cs.errors.ImageRejected` (as intake does).
+    """
+    from ai_cs.imaging.intake import is_url, read_local
 
     if is_url(original):
         from ai_cs.imaging.fetch import fetch_image
@@ -325,14 +328,7 @@ def _read_original(settings: Settings, original: str) -> bytes:
     path = datafiles.stored_file(settings.data_dir, original)
     if path is None:
         raise OriginalUnavailable("the original picture is not in the shop's data folder")
-    try:
-        with path.open("rb") as fh:
-            data = fh.read(MAX_ORIGINAL_BYTES + 1)
-    except OSError as exc:
-        raise OriginalUnavailable(f"the original picture cannot be read: {exc.strerror}") from exc
-    if len(data) > MAX_ORIGINAL_BYTES:
-        raise OriginalUnavailable("the original picture is too large to serve")
-    return data
+    return read_local(path, MAX_ORIGINAL_BYTES)
 
 
 @router.get("/jobs/{job_id}/original", response_class=Response)
@@ -343,7 +339,7 @@ def get_original(job_id: str, request: Request, db: DbDep, _principal: ReaderDep
     try:
         data = _read_original(_settings(request), original)
     except ImageRejected as exc:
-        raise OriginalUnavailable(f"the original picture cannot be fetched: {exc.message}") from exc
+        raise OriginalUnavailable(f"the original picture cannot be served: {exc.message}") from exc
     mime = _image_mime(data)
     if mime is None:
         raise OriginalUnavailable("the original is not a picture that can be shown")

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Final
 
 from ai_cs.core.operations import OPERATIONS
+from ai_cs.core.tasks import parse_member
 from ai_cs.errors import Conflict, InvalidArgument
 
 
@@ -66,16 +67,7 @@ class JobStateConflict(Conflict, code="job_state_conflict"):
 
 def parse_job_status(value: object) -> JobStatus:
     """The job status named by ``value`` or :class:`UnknownJobStatus`."""
-    if isinstance(value, JobStatus):
-        return value
-    if isinstance(value, str):
-        try:
-            return JobStatus(value.strip())
-        except ValueError:
-            pass
-    raise UnknownJobStatus(
-        f"unknown job status {value!r}; expected one of {[s.value for s in JobStatus]}"
-    )
+    return parse_member(JobStatus, value, UnknownJobStatus, "job status")
 
 
 def check_job_transition(job_id: str, previous: JobStatus, current: JobStatus) -> None:

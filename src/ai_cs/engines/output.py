@@ -216,31 +216,13 @@ def raster_part(
     wanted_size: tuple[int, int] | None,
     corners: Corners = "all",
 ) -> EngineResult:
-    """``result`` replaced by ``picture`` encoded as ``fmt`` (png/jpg), with its file's checks."""
+    """``result`` replaced by ``picture`` encoded as ``fmt`` (png/jpg), with its file's checks.
+
+    The checks are every one the encoded file owes the order: format, exact size, background,
+    file size, DPI and JPEG quality, as far as the order asks for them.
+    """
     data = encode(picture, requirements, fmt)
     delivered = decoded(data)
-    checks = raster_checks(data, delivered, requirements, fmt, wanted_size, corners)
-    return replace(
-        result,
-        data=data,
-        extension=f".{fmt}",
-        mime=MIME_TYPES[fmt],
-        width=delivered.width,
-        height=delivered.height,
-        quality=QualityReport((*result.quality.checks, *checks)),
-        metadata={**result.metadata, "requirements": requirements.to_json()},
-    )
-
-
-def raster_checks(
-    data: bytes,
-    delivered: Image.Image,
-    requirements: Requirements,
-    fmt: str,
-    wanted_size: tuple[int, int] | None,
-    corners: Corners = "all",
-) -> list[QualityCheck]:
-    """Every check an encoded raster file owes the order."""
     checks = [check_format(data, fmt)]
     if wanted_size is not None:
         checks.append(check_exact_size(delivered.size, wanted_size))
@@ -256,7 +238,16 @@ def raster_checks(
         checks.append(check_dpi(file_dpi(delivered), dpi))
     if requirements.quality is not None and fmt == "jpg":
         checks.append(check_jpeg_quality(data, requirements))
-    return checks
+    return replace(
+        result,
+        data=data,
+        extension=f".{fmt}",
+        mime=MIME_TYPES[fmt],
+        width=delivered.width,
+        height=delivered.height,
+        quality=QualityReport((*result.quality.checks, *checks)),
+        metadata={**result.metadata, "requirements": requirements.to_json()},
+    )
 
 
 def conform(result: EngineResult, requirements: Requirements) -> EngineResult:

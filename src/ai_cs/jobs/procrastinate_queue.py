@@ -82,30 +82,26 @@ def build_app(database_url: str, flow: ProcessingFlow, *, max_attempts: int) -> 
         connector=procrastinate.PsycopgConnector(conninfo=libpq_url(database_url))
     )
 
+    def retry(failure: type[Exception]) -> RetryStrategy:
+        # A lost database connection is worth another attempt for every task.
+        return RetryStrategy(
+            max_attempts=max(0, max_attempts - 1),
+            wait=RETRY_WAIT_SECONDS,
+            retry_exceptions={failure, DBAPIError},
+        )
+
     @app.task(
         name=PROCESS_TASK,
         queue=QUEUE_NAME,
         pass_context=True,
-        retry=RetryStrategy(
-            max_attempts=max(0, max_attempts - 1),
-            wait=RETRY_WAIT_SECONDS,
-            retry_exceptions={RetryableAttemptFailed, DBAPIError},
-        ),
+        retry=retry(RetryableAttemptFailed),
     )
     async def process_task(context: procrastinate.JobContext, /, task_id: str, **_: Any) -> str:
         job = context.job
         attempt = int(job.attempts or 0) + 1
         return await asyncio.to_thread(run_attempt, flow, task_id, attempt, max_attempts)
 
-    @app.task(
-        name=ANALYSE_PICTURE,
-        queue=QUEUE_NAME,
-        retry=RetryStrategy(
-            max_attempts=max(0, max_attempts - 1),
-            wait=RETRY_WAIT_SECONDS,
-            retry_exceptions={OSError, DBAPIError},
-        ),
-    )
+    @app.task(name=ANALYSE_PICTURE, queue=QUEUE_NAME, retry=retry(OSError))
     async def analyse_picture(source: str, **_: Any) -> str:
         await asyncio.to_thread(flow.analyse_picture, source)
         return "analysed"

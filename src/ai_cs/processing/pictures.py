@@ -269,19 +269,10 @@ def analyse_customer_picture(
 ) -> PictureReport:
     """The report the quoting tool acts on, its analysis done by a picture job if enabled.
 
-    With ``AICS_PICTURE_JOBS`` off this is :func:`ai_cs.tasks.orders.analyse_picture`.
+    The customer's history is read in its own read transaction, then :func:`picture_report`
+    (with ``AICS_PICTURE_JOBS`` off, what :func:`ai_cs.tasks.orders.analyse_picture` does).
     ``wait`` as in :func:`picture_report`.
     """
-    if not settings.picture_jobs:
-        return orders.analyse_picture(
-            db,
-            settings,
-            source,
-            customer_id=customer_id,
-            operation=operation,
-            request_text=request_text,
-            ocr=ocr,
-        )
     with db.read() as session:
         history = orders.picture_history(session, customer_id)
     return picture_report(

@@ -221,6 +221,16 @@ def _cas(
     return run(session, stmt, params).one_or_none()
 
 
+def _cas_pending(
+    session: Session, task_id: str, values: Mapping[str, Any], **notes: str | None
+) -> Any:
+    """:func:`_cas` on a task still ``pending``; :class:`ConcurrentUpdate` when it moved on."""
+    applied = _cas(session, task_id, values, [TaskStatus.PENDING.value], **notes)
+    if applied is None:
+        raise ConcurrentUpdate(f"task {task_id!r} changed meanwhile; try again", task_id=task_id)
+    return applied
+
+
 def _load(session: Session, task_id: str, *, lock: bool = False) -> Any:
     """The task's row (attribute access by column name), locked on PostgreSQL if asked."""
     row = run(session, _select_task(lock and is_pg(session)), {"w_task_id": task_id}).one_or_none()
@@ -409,16 +419,13 @@ def add_requirement(
     moment = clock.now()
     old_notes = row.customer_notes
     new_notes = append_note(old_notes, format_note_line(note_stamp(moment), note))
-    applied = _cas(
+    applied = _cas_pending(
         session,
         tid,
         {"customer_notes": new_notes, "updated_at": iso(moment)},
-        [TaskStatus.PENDING.value],
         notes="null" if old_notes is None else "eq",
         old_notes=old_notes,
     )
-    if applied is None:
-        raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
     _record_change(session, clock, tid, ChangeType.ADD_NOTE, old_notes, note, actor)
     return task_to_dict(applied)
 
@@ -445,14 +452,9 @@ def add_requirement_detail(
     output = output_from_detail(name, new_value)
     if output:
         reqs["output"] = merge_output(reqs.get("output"), output)
-    applied = _cas(
-        session,
-        tid,
-        {"requirements": encode_json(reqs), "updated_at": iso(clock.now())},
-        [TaskStatus.PENDING.value],
+    applied = _cas_pending(
+        session, tid, {"requirements": encode_json(reqs), "updated_at": iso(clock.now())}
     )
-    if applied is None:
-        raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
     old_text = None if old is None else f"{name}={old}"
     _record_change(
         session, clock, tid, ChangeType.ADD_REQUIREMENT, old_text, f"{name}={new_value}", actor
@@ -489,10 +491,12 @@ def modify_operation(
         values["price_fen"] = new_price_fen
     if new_quote is not None:
         values["quote"] = encode_json(dict(new_quote))
-    applied = _cas(session, tid, values, [TaskStatus.PENDING.value])
-    if applied is None:
+    try:
+        applied = _cas_pending(session, tid, values)
+    except ConcurrentUpdate:
+        # Paid meanwhile: say so rather than "try again".
         check_can_modify_operation(tid, TaskStatus(_status_now(session, tid)))
-        raise ConcurrentUpdate(f"task {tid!r} changed meanwhile; try again", task_id=tid)
+        raise
     _record_change(session, clock, tid, ChangeType.MODIFY_OPERATION, old_op, op.value, actor)
     return task_to_dict(applied)
 

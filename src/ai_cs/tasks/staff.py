@@ -22,7 +22,7 @@ from ai_cs.db.prepared import is_pg, prepared, run
 from ai_cs.errors import InvalidArgument, TaskNotFound
 from ai_cs.tasks.handoff import DISPATCH_TOPIC
 from ai_cs.tasks.models import ImageTask, StaffAction
-from ai_cs.tasks.schemas import task_to_dict
+from ai_cs.tasks.schemas import StaffActionRead, task_to_dict
 
 S = TaskStatus
 
@@ -30,19 +30,6 @@ REFUNDABLE: Final = sources_of(S.REFUNDED)
 """Statuses a task can be refunded from (the customer has paid, nothing is confirmed)."""
 
 MAX_SEARCH_CHARS: Final = 100
-
-
-def _action_to_dict(row: StaffAction) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "task_id": row.task_id,
-        "action": row.action,
-        "from_status": row.from_status,
-        "to_status": row.to_status,
-        "detail": row.detail,
-        "actor": row.actor,
-        "created_at": row.created_at,
-    }
 
 
 MAX_REASON_CHARS: Final = 500
@@ -165,7 +152,7 @@ def staff_actions(session: Session, task_id: str) -> list[dict[str, Any]]:
         .where(StaffAction.task_id == task_id)
         .order_by(StaffAction.created_at.desc(), StaffAction.id.desc())
     ).scalars()
-    return [_action_to_dict(r) for r in rows]
+    return [StaffActionRead.model_validate(r, from_attributes=True).model_dump() for r in rows]
 
 
 def dispatch_requests(session: Session, task_id: str) -> list[dict[str, Any]]:

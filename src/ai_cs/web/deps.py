@@ -8,7 +8,7 @@ reach them the same way.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -21,34 +21,26 @@ from ai_cs.db.database import Database
 from ai_cs.jobs.queue import JobQueue
 
 
-async def get_db(request: Request) -> Database:
-    """The app's database (``async`` only so FastAPI does not hop to a thread for it)."""
-    db: Database = request.app.state.db
-    return db
+def _app_state(name: str) -> Any:
+    """A dependency on ``request.app.state.<name>``.
+
+    ``async`` only so that FastAPI does not hop to a thread pool to read an attribute.
+    """
+
+    async def read(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    return Depends(read)
 
 
-async def get_clock(request: Request) -> Clock:
-    """The app's clock (``async`` only so FastAPI does not hop to a thread for it)."""
-    clock: Clock = request.app.state.clock
-    return clock
-
-
-async def get_app_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def get_queue(request: Request) -> JobQueue:
-    """The job queue work is enqueued on (the API app's; same transaction as the change)."""
-    queue: JobQueue = request.app.state.queue
-    return queue
-
-
-DbDep = Annotated[Database, Depends(get_db)]
-ClockDep = Annotated[Clock, Depends(get_clock)]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-QueueDep = Annotated[JobQueue, Depends(get_queue)]
+DbDep = Annotated[Database, _app_state("db")]
+"""The app's database."""
+ClockDep = Annotated[Clock, _app_state("clock")]
+"""The app's clock."""
+SettingsDep = Annotated[Settings, _app_state("settings")]
+"""The settings the app was created with."""
+QueueDep = Annotated[JobQueue, _app_state("queue")]
+"""The job queue work is enqueued on (the API app's; same transaction as the change)."""
 
 
 def bearer_token(request: Request) -> str | None:
