@@ -72,6 +72,9 @@ class AgentHandler:
         self._locks: weakref.WeakValueDictionary[tuple[str, str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # Pictures the workers did not analyse in time are analysed in this process, one turn
+        # at a time: the OCR is serialised anyway, and each waiting tool would hold a thread.
+        self._analysing_here = asyncio.Semaphore(1)
 
     def _lock(self, message: InboundMessage) -> asyncio.Lock:
         key = (message.platform, message.account_id, message.conversation_id)
@@ -97,41 +100,74 @@ class AgentHandler:
             conversation_id, history = await asyncio.to_thread(self._receive, message)
             if history is None:
                 return []
-            if sources:
-                # Pictures waiting before this one: no quote within the second, say so at once.
-                ack_after = self.settings.picture_ack_after_seconds
-                if behind_others or not await self._analysed(sources, ack_after):
-                    await self._acknowledge_picture()
-                    # The quote waits for the workers here, on the event loop: a quoting tool
-                    # waiting in its thread would hold one of the threads (AnyIO's limiter)
-                    # that every turn's tools share.
-                    await self._analysed(sources, self.settings.picture_job_wait_seconds)
-            deps = ShopDeps(
-                platform=message.platform,
-                account_id=message.account_id,
-                customer_id=message.customer_id,
-                conversation_id=conversation_id,
-                workflow=self.workflow,
-                settings=self.settings,
-                customer_nick=message.customer_nick,
-                pictures=tuple(message.attachments),
-                turn_text=(message.text or "").strip(),
-                ocr=self.ocr,
-                allow_local_files=self.allow_local_files,
-                awaited_pictures=frozenset(sources),
-            )
+            here = await self._await_pictures(sources, behind_others) if sources else False
             try:
-                outcome = await run_turn(deps, build_prompt(message), history)
-            except asyncio.CancelledError:
-                deps.cancelled.set()  # a tool thread that outlives the turn opens no order
-                raise
-            replies = [OutboundMessage(text=outcome.reply)] if outcome.reply.strip() else []
-            # A turn from marketplace events is answered through the conversation outbox, which
-            # records each reply in the transcript as it queues it; a local turn (command-line
-            # chat, assist mode, evaluation) has no outbox, so its replies are recorded here.
-            recorded = [] if message.event_ids else replies
-            await asyncio.to_thread(self._store, conversation_id, outcome, recorded)
-            return replies
+                return await self._answer(message, conversation_id, history, sources)
+            finally:
+                if here:
+                    self._analysing_here.release()
+
+    async def _answer(
+        self,
+        message: InboundMessage,
+        conversation_id: str,
+        history: list[ModelMessage],
+        awaited: list[str],
+    ) -> list[OutboundMessage]:
+        """Run the agent on the stored turn and store its memory; the replies."""
+        deps = ShopDeps(
+            platform=message.platform,
+            account_id=message.account_id,
+            customer_id=message.customer_id,
+            conversation_id=conversation_id,
+            workflow=self.workflow,
+            settings=self.settings,
+            customer_nick=message.customer_nick,
+            pictures=tuple(message.attachments),
+            turn_text=(message.text or "").strip(),
+            ocr=self.ocr,
+            allow_local_files=self.allow_local_files,
+            awaited_pictures=frozenset(awaited),
+        )
+        try:
+            outcome = await run_turn(deps, build_prompt(message), history)
+        except asyncio.CancelledError:
+            deps.cancelled.set()  # a tool thread that outlives the turn opens no order
+            raise
+        replies = [OutboundMessage(text=outcome.reply)] if outcome.reply.strip() else []
+        # A turn from marketplace events is answered through the conversation outbox, which
+        # records each reply in the transcript as it queues it; a local turn (command-line
+        # chat, assist mode, evaluation) has no outbox, so its replies are recorded here.
+        recorded = [] if message.event_ids else replies
+        await asyncio.to_thread(self._store, conversation_id, outcome, recorded)
+        return replies
+
+    async def _await_pictures(self, sources: list[str], behind_others: bool | None) -> bool:
+        """Wait, on the event loop, for the workers to analyse the turn's pictures.
+
+        A quoting tool waiting in its thread would hold one of the threads (AnyIO's limiter)
+        that every turn's tools share, so the turn waits here instead and the tool finds the
+        results stored. The customer is told at once when the quote will take a moment.
+        True when the workers did not answer within ``picture_job_wait_seconds`` and the turn
+        holds this process's one local-analysis slot: the pictures are then analysed here, one
+        turn at a time (each would otherwise hold a tool thread), unless a worker's result
+        arrives while the turn waits for the slot.
+        """
+        from ai_cs.processing.pictures import POLL_SECONDS
+
+        # Pictures waiting before this one: no quote within the second, say so at once.
+        if behind_others or not await self._analysed(
+            sources, self.settings.picture_ack_after_seconds
+        ):
+            await self._acknowledge_picture()
+            if await self._analysed(sources, self.settings.picture_job_wait_seconds):
+                return False
+            while not self._all_stored(sources):
+                if not self._analysing_here.locked():
+                    await self._analysing_here.acquire()  # free: returns at once
+                    return True
+                await asyncio.sleep(POLL_SECONDS)
+        return False
 
     def _picture_sources(self, message: InboundMessage) -> list[str]:
         """The turn's pictures to analyse as jobs (AICS_PICTURE_JOBS; URLs the agent accepts)."""
@@ -157,17 +193,21 @@ class AgentHandler:
 
     async def _analysed(self, sources: list[str], seconds: float) -> bool:
         """Whether every picture's analysis is back within ``seconds`` (no thread held)."""
-        from ai_cs.processing.pictures import POLL_SECONDS, result_path
+        from ai_cs.processing.pictures import POLL_SECONDS
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
-        data_dir = self.settings.data_dir
         while True:
-            if all(result_path(data_dir, s).exists() for s in sources):
+            if self._all_stored(sources):
                 return True
             if loop.time() >= deadline:
                 return False
             await asyncio.sleep(POLL_SECONDS)
+
+    def _all_stored(self, sources: list[str]) -> bool:
+        from ai_cs.processing.pictures import result_path
+
+        return all(result_path(self.settings.data_dir, s).exists() for s in sources)
 
     async def _acknowledge_picture(self) -> None:
         """Tell the customer at once that the picture is being looked at (channels that can).

@@ -212,6 +212,60 @@ async def test_a_picture_no_worker_takes_is_analysed_by_the_turn_after_one_wait(
     assert 3.0 < quoted_after < 2 * 3.0  # one wait, not the turn's and then the tool's
 
 
+class GatedOcr(StaticOcr):
+    """No text, once released: an analysis that lasts as long as the test wants."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.release = threading.Event()
+
+    def read(self, rgb: NDArray[np.uint8]) -> list[OcrLine]:
+        self.release.wait(60)
+        return super().read(rgb)
+
+
+@pytest.mark.anyio
+async def test_pictures_no_worker_took_in_time_are_analysed_here_one_at_a_time(
+    wf: Workflow, sim: GatewaySimulator
+) -> None:
+    """Past ``picture_job_wait_seconds`` the turns analyse their pictures in this process.
+
+    One at a time: a quote tool per picture, each holding a thread while it waits for the
+    serialised OCR, would again leave another customer's text turn no thread (2 here).
+    """
+    wf.settings.picture_job_wait_seconds = 0.5
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = 2
+    buyers = [Customer(id=f"here-{i}") for i in range(3)]
+    pictures = [sim.add_picture(f"h{i}.png", photo_png(31 + i)) for i in range(3)]
+    other = Customer(id="txt-here")
+    ocr = GatedOcr()
+    presence.beat(wf.db, wf.clock, "idle-worker", "embedded")  # alive, but takes no job
+    try:
+        async with running(make_client(wf, sim, AgentHandler(wf, ocr=ocr))) as client:
+            for buyer, picture in zip(buyers, pictures, strict=True):
+                await sim.send_picture(buyer, picture, text="帮我抠图")
+            for buyer in buyers:
+                assert await sim.wait_for_replies(buyer, 1, timeout=20)
+            await asyncio.sleep(1.0)  # every turn has given up waiting for the workers
+            await sim.say(other, "你好")
+            answered = await sim.wait_for_replies(other, 1, timeout=20)
+            ocr.release.set()
+            for buyer in buyers:
+                assert await sim.wait_for_replies(buyer, 2, timeout=30)
+            assert await client.processor.idle(10)
+            await asyncio.sleep(0.5)
+    finally:
+        ocr.release.set()
+        limiter.total_tokens = 40
+        presence.leave(wf.db, "idle-worker")
+    assert answered
+    for buyer in buyers:
+        assert texts(sim, buyer)[0] == PICTURE_ACK
+        assert len(texts(sim, buyer)) == 2 and "元" in texts(sim, buyer)[1]
+    assert ocr.calls == 3
+
+
 @pytest.mark.anyio
 async def test_no_acknowledgement_when_the_quote_is_ready_at_once(
     wf: Workflow, sim: GatewaySimulator
