@@ -40,6 +40,7 @@ from ai_cs.bridges.models import (
 )
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
+from ai_cs.core.records import record
 from ai_cs.db.database import dialect_insert
 from ai_cs.dispatch.config import read_secret_file, write_secret_file
 from ai_cs.errors import AicsError, InvalidArgument, NotFound
@@ -138,22 +139,7 @@ class AccountView:
 
 
 def _view(row: MarketplaceAccount) -> AccountView:
-    return AccountView(
-        id=row.id,
-        platform=row.platform,
-        account_id=row.account_id,
-        nick=row.nick,
-        state=row.state,
-        state_reason=row.state_reason,
-        state_since=row.state_since,
-        paused=bool(row.paused),
-        cookie_version=row.cookie_version,
-        device_id=row.device_id,
-        last_event_at=row.last_event_at,
-        last_error=row.last_error,
-        last_error_at=row.last_error_at,
-        created_at=row.created_at,
-    )
+    return record(AccountView, row, paused=bool(row.paused))
 
 
 def _row(session: Session, platform: str, account_id: str) -> MarketplaceAccount:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from ai_cs.clock import Clock, iso
 from ai_cs.conversations.contracts import Attachment, OutboundMessage
 from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMessage
+from ai_cs.core.records import pick
 from ai_cs.core.tasks import MAX_ID_CHARS, check_id
 from ai_cs.db.database import dialect_insert
 from ai_cs.errors import Conflict, InvalidArgument, NotFound
@@ -151,17 +152,11 @@ def conversation_to_dict(row: Conversation, clock: Clock) -> dict[str, Any]:
 def message_to_dict(row: ConversationMessage) -> dict[str, Any]:
     """A stored message as the API shows it (attachments decoded)."""
     return {
-        "id": row.id,
-        "conversation_id": row.conversation_id,
-        "direction": row.direction,
-        "role": row.role,
-        "text": row.text,
+        **pick(row, "id", "conversation_id", "direction", "role", "text", "author", "created_at"),
         "attachments": [
             {"url": a.url, "width": a.width, "height": a.height}
             for a in attachments_from_json(row.attachments)
         ],
-        "author": row.author,
-        "created_at": row.created_at,
     }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
+from ai_cs.core.records import record
 from ai_cs.db.database import dialect_insert
 from ai_cs.marketplace.models import (
     FAILED,
@@ -154,14 +155,7 @@ def claim_due_sends(
         )
         if _rowcount(done):
             claimed.append(
-                PendingSend(
-                    command_id=row.command_id,
-                    account_id=row.account_id,
-                    conversation_id=row.conversation_id,
-                    to=row.to,
-                    message=json.loads(row.message),
-                    attempts=attempts,
-                )
+                record(PendingSend, row, message=json.loads(row.message), attempts=attempts)
             )
     return claimed
 
@@ -287,19 +281,7 @@ class InboxEvent:
 
 
 def _to_inbox_event(row: GatewayInbox) -> InboxEvent:
-    return InboxEvent(
-        id=row.id,
-        event_id=row.event_id,
-        kind=row.kind,
-        account_id=row.account_id,
-        conversation_id=row.conversation_id,
-        sender_id=row.sender_id,
-        sender_role=row.sender_role,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        received_epoch=row.received_epoch,
-        event=GatewayEvent.model_validate_json(row.raw),
-    )
+    return record(InboxEvent, row, event=GatewayEvent.model_validate_json(row.raw))
 
 
 def lanes_due(

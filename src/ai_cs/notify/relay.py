@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
+from ai_cs.core.records import pick, record
 from ai_cs.db.database import Database, dialect_insert
 from ai_cs.db.passes import PENDING, DeliveryCounts, claim_due, run_passes, settle_pending
 from ai_cs.jobs.embedded import backoff_seconds
@@ -123,15 +124,7 @@ def claim(session: Session, clock: Clock, delivery_id: int) -> Claimed | None:
     if row is None:
         return None
     event = session.get_one(NotifyEvent, row.event_id)
-    return Claimed(
-        id=row.id,
-        channel=row.channel,
-        attempts=row.attempts,
-        event_id=event.id,
-        kind=event.kind,
-        payload=event.payload,
-        created_at=event.created_at,
-    )
+    return record(Claimed, row, **pick(event, "kind", "payload", "created_at"))
 
 
 def _settle(session: Session, delivery_id: int, values: Mapping[str, object]) -> None:
