@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import ClassVar, Final, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -107,10 +107,26 @@ def _require_zero(response: httpx.Response, field: str) -> None:
 
 
 @dataclass(frozen=True)
-class DingTalk:
-    """钉钉群机器人."""
+class _Robot:
+    """A group robot: a JSON POST to its URL, answered HTTP 200 with a code that must be 0."""
 
     url: str
+
+    code_field: ClassVar[str] = "errcode"
+    """The answer's field that is 0 when the robot took the message."""
+
+    def _post(self, body: object, url: str | None = None) -> Request:
+        return Request(url or self.url, _json(body), JSON_HEADERS)
+
+    def check(self, response: httpx.Response) -> None:
+        """``code_field`` 0 or it failed (the robots say no with HTTP 200)."""
+        _require_zero(response, self.code_field)
+
+
+@dataclass(frozen=True)
+class DingTalk(_Robot):
+    """钉钉群机器人."""
+
     secret: str = ""
     name: str = "dingtalk"
 
@@ -130,11 +146,7 @@ class DingTalk:
         """A markdown message."""
         text = "\n".join([f"#### {notice.title}", "", *_markdown_lines(notice)])
         body = {"msgtype": "markdown", "markdown": {"title": notice.title, "text": text}}
-        return Request(self.signed_url(now_epoch), _json(body), JSON_HEADERS)
-
-    def check(self, response: httpx.Response) -> None:
-        """``errcode`` 0 or it failed (DingTalk says no with HTTP 200)."""
-        _require_zero(response, "errcode")
+        return self._post(body, self.signed_url(now_epoch))
 
 
 def feishu_sign(secret: str, timestamp: int) -> str:
@@ -144,12 +156,13 @@ def feishu_sign(secret: str, timestamp: int) -> str:
 
 
 @dataclass(frozen=True)
-class Feishu:
-    """飞书自定义机器人."""
+class Feishu(_Robot):
+    """飞书自定义机器人 (``code`` 0, or the older ``StatusCode`` 0, when it took the message)."""
 
-    url: str
     secret: str = ""
     name: str = "feishu"
+
+    code_field: ClassVar[str] = "code"
 
     def request(self, notice: Notice, now_epoch: float) -> Request:
         """A rich-text ``post`` with the facts, what is needed and a link."""
@@ -169,18 +182,13 @@ class Feishu:
                 "sign": feishu_sign(self.secret, timestamp),
                 **body,
             }
-        return Request(self.url, _json(body), JSON_HEADERS)
-
-    def check(self, response: httpx.Response) -> None:
-        """``code`` 0 (or the older ``StatusCode`` 0) or it failed."""
-        _require_zero(response, "code")
+        return self._post(body)
 
 
 @dataclass(frozen=True)
-class WeCom:
+class WeCom(_Robot):
     """企业微信群机器人."""
 
-    url: str
     name: str = "wecom"
 
     def request(self, notice: Notice, now_epoch: float) -> Request:
@@ -196,11 +204,7 @@ class WeCom:
             ]
         )
         body = {"msgtype": "markdown", "markdown": {"content": content[:4000]}}
-        return Request(self.url, _json(body), JSON_HEADERS)
-
-    def check(self, response: httpx.Response) -> None:
-        """``errcode`` 0 or it failed."""
-        _require_zero(response, "errcode")
+        return self._post(body)
 
 
 @dataclass(frozen=True)
