@@ -256,12 +256,42 @@ class GatewaySimulator(WebsocketServer):
         for _ in range(max(1, copies)):
             await self._deliver(event)
 
+    async def _message(
+        self,
+        customer: Customer,
+        role: str,
+        text: str,
+        attachments: list[dict[str, Any]] | None = None,
+        *,
+        duplicates: int = 1,
+    ) -> str:
+        """A chat message in ``customer``'s conversation: a picture message if it has any."""
+        message = {
+            "kind": "image" if attachments else "text",
+            "text": text,
+            "attachments": attachments or [],
+        }
+        event = self._event("message", customer, role, message=message)
+        return await self.push(event, duplicates=duplicates)
+
+    async def _order(
+        self,
+        kind: str,
+        customer: Customer,
+        order_id: str,
+        status: str,
+        amount_fen: int | None,
+        *,
+        duplicates: int = 1,
+    ) -> str:
+        order = {"id": order_id, "amount_fen": amount_fen, "status": status}
+        return await self.push(
+            self._event(kind, customer, "buyer", order=order), duplicates=duplicates
+        )
+
     async def say(self, customer: Customer, text: str, *, duplicates: int = 1) -> str:
         """The customer writes ``text``."""
-        body = {"message": {"kind": "text", "text": text, "attachments": []}}
-        return await self.push(
-            self._event("message", customer, "buyer", **body), duplicates=duplicates
-        )
+        return await self._message(customer, "buyer", text, duplicates=duplicates)
 
     async def send_picture(
         self,
@@ -274,16 +304,8 @@ class GatewaySimulator(WebsocketServer):
         duplicates: int = 1,
     ) -> str:
         """The customer sends a picture (with optional words)."""
-        body = {
-            "message": {
-                "kind": "image",
-                "text": text,
-                "attachments": [{"url": url, "width": width, "height": height}],
-            }
-        }
-        return await self.push(
-            self._event("message", customer, "buyer", **body), duplicates=duplicates
-        )
+        picture = {"url": url, "width": width, "height": height}
+        return await self._message(customer, "buyer", text, [picture], duplicates=duplicates)
 
     async def pay(
         self,
@@ -294,22 +316,19 @@ class GatewaySimulator(WebsocketServer):
         duplicates: int = 1,
     ) -> str:
         """The platform reports the customer's payment of ``order_id``."""
-        order = {"id": order_id, "amount_fen": amount_fen, "status": "paid"}
-        return await self.push(
-            self._event("payment", customer, "buyer", order=order), duplicates=duplicates
+        return await self._order(
+            "payment", customer, order_id, "paid", amount_fen, duplicates=duplicates
         )
 
     async def order_status(
         self, customer: Customer, order_id: str, status: str, amount_fen: int | None = None
     ) -> str:
         """The platform reports an order change (``refunded``, ``closed`` …)."""
-        order = {"id": order_id, "amount_fen": amount_fen, "status": status}
-        return await self.push(self._event("order_status", customer, "buyer", order=order))
+        return await self._order("order_status", customer, order_id, status, amount_fen)
 
     async def seller_says(self, customer: Customer, text: str) -> str:
         """The shop's own staff write in the customer's conversation (manual takeover)."""
-        body = {"message": {"kind": "text", "text": text, "attachments": []}}
-        return await self.push(self._event("message", customer, "seller", **body))
+        return await self._message(customer, "seller", text)
 
     async def _deliver(self, event: dict[str, Any] | str) -> None:
         if not self._live:

@@ -414,18 +414,26 @@ class FakeGoofish(LoopbackServer):
         """A person on the shop's side writes from the phone app (comes back as an own message)."""
         message_id = self.new_message_id()
         account = self.accounts[user_id]
+        entry = self._own_message(account, cid, buyer, message_id, fr.content_text(text))
+        await self.push(user_id, [entry])
+        return message_id
+
+    @staticmethod
+    def _own_message(
+        account: FakeAccount, cid: str, buyer: str, message_id: str, content: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A message from the seller's side as the platform echoes it to the seller's socket."""
         entry = chat_map(
             cid=cid,
-            sender=user_id,
+            sender=account.user_id,
             message_id=message_id,
-            content=fr.content_text(text),
-            reminder=text,
+            content=content,
+            reminder=str(content.get("text", {}).get("text", "[图片]")),
             nick=account.nick,
             peer=buyer,
         )
         entry["3"]["needPush"] = "false"
-        await self.push(user_id, [entry])
-        return message_id
+        return entry
 
     async def kickout(self, user_id: str) -> None:
         """``/push/kickout``: the platform ends this login's connection."""
@@ -710,16 +718,7 @@ class FakeGoofish(LoopbackServer):
         buyer = next((fr.bare(r) for r in receivers if fr.bare(r) != account.user_id), "")
         message_id = self.new_message_id()
         account.sent.append(SentByShop(message_id, cid, buyer, inner))
-        echo = chat_map(
-            cid=cid,
-            sender=account.user_id,
-            message_id=message_id,
-            content=inner,
-            reminder=str(inner.get("text", {}).get("text", "[图片]")),
-            nick=account.nick,
-            peer=buyer,
-        )
-        echo["3"]["needPush"] = "false"
+        echo = self._own_message(account, cid, buyer, message_id, inner)
         if account.echo_before_reply:
             await self.push(account.user_id, [echo])
             await self._reply(account, mid, 200, {"messageId": message_id})
