@@ -19,10 +19,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Final
+from typing import Any, Final
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from ai_cs.bridges.models import (
@@ -142,12 +142,33 @@ def _view(row: MarketplaceAccount) -> AccountView:
     return record(AccountView, row, paused=bool(row.paused))
 
 
-def _row(session: Session, platform: str, account_id: str) -> MarketplaceAccount:
-    row = session.execute(
-        select(MarketplaceAccount).where(
-            MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id
-        )
+def _key(platform: str, account_id: str) -> ColumnElement[bool]:
+    """The account's row by its natural key (platform, account id)."""
+    row = MarketplaceAccount
+    return and_(row.platform == platform, row.account_id == account_id)
+
+
+def _find(session: Session, platform: str, account_id: str) -> MarketplaceAccount | None:
+    return session.execute(
+        select(MarketplaceAccount).where(_key(platform, account_id))
     ).scalar_one_or_none()
+
+
+def _update(
+    session: Session, platform: str, account_id: str, *conditions: Any, **values: Any
+) -> int:
+    """Set ``values`` on the account's row (where ``conditions`` hold); the rows changed."""
+    result = session.execute(
+        update(MarketplaceAccount)
+        .where(_key(platform, account_id), *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _row(session: Session, platform: str, account_id: str) -> MarketplaceAccount:
+    row = _find(session, platform, account_id)
     if row is None:
         raise NotFound(f"no {platform} account {account_id!r}")
     return row
@@ -171,11 +192,7 @@ def upsert_account(
     login becomes ``new`` again. The device id of a known account is kept for good.
     """
     now = iso(clock.now())
-    existing = session.execute(
-        select(MarketplaceAccount).where(
-            MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id
-        )
-    ).scalar_one_or_none()
+    existing = _find(session, platform, account_id)
     if existing is None:
         row = MarketplaceAccount(
             platform=platform,
@@ -261,17 +278,15 @@ def save_renewed_cookie(
 
     The version does not change: it counts logins given by people, not renewals.
     """
-    result = session.execute(
-        update(MarketplaceAccount)
-        .where(
-            MarketplaceAccount.platform == platform,
-            MarketplaceAccount.account_id == account_id,
-            MarketplaceAccount.cookie_version == version,
-        )
-        .values(cookie_encrypted=cipher.encrypt(cookie), updated_at=iso(clock.now()))
-        .execution_options(synchronize_session=False)
+    changed = _update(
+        session,
+        platform,
+        account_id,
+        MarketplaceAccount.cookie_version == version,
+        cookie_encrypted=cipher.encrypt(cookie),
+        updated_at=iso(clock.now()),
     )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(changed)
 
 
 def save_token(
@@ -283,14 +298,12 @@ def save_token(
     expires_epoch: float | None,
 ) -> None:
     """Cache the IM token (``None`` forgets it: the next connection asks for a new one)."""
-    session.execute(
-        update(MarketplaceAccount)
-        .where(MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id)
-        .values(
-            token_encrypted=cipher.encrypt(token) if token else None,
-            token_expires_epoch=expires_epoch if token else None,
-        )
-        .execution_options(synchronize_session=False)
+    _update(
+        session,
+        platform,
+        account_id,
+        token_encrypted=cipher.encrypt(token) if token else None,
+        token_expires_epoch=expires_epoch if token else None,
     )
 
 
@@ -418,22 +431,18 @@ def record_error(
     session: Session, clock: Clock, platform: str, account_id: str, error: str
 ) -> None:
     """Remember the last error of an account (shown in the console)."""
-    session.execute(
-        update(MarketplaceAccount)
-        .where(MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id)
-        .values(last_error=error[:MAX_REASON_CHARS], last_error_at=iso(clock.now()))
-        .execution_options(synchronize_session=False)
+    _update(
+        session,
+        platform,
+        account_id,
+        last_error=error[:MAX_REASON_CHARS],
+        last_error_at=iso(clock.now()),
     )
 
 
 def touch_event(session: Session, clock: Clock, platform: str, account_id: str) -> None:
     """An event arrived from the account just now."""
-    session.execute(
-        update(MarketplaceAccount)
-        .where(MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id)
-        .values(last_event_at=iso(clock.now()))
-        .execution_options(synchronize_session=False)
-    )
+    _update(session, platform, account_id, last_event_at=iso(clock.now()))
 
 
 def set_paused(
@@ -454,11 +463,7 @@ def set_paused(
 def remove_account(session: Session, platform: str, account_id: str) -> None:
     """Forget an account and its secrets (its conversations and tasks stay)."""
     _row(session, platform, account_id)
-    session.execute(
-        delete(MarketplaceAccount).where(
-            MarketplaceAccount.platform == platform, MarketplaceAccount.account_id == account_id
-        )
-    )
+    session.execute(delete(MarketplaceAccount).where(_key(platform, account_id)))
 
 
 def recent_events(
