@@ -23,7 +23,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Final
@@ -45,7 +45,6 @@ from ai_cs.db.database import Database, dialect_insert
 from ai_cs.errors import AicsError, NotFound
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.models import ResultDelivery as DeliveryRow
-from ai_cs.marketplace.protocol import wire_message
 from ai_cs.processing.storage import LocalStorage
 from ai_cs.tasks.models import ImageTask
 
@@ -308,11 +307,7 @@ def announce(
             account_id=item.account_id,
             conversation_id=item.conversation_id,
             to=item.customer_id,
-            message=wire_message(
-                message.text,
-                message.kind,
-                [{"url": a.url, "width": a.width, "height": a.height} for a in message.attachments],
-            ),
+            message=message.wire(),
             command_id=command_id,
         )
     return token
@@ -332,23 +327,16 @@ def resolve(session: Session, clock: Clock, token: str) -> DeliveryRow:
     return row
 
 
+@dataclass(eq=False)
 class ResultDelivery:
     """The loop that announces finished results (run by ``aics serve`` with the gateway)."""
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        settings: Settings,
-        *,
-        on_queued: Callable[[], None] | None = None,
-        poll_seconds: float = POLL_SECONDS,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.settings = settings
-        self.on_queued = on_queued
-        self.poll_seconds = poll_seconds
+    db: Database
+    clock: Clock
+    settings: Settings
+    _: KW_ONLY
+    on_queued: Callable[[], None] | None = None
+    poll_seconds: float = POLL_SECONDS
 
     def deliver_once(self) -> list[str]:
         """Announce every result not yet announced; returns the task ids announced now."""

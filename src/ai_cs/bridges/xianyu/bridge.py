@@ -16,7 +16,7 @@ import contextlib
 import logging
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Final
 from urllib.parse import unquote
 
@@ -96,35 +96,27 @@ class _Running:
     task: asyncio.Task[None]
 
 
+@dataclass(eq=False)
 class XianyuBridge:
     """Runs a :class:`XianyuSession` for every account this process holds the lease of."""
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        settings: Settings,
-        endpoint: BridgeEndpoint,
-        *,
-        holder: str,
-        timings: Timings | None = None,
-        poll_seconds: float = POLL_SECONDS,
-        lease_seconds: float = LEASE_SECONDS,
-        session_factory: Callable[..., XianyuSession] = XianyuSession,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.settings = settings
-        self.endpoint = endpoint
-        self.holder = holder
-        self.timings = timings
-        self.poll_seconds = poll_seconds
-        self.lease_seconds = lease_seconds
-        self.session_factory = session_factory
-        self.store = AccountStore(db, clock, settings, PLATFORM)
-        self.running: dict[str, _Running] = {}
-        self.gate: asyncio.Event | None = None
-        """When set by the owner: sessions run only while this event is set."""
+    db: Database
+    clock: Clock
+    settings: Settings
+    endpoint: BridgeEndpoint
+    _: KW_ONLY
+    holder: str
+    timings: Timings | None = None
+    poll_seconds: float = POLL_SECONDS
+    lease_seconds: float = LEASE_SECONDS
+    session_factory: Callable[..., XianyuSession] = XianyuSession
+    store: AccountStore = field(init=False)
+    running: dict[str, _Running] = field(init=False, default_factory=dict)
+    gate: asyncio.Event | None = field(init=False, default=None)
+    """When set by the owner: sessions run only while this event is set."""
+
+    def __post_init__(self) -> None:
+        self.store = AccountStore(self.db, self.clock, self.settings, PLATFORM)
 
     def _lease(self, account_id: str) -> bool:
         key = f"{PLATFORM}:{account_id}"
