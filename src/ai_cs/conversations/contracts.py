@@ -7,8 +7,10 @@ The agent package implements the handler; tests and the simulator may use simple
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from ai_cs.marketplace.protocol import wire_message
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class OutboundMessage:
     text: str
     kind: Literal["text", "image"] = "text"
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+
+    def wire(self) -> dict[str, Any]:
+        """The ``message`` object of a §7 send: ``{kind, text, attachments}``."""
+        return wire_message(self.text, self.kind, [asdict(a) for a in self.attachments])
 
 
 class MessageHandler(Protocol):

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -33,6 +34,7 @@ from ai_cs.core.records import pick
 from ai_cs.core.tasks import MAX_ID_CHARS, check_id
 from ai_cs.db.database import dialect_insert
 from ai_cs.errors import Conflict, InvalidArgument, NotFound
+from ai_cs.marketplace.protocol import MAX_TEXT_CHARS
 from ai_cs.marketplace.service import queue_send
 from ai_cs.notify import NotifyKind, emit
 
@@ -42,7 +44,8 @@ MEMORY_TURNS: Final = 12
 """Customer turns of agent memory kept per conversation (older turns are dropped whole)."""
 MEMORY_MAX_BYTES: Final = 256_000
 """Upper bound of one conversation's stored memory; older turns go first."""
-MAX_MESSAGE_CHARS: Final = 4000
+MAX_MESSAGE_CHARS: Final = MAX_TEXT_CHARS
+"""A stored message's text is cut to what one message of the gateway protocol may carry."""
 MAX_ATTACHMENTS: Final = 9
 MAX_TAKEOVER_MINUTES: Final = 7 * 24 * 60
 ASSIST_PREFIX: Final = "assist:"
@@ -94,10 +97,7 @@ def _clean_text(text: object, *, limit: int = MAX_MESSAGE_CHARS) -> str:
 
 def attachments_to_json(attachments: Iterable[Attachment]) -> str:
     """The JSON stored in ``conversation_messages.attachments``."""
-    items = [
-        {"url": a.url, "width": a.width, "height": a.height}
-        for a in list(attachments)[:MAX_ATTACHMENTS]
-    ]
+    items = [asdict(a) for a in list(attachments)[:MAX_ATTACHMENTS]]
     return json.dumps(items, ensure_ascii=False)
 
 
@@ -153,10 +153,7 @@ def message_to_dict(row: ConversationMessage) -> dict[str, Any]:
     """A stored message as the API shows it (attachments decoded)."""
     return {
         **pick(row, "id", "conversation_id", "direction", "role", "text", "author", "created_at"),
-        "attachments": [
-            {"url": a.url, "width": a.width, "height": a.height}
-            for a in attachments_from_json(row.attachments)
-        ],
+        "attachments": [asdict(a) for a in attachments_from_json(row.attachments)],
     }
 
 
@@ -650,13 +647,7 @@ def send_to_customer(
         account_id=conv.account_id,
         conversation_id=conv.chat_id,
         to=conv.customer_id,
-        message={
-            "kind": message.kind,
-            "text": message.text,
-            "attachments": [
-                {"url": a.url, "width": a.width, "height": a.height} for a in message.attachments
-            ],
-        },
+        message=message.wire(),
         command_id=command_id,
         held=is_assisted(conv.conversation_id),
     )

@@ -48,7 +48,7 @@ from ai_cs.core.money import yuan_fixed
 from ai_cs.errors import AicsError
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.models import FAILED
-from ai_cs.marketplace.protocol import GatewayEvent, wire_message
+from ai_cs.marketplace.protocol import GatewayEvent
 from ai_cs.tasks import orders
 from ai_cs.tasks import service as tasks
 from ai_cs.workflow import Workflow
@@ -667,14 +667,7 @@ class EventProcessor:
                 account_id=item.account_id,
                 conversation_id=item.conversation_id,
                 to=reply.to,
-                message=wire_message(
-                    reply.message.text,
-                    reply.message.kind,
-                    [
-                        {"url": a.url, "width": a.width, "height": a.height}
-                        for a in reply.message.attachments
-                    ],
-                ),
+                message=reply.message.wire(),
                 command_id=reply.command_id,
             )
 
