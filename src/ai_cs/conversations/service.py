@@ -332,9 +332,7 @@ def take_over(
     # Never shorten a longer pause someone else set.
     row.takeover_until = max(until, row.takeover_until or 0.0)
     row.taken_over_by = (by or "staff")[:200]
-    row.updated_at = iso(clock.now())
-    session.flush()
-    return conversation_to_dict(row, clock)
+    return _saved(session, clock, row)
 
 
 def seller_wrote(
@@ -374,6 +372,11 @@ def hand_back(session: Session, clock: Clock, conversation_id: object) -> dict[s
     row.taken_over_by = None
     row.needs_human = 0
     row.needs_human_reason = None
+    return _saved(session, clock, row)
+
+
+def _saved(session: Session, clock: Clock, row: Conversation) -> dict[str, Any]:
+    """Stamp a staff change on the conversation; the conversation as the API shows it."""
     row.updated_at = iso(clock.now())
     session.flush()
     return conversation_to_dict(row, clock)
