@@ -67,6 +67,11 @@ RISK: Final = ["FAIL_SYS_USER_VALIDATE", "RGV587_ERROR::SM::哎哟喂,被挤爆�
 SESSION_EXPIRED: Final = ["FAIL_SYS_SESSION_EXPIRED::Session过期"]
 
 
+def _mtop_response(api: str, ret: list[str], data: dict[str, Any] | None = None) -> JSONResponse:
+    """An mtop answer: the api, its ``ret`` codes and its data (HTTP 200 whatever ``ret`` says)."""
+    return JSONResponse({"api": api, "ret": ret, "data": data or {}})
+
+
 def new_sign_token() -> str:
     """A fresh ``_m_h5_tk`` value: 32 hex characters, ``_``, a millisecond time."""
     return f"{secrets.token_hex(16)}_{fr.now_ms()}"
@@ -256,8 +261,7 @@ class FakeGoofish(LoopbackServer):
     """The fake service; ``async with FakeGoofish() as fake`` listens on a free loopback port."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.accounts: dict[str, FakeAccount] = {}
         self.orders: dict[str, FakeOrder] = {}
         self.images: dict[str, tuple[bytes, str]] = {}
@@ -483,16 +487,16 @@ class FakeGoofish(LoopbackServer):
         api = request.path_params["api"]
         account, jar = self._account_of(request)
         if account is None or jar is None:
-            return JSONResponse({"api": api, "ret": SESSION_EXPIRED, "data": {}})
+            return _mtop_response(api, SESSION_EXPIRED)
         async with request.form() as form:
             data = str(form.get("data", ""))
         query = request.query_params
         account.mtop_calls.append(api)
         if account.risk == "verify":
             url = f"{self.base}/_____tmd_____/punish?x5secdata=abc&action=captcha"
-            return JSONResponse({"api": api, "ret": RISK, "data": {"url": url}})
+            return _mtop_response(api, RISK, {"url": url})
         if account.risk == "logged_out":
-            return JSONResponse({"api": api, "ret": SESSION_EXPIRED, "data": {}})
+            return _mtop_response(api, SESSION_EXPIRED)
         expected = sign(account.sign_token.split("_", 1)[0], query.get("t", ""), data)
         sign_ok = query.get("sign") == expected and query.get("appKey") == MTOP_APP_KEY
         if account.expire_sign_token_once or jar.sign_token != account.sign_token.split("_")[0]:
@@ -500,23 +504,21 @@ class FakeGoofish(LoopbackServer):
             account.sign_token = new_sign_token()
             if api == API_IM_TOKEN:
                 account.token_calls.append({"sign_ok": sign_ok, "expired": True})
-            response = JSONResponse({"api": api, "ret": TOKEN_EXPIRED, "data": {}})
+            response = _mtop_response(api, TOKEN_EXPIRED)
             response.set_cookie("_m_h5_tk", account.sign_token, path="/")
             response.set_cookie("_m_h5_tk_enc", secrets.token_hex(16), path="/")
             return response
         if not sign_ok:
-            return JSONResponse(
-                {"api": api, "ret": ["FAIL_SYS_ILLEGAL_SIGN::非法签名"], "data": {}}
-            )
+            return _mtop_response(api, ["FAIL_SYS_ILLEGAL_SIGN::非法签名"])
         try:
             payload = json.loads(data)
         except ValueError:
-            return JSONResponse({"api": api, "ret": ["FAIL_SYS_PARAMINVALID_ERROR"], "data": {}})
+            return _mtop_response(api, ["FAIL_SYS_PARAMINVALID_ERROR"])
         result = self._mtop_answer(account, api, payload)
         await self._changes.notify()
         if result is None:
-            return JSONResponse({"api": api, "ret": ["FAIL_BIZ_NOT_FOUND::不存在"], "data": {}})
-        return JSONResponse({"api": api, "ret": SUCCESS, "data": result})
+            return _mtop_response(api, ["FAIL_BIZ_NOT_FOUND::不存在"])
+        return _mtop_response(api, SUCCESS, result)
 
     def _mtop_answer(
         self, account: FakeAccount, api: str, payload: dict[str, Any]
