@@ -69,8 +69,7 @@ class BridgeEndpoint(WebsocketServer):
         token: str | None = None,
         redeliver_after: float = REDELIVER_AFTER_SECONDS,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.token = token or secrets.token_urlsafe(18)
         self.redeliver_after = redeliver_after
         self.senders: dict[str, Sender] = {}

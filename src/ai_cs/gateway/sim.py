@@ -132,8 +132,7 @@ class GatewaySimulator(WebsocketServer):
         on_delivered: Callable[[Delivered], None] | None = None,
         first_event_id: int = 1,
     ) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.redeliver_after = redeliver_after
         self.answer_sent = answer_sent
         self.on_delivered = on_delivered

@@ -20,8 +20,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 class LoopbackServer:
     """A server on ``host:port`` (port 0 picks a free one) from :meth:`start` to :meth:`stop`."""
 
-    host: str
-    port: int
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
 
     async def start(self) -> Self:
         """Listen; ``port`` holds the real port afterwards."""
