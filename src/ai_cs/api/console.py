@@ -298,6 +298,11 @@ def run_action(
 
 # ---------------------------------------------------------------------------------- pages
 router = APIRouter(prefix="/console", include_in_schema=False)
+"""The login, the logout and the pages that answer a missing login themselves."""
+staff_router = APIRouter(
+    prefix="/console", include_in_schema=False, dependencies=[Depends(console_staff)]
+)
+"""Pages for logged-in staff only."""
 
 QueryText = Annotated[str | None, Query(max_length=100)]
 ShopFilter = Annotated[str | None, Query(max_length=128)]
@@ -401,12 +406,9 @@ def console_root() -> Response:
     return RedirectResponse("/console/", status_code=307)
 
 
-@router.get("/board")
-def board(
-    request: Request, principal: ConsoleStaff, q: QueryText = None, acc_id: ShopFilter = None
-) -> Response:
+@staff_router.get("/board")
+def board(request: Request, q: QueryText = None, acc_id: ShopFilter = None) -> Response:
     """任务看板: one column per status, refreshed by polling."""
-    del principal
     query, shop = _clean(q), _clean(acc_id)
     try:
         with workflow_of(request).db.read() as session:
@@ -432,16 +434,14 @@ def board_fragment(request: Request, q: QueryText = None, acc_id: ShopFilter = N
     return render(request, "_columns.html", {"columns": columns})
 
 
-@router.get("/search")
+@staff_router.get("/search")
 def search(
     request: Request,
-    principal: ConsoleStaff,
     q: QueryText = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     """搜索: task id, customer, shop account or note text."""
-    del principal
     status_value = status if status in STATUS_LABELS else None
     query = _clean(q)
     with workflow_of(request).db.read() as session:
@@ -528,10 +528,9 @@ def timeline(
     return events
 
 
-@router.get("/tasks/{task_id}")
-def task_page(request: Request, task_id: str, principal: ConsoleStaff) -> Response:
+@staff_router.get("/tasks/{task_id}")
+def task_page(request: Request, task_id: str) -> Response:
     """任务详情: pictures side by side, analysis, quote, risk, timeline, note form, actions."""
-    del principal
     try:
         with workflow_of(request).db.read() as session:
             task = staff.visible_task(session, task_id, None)
@@ -628,16 +627,11 @@ def preview_response(
     )
 
 
-@router.get("/tasks/{task_id}/preview/{what}")
+@staff_router.get("/tasks/{task_id}/preview/{what}")
 def task_preview(
-    request: Request,
-    task_id: str,
-    what: str,
-    principal: ConsoleStaff,
-    size: PreviewSize = thumbs.SIZES[0],
+    request: Request, task_id: str, what: str, size: PreviewSize = thumbs.SIZES[0]
 ) -> Response:
     """A small preview of the task's stored original or result (made once, cached on disk)."""
-    del principal
     what = _picture_kind(what)
     data_dir = request.app.state.settings.data_dir
     with workflow_of(request).db.read() as session:
@@ -650,10 +644,9 @@ def task_preview(
     )
 
 
-@router.get("/tasks/{task_id}/{what}")
-def task_picture(request: Request, task_id: str, what: str, principal: ConsoleStaff) -> Response:
+@staff_router.get("/tasks/{task_id}/{what}")
+def task_picture(request: Request, task_id: str, what: str) -> Response:
     """The customer's picture (``original``) or the result file (``result``) for the task page."""
-    del principal
     return _picture(request, task_id, _picture_kind(what))
 
 
@@ -688,7 +681,7 @@ def _task_page(request: Request, task_id: str, principal: ConsoleStaff) -> _Task
 TaskPage = Annotated[_TaskPage, Depends(_task_page)]
 
 
-@router.post("/tasks/{task_id}/note")
+@staff_router.post("/tasks/{task_id}/note")
 def task_note(
     page: TaskPage, requirement: Annotated[str, Form(max_length=4000)], csrf: CsrfField = ""
 ) -> Response:
@@ -699,7 +692,7 @@ def task_note(
     )
 
 
-@router.post("/tasks/{task_id}/operation")
+@staff_router.post("/tasks/{task_id}/operation")
 def task_operation(
     page: TaskPage, operation: Annotated[str, Form(max_length=64)], csrf: CsrfField = ""
 ) -> Response:
@@ -713,7 +706,7 @@ def task_operation(
     )
 
 
-@router.post("/tasks/{task_id}/actions/{action}")
+@staff_router.post("/tasks/{task_id}/actions/{action}")
 def task_action(
     page: TaskPage,
     action: str,
@@ -739,10 +732,9 @@ def task_action(
     return page.run(csrf, run, action)
 
 
-@router.get("/dispatch")
-def dispatch_page(request: Request, principal: ConsoleStaff) -> Response:
+@staff_router.get("/dispatch")
+def dispatch_page(request: Request) -> Response:
     """派单状态: tasks with designers and every dispatch request's delivery state."""
-    del principal
     with workflow_of(request).db.read() as session:
         requests = staff.dispatch_board(session)
         with_designer, count = staff.find_tasks(
@@ -759,6 +751,7 @@ def install(app: FastAPI) -> None:
     """Add the console's pages, static files and login redirect to ``app``."""
     app.state.console_templates = _build_templates()
     app.include_router(router)
+    app.include_router(staff_router)
     # The conversation pages (api/console_conversations.py) are included by create_app, which
     # composes the console; they build on this module, so this module does not import them.
     app.state.console_conversations = True

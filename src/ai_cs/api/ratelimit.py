@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Final, Protocol
+from typing import Final, Protocol
 
 from ai_cs.errors import AicsError
 
@@ -36,11 +36,8 @@ class Limiter(Protocol):
         ...
 
 
-class RateLimited(AicsError):
+class RateLimited(AicsError, code="rate_limited", http_status=429):
     """Too many requests with one key; ``retry_after_seconds`` says when to come back."""
-
-    code: ClassVar[str] = "rate_limited"
-    http_status: ClassVar[int] = 429
 
 
 @dataclass

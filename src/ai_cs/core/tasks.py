@@ -7,6 +7,7 @@ Python and again by the database.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Final, TypeVar
 
@@ -110,18 +111,35 @@ def sources_of(target: TaskStatus) -> frozenset[TaskStatus]:
     return frozenset(prev for prev, cur in TRANSITIONS if cur is target)
 
 
-def check_transition(task_id: str, previous: TaskStatus, current: TaskStatus) -> None:
-    """Raise :class:`InvalidTransition` unless ``previous → current`` is allowed."""
-    if (previous, current) not in TRANSITIONS:
-        raise InvalidTransition(
-            f"task {task_id!r} cannot go from {previous.value!r} to {current.value!r}",
-            task_id=task_id,
+E = TypeVar("E", bound=StrEnum)
+
+
+def check_step(
+    steps: Collection[tuple[E, E]],
+    previous: E,
+    current: E,
+    error: type[AicsError],
+    subject: str,
+    **ids: str,
+) -> None:
+    """Raise ``error`` about ``subject`` unless ``previous → current`` is one of ``steps``.
+
+    ``ids`` (``task_id=...``) go into the error's details with both statuses.
+    """
+    if (previous, current) not in steps:
+        raise error(
+            f"{subject} cannot go from {previous.value!r} to {current.value!r}",
             previous=previous.value,
             current=current.value,
+            **ids,
         )
 
 
-E = TypeVar("E", bound=StrEnum)
+def check_transition(task_id: str, previous: TaskStatus, current: TaskStatus) -> None:
+    """Raise :class:`InvalidTransition` unless ``previous → current`` is allowed."""
+    check_step(
+        TRANSITIONS, previous, current, InvalidTransition, f"task {task_id!r}", task_id=task_id
+    )
 
 
 def parse_member(kind: type[E], value: object, error: type[AicsError], what: str) -> E:
@@ -178,19 +196,22 @@ def clean_requirement(value: object) -> str:
 
 def check_can_add_requirement(task_id: str, status: TaskStatus) -> None:
     """Notes and requirements are accepted only until payment."""
-    if status not in EDITABLE:
-        raise RequirementsLockedAfterPayment(
-            f"task {task_id!r} is {status.value!r}; requirements can only be added before payment",
-            task_id=task_id,
-            status=status.value,
-        )
+    _check_editable(
+        task_id, status, RequirementsLockedAfterPayment, "requirements can only be added"
+    )
 
 
 def check_can_modify_operation(task_id: str, status: TaskStatus) -> None:
     """The operation can change only before payment (付款后不允许)."""
+    _check_editable(task_id, status, OperationLockedAfterPayment, "the operation can only change")
+
+
+def _check_editable(
+    task_id: str, status: TaskStatus, error: type[InvalidTransition], what: str
+) -> None:
     if status not in EDITABLE:
-        raise OperationLockedAfterPayment(
-            f"task {task_id!r} is {status.value!r}; the operation can only change before payment",
+        raise error(
+            f"task {task_id!r} is {status.value!r}; {what} before payment",
             task_id=task_id,
             status=status.value,
         )

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Final
 
 from ai_cs.core.operations import OPERATIONS
-from ai_cs.core.tasks import parse_member
+from ai_cs.core.tasks import check_step, parse_member
 from ai_cs.errors import Conflict, InvalidArgument
 
 
@@ -72,13 +72,9 @@ def parse_job_status(value: object) -> JobStatus:
 
 def check_job_transition(job_id: str, previous: JobStatus, current: JobStatus) -> None:
     """Raise :class:`JobStateConflict` unless ``previous → current`` is allowed."""
-    if (previous, current) not in JOB_TRANSITIONS:
-        raise JobStateConflict(
-            f"job {job_id!r} is {previous.value!r} and cannot become {current.value!r}",
-            job_id=job_id,
-            previous=previous.value,
-            current=current.value,
-        )
+    check_step(
+        JOB_TRANSITIONS, previous, current, JobStateConflict, f"job {job_id!r}", job_id=job_id
+    )
 
 
 def is_overdue(status: str, due_epoch: float | None, now_epoch: float) -> bool:
