@@ -23,6 +23,18 @@ PG_ENV = "AICS_TEST_POSTGRES_URL"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _intent_model_trained() -> None:
+    """Train the agent's intent model once, before any test starts a clock.
+
+    A process trains it at its first customer turn (2 s quiet, 10+ s on a loaded CI machine);
+    inside a test that waits a few seconds for a gateway reply, that first turn read as a hang.
+    """
+    from ai_cs.agent.intent_model import intent_model
+
+    intent_model()
+
+
 def _pg_admin_url(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 

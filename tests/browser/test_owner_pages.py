@@ -244,7 +244,8 @@ def test_assist_mode_drafts_a_reply_and_opens_a_task(
     page.fill("#customer_id", "pdd_buyer_7")
     page.fill("#assist-text", "你好，帮我把这张图的背景去掉")
     page.set_input_files("#assist-picture", str(photo))
-    page.click("#assist-form button[type=submit]")
+    # The post runs a whole agent turn (picture intake and analysis) before the page navigates.
+    page.click("#assist-form button[type=submit]", timeout=60_000)
     page.wait_for_selector("#draft", timeout=60_000)
     tasks = workflow.get_customer_tasks("pdd_buyer_7")
     assert len(tasks) == 1 and tasks[0]["acc_type"] == "pinduoduo"

@@ -14,18 +14,6 @@ from ai_cs.config import Settings, get_settings
 from ai_cs.workflow import Workflow
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _intent_model_trained() -> None:
-    """Train the agent's intent model once, before any test starts a clock.
-
-    A process trains it at its first customer turn (2 s quiet, 10+ s on a loaded CI machine);
-    inside a test that waits a few seconds for a gateway reply, that first turn read as a hang.
-    """
-    from ai_cs.agent.intent_model import intent_model
-
-    intent_model()
-
-
 @pytest.fixture
 def workflow(database_url: str, settings: Settings) -> Iterator[Workflow]:
     """A workflow on a fresh database with the real clock."""
