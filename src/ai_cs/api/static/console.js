@@ -3,6 +3,31 @@
 "use strict";
 
 (function () {
+  // Fetches a server-rendered fragment every `seconds`, the first time after `firstDelayMs`:
+  // `show(html)` gets each answer, `failed()` runs when a fetch fails; an expired session goes
+  // to the login page instead.
+  function fetchFragment(url, seconds, firstDelayMs, show, failed) {
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (response.status === 401) {
+            window.location.assign("/console/login?reason=expired");
+            return null;
+          }
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
+        })
+        .then(function (html) {
+          if (html !== null) show(html);
+        })
+        .catch(failed)
+        .finally(function () {
+          window.setTimeout(tick, seconds * 1000);
+        });
+    }
+    window.setTimeout(tick, firstDelayMs);
+  }
+
   function pollBoard() {
     var board = document.getElementById("board");
     var status = document.getElementById("live-status");
@@ -15,38 +40,21 @@
     });
     var last = board.innerHTML;
 
-    function tick() {
-      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-        .then(function (response) {
-          if (response.status === 401) {
-            window.location.assign("/console/login?reason=expired");
-            return null;
-          }
-          if (!response.ok) throw new Error("HTTP " + response.status);
-          return response.text();
-        })
-        .then(function (html) {
-          if (html === null) return;
-          status.textContent = "实时更新中 · " + new Date().toLocaleTimeString("zh-CN");
-          status.classList.remove("stale");
-          if (html === last) return;
-          last = html;
-          board.innerHTML = html;
-          board.querySelectorAll("[data-task-id]").forEach(function (el) {
-            var key = el.getAttribute("data-task-id") + "|" + el.closest("[data-status]").getAttribute("data-status");
-            if (!known[key]) el.classList.add("fresh");
-            known[key] = true;
-          });
-        })
-        .catch(function () {
-          status.textContent = "连接中断，正在重试…";
-          status.classList.add("stale");
-        })
-        .finally(function () {
-          window.setTimeout(tick, seconds * 1000);
-        });
-    }
-    window.setTimeout(tick, seconds * 1000);
+    fetchFragment(url, seconds, seconds * 1000, function (html) {
+      status.textContent = "实时更新中 · " + new Date().toLocaleTimeString("zh-CN");
+      status.classList.remove("stale");
+      if (html === last) return;
+      last = html;
+      board.innerHTML = html;
+      board.querySelectorAll("[data-task-id]").forEach(function (el) {
+        var key = el.getAttribute("data-task-id") + "|" + el.closest("[data-status]").getAttribute("data-status");
+        if (!known[key]) el.classList.add("fresh");
+        known[key] = true;
+      });
+    }, function () {
+      status.textContent = "连接中断，正在重试…";
+      status.classList.add("stale");
+    });
   }
 
   function confirmActions() {
@@ -71,32 +79,15 @@
     var seconds = parseFloat(list.getAttribute("data-poll-seconds")) || 3;
     var last = null;
 
-    function tick() {
-      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-        .then(function (response) {
-          if (response.status === 401) {
-            window.location.assign("/console/login?reason=expired");
-            return null;
-          }
-          if (!response.ok) throw new Error("HTTP " + response.status);
-          return response.text();
-        })
-        .then(function (html) {
-          if (html === null) return;
-          if (last === null) { last = html; return; }
-          if (html === last) return;
-          last = html;
-          var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-          list.innerHTML = html;
-          if (atBottom) list.scrollTop = list.scrollHeight;
-          updateDraft(list);
-        })
-        .catch(function () { /* the next tick tries again */ })
-        .finally(function () {
-          window.setTimeout(tick, seconds * 1000);
-        });
-    }
-    tick();
+    fetchFragment(url, seconds, 0, function (html) {
+      if (last === null) { last = html; return; }
+      if (html === last) return;
+      last = html;
+      var atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+      list.innerHTML = html;
+      if (atBottom) list.scrollTop = list.scrollHeight;
+      updateDraft(list);
+    }, function () { /* the next tick tries again */ });
   }
 
   // 辅助回复: a later AI message (the quote once the picture is analysed, the result link) is
