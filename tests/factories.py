@@ -1,15 +1,22 @@
-"""Test data shared by the integration tests: one way to make each thing they all need."""
+"""Test data shared by the integration and browser tests: one way to make each thing they need."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from math import gcd
+from typing import Any
 
 from PIL import Image, ImageDraw
 from sqlalchemy.orm import Session
 
+from ai_cs.auth.service import create_key
 from ai_cs.clock import Clock
 from ai_cs.conversations import service as conversations
+from ai_cs.conversations.contracts import Attachment
 from ai_cs.conversations.models import Conversation
+from ai_cs.notify.events import NotifyKind, emit
+from ai_cs.workflow import Workflow
 
 
 def open_chat(
@@ -32,6 +39,77 @@ def open_chat(
         customer_id=customer_id,
         customer_nick=nick,
     )
+
+
+def customer_says(
+    session: Session,
+    clock: Clock,
+    conversation_id: str,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+) -> None:
+    """Record a message from the customer in the conversation (in ``session``)."""
+    conversations.record_message(
+        session,
+        clock,
+        conversation_id,
+        direction=conversations.Direction.IN,
+        role=conversations.Role.CUSTOMER,
+        text=text,
+        attachments=attachments,
+    )
+
+
+def analysed_task(
+    workflow: Workflow, stored_image: str, size: tuple[int, int], **fields: Any
+) -> dict[str, Any]:
+    """A pending 25 元 task of shop_a on 闲鱼 as the picture analysis records it.
+
+    The stored picture is ``size`` pixels, of normal complexity, without text, blur or seal;
+    ``fields`` add keywords of :meth:`Workflow.image_analysis_result` or replace these.
+    """
+    width, height = size
+    common = gcd(width, height)
+    arguments: dict[str, Any] = {
+        "customer_id": "buyer_1",
+        "image_url": "https://img.example.com/poster.jpg",
+        "complexity": "normal",
+        "aspect_ratio": f"{width // common}:{height // common}",
+        "perspective": "no",
+        "acc_id": "shop_a",
+        "acc_type": "xianyu",
+        "price_fen": 2500,
+        "stored_image": stored_image,
+        "image_sha256": "ab" * 32,
+        "perspective_quad": None,
+        "width": width,
+        "height": height,
+        "text_found": False,
+        "blurry": False,
+        "red_seal": False,
+    }
+    return workflow.image_analysis_result(**(arguments | fields))
+
+
+def api_keys(workflow: Workflow, partner_shop: str = "shop_a") -> dict[str, str]:
+    """One API key per scope, by scope; the partner key sees ``partner_shop`` only."""
+    with workflow.db.write() as session:
+        return {
+            "admin": create_key(session, workflow.clock, name="老板", scope="admin"),
+            "staff": create_key(session, workflow.clock, name="客服小王", scope="staff"),
+            "partner": create_key(
+                session, workflow.clock, name="A店系统", scope="partner", acc_ids=[partner_shop]
+            ),
+            "designer": create_key(session, workflow.clock, name="设计师", scope="designer"),
+        }
+
+
+def account_notice(workflow: Workflow, kind: NotifyKind, account_id: str, **fields: Any) -> bool:
+    """Emit a notice about a 闲鱼 shop account in its own transaction (see ``notify.emit``)."""
+    with workflow.db.write() as session:
+        return emit(
+            session, workflow.clock, kind, account_id=account_id, platform="xianyu", **fields
+        )
 
 
 def hills(size: tuple[int, int] = (1200, 800)) -> Image.Image:

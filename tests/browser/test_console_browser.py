@@ -156,25 +156,11 @@ def test_conversation_takeover_and_reply(
     if not app.state.console_conversations:
         pytest.skip("the conversations domain is not installed")
     from ai_cs.conversations import service as conversations
+    from factories import customer_says, open_chat
 
     with workflow.db.write() as session:
-        conversations.open_conversation(
-            session,
-            workflow.clock,
-            conversation_id="conv_001",
-            platform="xianyu",
-            account_id="shop_a",
-            customer_id="customer_123",
-            customer_nick="小明",
-        )
-        conversations.record_message(
-            session,
-            workflow.clock,
-            "conv_001",
-            direction=conversations.Direction.IN,
-            role=conversations.Role.CUSTOMER,
-            text="你好，这张图能去背景吗？",
-        )
+        open_chat(session, workflow.clock, "conv_001", "customer_123", nick="小明")
+        customer_says(session, workflow.clock, "conv_001", "你好，这张图能去背景吗？")
     login()
     page.click('nav a[href="/console/conversations"]')
     page.click('a[href="/console/conversations/conv_001"]')

@@ -26,6 +26,7 @@ from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.tasks.models import ImageTask
 from ai_cs.tasks.service import transition
 from ai_cs.workflow import Workflow
+from factories import analysed_task, customer_says, open_chat
 
 pytestmark = pytest.mark.browser
 
@@ -149,26 +150,14 @@ def test_board_with_thumbnails_fits_1440(
 def test_task_page_has_no_raw_field_names(
     page: Any, login: Callable[[], None], base_url: str, workflow: Workflow, settings: Settings
 ) -> None:
-    task = workflow.image_analysis_result(
-        "buyer_9",
-        "https://img.example.com/poster.jpg",
-        "normal",
-        "4:3",
-        "no",
+    task = analysed_task(
+        workflow,
+        _picture(settings, 1),
+        (640, 480),
+        customer_id="buyer_9",
         operation="enhance",
         customer_name="美味小吃店",
-        acc_id="shop_a",
-        acc_type="xianyu",
-        price_fen=2500,
         quote={"total_fen": 2500, "items": [{"label": "画质增强（普通）", "amount_fen": 2500}]},
-        stored_image=_picture(settings, 1),
-        image_sha256="ab" * 32,
-        perspective_quad=None,
-        width=640,
-        height=480,
-        text_found=False,
-        blurry=False,
-        red_seal=False,
     )
     with workflow.db.write() as session:
         session.execute(
@@ -192,24 +181,9 @@ def test_conversation_shows_the_picture_inline_from_our_copy(
 ) -> None:
     key = _picture(settings, 3, (800, 600))
     with workflow.db.write() as session:
-        conversations.open_conversation(
-            session,
-            workflow.clock,
-            conversation_id="conv_pic",
-            platform="xianyu",
-            account_id="shop_a",
-            customer_id="buyer_pic",
-            customer_nick="小红",
-        )
-        conversations.record_message(
-            session,
-            workflow.clock,
-            "conv_pic",
-            direction=conversations.Direction.IN,
-            role=conversations.Role.CUSTOMER,
-            text="这张能修吗",
-            attachments=(Attachment(url=str(settings.data_dir / key)),),
-        )
+        open_chat(session, workflow.clock, "conv_pic", "buyer_pic", nick="小红")
+        picture = Attachment(url=str(settings.data_dir / key))
+        customer_says(session, workflow.clock, "conv_pic", "这张能修吗", [picture])
     outside: list[str] = []
     page.on("request", lambda r: None if r.url.startswith(base_url) else outside.append(r.url))
     login()

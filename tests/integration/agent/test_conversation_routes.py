@@ -12,22 +12,18 @@ from sqlalchemy import select
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.api import create_app
 from ai_cs.api.server import ThreadedServer
-from ai_cs.auth.service import create_key
 from ai_cs.config import Settings
 from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.marketplace.models import GatewayOutbox
 from ai_cs.workflow import Workflow
+from factories import api_keys
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
 def keys(fixed_workflow: Workflow) -> dict[str, str]:
-    with fixed_workflow.db.write() as session:
-        return {
-            "staff": create_key(session, fixed_workflow.clock, name="客服小王", scope="staff"),
-            "designer": create_key(session, fixed_workflow.clock, name="设计师", scope="designer"),
-        }
+    return api_keys(fixed_workflow)
 
 
 @pytest.fixture

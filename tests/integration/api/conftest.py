@@ -13,24 +13,16 @@ from sqlalchemy import update
 
 from ai_cs.api import create_app
 from ai_cs.api.server import ThreadedServer
-from ai_cs.auth.service import create_key
 from ai_cs.config import Settings
 from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
+from factories import api_keys
 
 
 @pytest.fixture
 def keys(workflow: Workflow) -> dict[str, str]:
     """One key per scope; the partner key sees shop A only."""
-    with workflow.db.write() as session:
-        return {
-            "admin": create_key(session, workflow.clock, name="老板", scope="admin"),
-            "staff": create_key(session, workflow.clock, name="客服小王", scope="staff"),
-            "partner": create_key(
-                session, workflow.clock, name="A店系统", scope="partner", acc_ids=[SHOP_A]
-            ),
-            "designer": create_key(session, workflow.clock, name="设计师", scope="designer"),
-        }
+    return api_keys(workflow, SHOP_A)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from ai_cs import datafiles
 from ai_cs.config import Settings
 from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
+from factories import analysed_task
 
 RAW_FIELDS = (
     "image_sha256",
@@ -33,19 +34,13 @@ def _stored_picture(settings: Settings) -> str:
     return datafiles.put(settings.data_dir, "images", out.getvalue(), "png")
 
 
-def analysed_task(workflow: Workflow, settings: Settings, **extra: Any) -> dict[str, Any]:
-    key = _stored_picture(settings)
-    return workflow.image_analysis_result(
-        "buyer_1",
-        "https://img.example.com/poster.jpg",
-        "normal",
-        "3:2",
-        "no",
+def _analysed_task(workflow: Workflow, settings: Settings) -> dict[str, Any]:
+    return analysed_task(
+        workflow,
+        _stored_picture(settings),
+        (900, 600),
         operation="remove_bg",
         customer_name="小明",
-        acc_id="shop_a",
-        acc_type="xianyu",
-        price_fen=2500,
         quote={
             "operation": "remove_bg",
             "total_fen": 2500,
@@ -55,22 +50,13 @@ def analysed_task(workflow: Workflow, settings: Settings, **extra: Any) -> dict[
             ],
             "surcharge": {"applied": False, "reason": ""},
         },
-        stored_image=key,
-        image_sha256="ab" * 32,
-        perspective_quad=None,
-        width=900,
-        height=600,
-        text_found=False,
-        blurry=False,
-        red_seal=False,
-        **extra,
     )
 
 
 def test_task_page_reads_like_a_person_wrote_it(
     console: httpx.Client, workflow: Workflow, settings: Settings
 ) -> None:
-    task = analysed_task(workflow, settings)
+    task = _analysed_task(workflow, settings)
     page = console.get(f"/console/tasks/{task['task_id']}")
     assert page.status_code == 200
     main = page.text.split("<main>")[1]
@@ -87,7 +73,7 @@ def test_task_page_reads_like_a_person_wrote_it(
 def test_previews_are_served_small_and_only_for_stored_pictures(
     console: httpx.Client, workflow: Workflow, settings: Settings
 ) -> None:
-    task = analysed_task(workflow, settings)
+    task = _analysed_task(workflow, settings)
     url_only = workflow.create_image_task("buyer_2", "https://img.example.com/x.jpg", "enhance")
     preview = console.get(f"/console/tasks/{task['task_id']}/preview/original?size=160")
     assert preview.status_code == 200 and preview.headers["content-type"] == "image/webp"
@@ -113,7 +99,7 @@ def test_previews_are_served_small_and_only_for_stored_pictures(
 def test_engine_errors_are_explained(
     console: httpx.Client, workflow: Workflow, settings: Settings
 ) -> None:
-    task = analysed_task(workflow, settings)
+    task = _analysed_task(workflow, settings)
     with workflow.db.write() as session:
         session.execute(
             update(ImageTask)

@@ -8,27 +8,21 @@ from typing import Any
 
 import httpx
 import pytest
-from factories import csrf_of
-from notify_receiver import Receiver, channel_settings, serve
+from notify_receiver import Receiver, channel_settings, receiving
 
 from ai_cs.api import create_app
 from ai_cs.api.server import ThreadedServer
 from ai_cs.auth.service import create_key
 from ai_cs.config import Settings
-from ai_cs.notify import NotifyKind, emit
+from ai_cs.notify import NotifyKind
 from ai_cs.workflow import Workflow
+from factories import account_notice, csrf_of
 
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[Receiver, Any]]:
-    import time
-
-    fake = Receiver(now_epoch=time.time())
-    srv = serve(fake)
-    try:
-        yield fake, srv
-    finally:
-        srv.stop()
+    with receiving() as running:
+        yield running
 
 
 def _console(settings: Settings, workflow: Workflow) -> tuple[ThreadedServer, httpx.Client]:
@@ -78,15 +72,7 @@ def test_test_buttons_reach_each_robot_and_say_what_it_answered(
 
 
 def test_recent_notices_link_to_their_page(settings: Settings, workflow: Workflow) -> None:
-    with workflow.db.write() as session:
-        emit(
-            session,
-            workflow.clock,
-            NotifyKind.ACCOUNT_NEEDS_VERIFICATION,
-            account_id="xy_2233",
-            platform="xianyu",
-            reason="滑块验证",
-        )
+    account_notice(workflow, NotifyKind.ACCOUNT_NEEDS_VERIFICATION, "xy_2233", reason="滑块验证")
     server, http = _console(settings, workflow)
     try:
         page = http.get("/console/notify")

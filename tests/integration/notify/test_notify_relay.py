@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from factories import open_chat
 from notify_receiver import Receiver, channel_settings, serve
 from sqlalchemy import func, select
 
@@ -16,13 +15,14 @@ from ai_cs.clock import FixedClock
 from ai_cs.config import Settings
 from ai_cs.conversations import service as conversations
 from ai_cs.core.tasks import TaskStatus
-from ai_cs.notify import NotifyKind, emit
+from ai_cs.notify import NotifyKind
 from ai_cs.notify.channels import configured_channels
 from ai_cs.notify.models import NotifyDelivery, NotifyEvent
 from ai_cs.notify.relay import RelayReport, deliver_due, http_client
 from ai_cs.tasks import orders
 from ai_cs.tasks.service import transition
 from ai_cs.workflow import Workflow
+from factories import account_notice, open_chat
 
 BASE = "https://shop.example.com"
 CHANNELS = ("dingtalk", "feishu", "wecom", "webhook")
@@ -95,16 +95,13 @@ def _review(wf: Workflow) -> None:
 
 
 def _offline(wf: Workflow) -> None:
-    with wf.db.write() as session:
-        emit(
-            session,
-            wf.clock,
-            NotifyKind.ACCOUNT_OFFLINE,
-            key="acc:shop_a:offline:1",
-            account_id="shop_a",
-            platform="xianyu",
-            reason="连接断开，重连 5 次失败",
-        )
+    account_notice(
+        wf,
+        NotifyKind.ACCOUNT_OFFLINE,
+        "shop_a",
+        key="acc:shop_a:offline:1",
+        reason="连接断开，重连 5 次失败",
+    )
 
 
 def test_one_signed_message_per_event_on_every_channel(
@@ -228,15 +225,9 @@ def test_the_same_event_twice_is_one_notice(
 ) -> None:
     wf = fixed_workflow
     for _ in range(2):
-        with wf.db.write() as session:
-            emit(
-                session,
-                wf.clock,
-                NotifyKind.ACCOUNT_NEEDS_VERIFICATION,
-                key="acc:shop_a:verify:7",
-                account_id="shop_a",
-                platform="xianyu",
-            )
+        account_notice(
+            wf, NotifyKind.ACCOUNT_NEEDS_VERIFICATION, "shop_a", key="acc:shop_a:verify:7"
+        )
     _review(wf)
     _review(wf)  # the same reason while the flag is still up: not announced again
     relay_pass(wf, notify_settings)
