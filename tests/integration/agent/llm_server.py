@@ -9,16 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from ai_cs.api.server import ThreadedServer
 
 Step = dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -96,21 +94,6 @@ class ScriptedLLM:
 @contextlib.contextmanager
 def serve(llm: ScriptedLLM) -> Iterator[ScriptedLLM]:
     """Run ``llm`` on a free loopback port; ``llm.url`` is its ``/v1`` base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(llm.app(), log_level="warning", access_log=False, lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the LLM server did not start"
-        time.sleep(0.01)
-    llm.url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    try:
+    with ThreadedServer(llm.app()) as server:
+        llm.url = f"{server.url}/v1"
         yield llm
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()

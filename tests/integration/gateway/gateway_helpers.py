@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
-
-import uvicorn
 
 from ai_cs.conversations.contracts import InboundMessage, OutboundMessage
 from ai_cs.gateway.client import GatewayClient
@@ -19,7 +14,10 @@ from ai_cs.workflow import Workflow
 
 
 class EchoHandler:
-    """Answers every turn with ``收到：<text>`` (a handler that never touches a task)."""
+    """Answers every turn with ``收到：<text>`` (a handler that never touches a task).
+
+    Every turn is kept in ``turns``; ``delay`` seconds pass before each answer.
+    """
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
@@ -29,7 +27,16 @@ class EchoHandler:
         self.turns.append(message)
         if self.delay:
             await asyncio.sleep(self.delay)
+        return await self.answer(message)
+
+    async def answer(self, message: InboundMessage) -> list[OutboundMessage]:
+        """The reply to one turn."""
         return [OutboundMessage(text=f"收到：{message.text}")]
+
+    @property
+    def event_ids(self) -> list[str]:
+        """Every event id the handler was given, in order (a repeat means double processing)."""
+        return [e for turn in self.turns for e in turn.event_ids]
 
 
 def echo_handler(_workflow: Workflow) -> EchoHandler:
@@ -37,19 +44,16 @@ def echo_handler(_workflow: Workflow) -> EchoHandler:
     return EchoHandler()
 
 
-class ShopDouble:
+class ShopDouble(EchoHandler):
     """A stand-in for the agent: a picture makes a pending task, text is echoed."""
 
     def __init__(self, workflow: Workflow, *, price_fen: int = 3000, delay: float = 0.0) -> None:
+        super().__init__(delay)
         self.workflow = workflow
         self.price_fen = price_fen
-        self.delay = delay
-        self.turns: list[InboundMessage] = []
 
-    async def handle(self, message: InboundMessage) -> list[OutboundMessage]:
-        self.turns.append(message)
-        if self.delay:
-            await asyncio.sleep(self.delay)
+    async def answer(self, message: InboundMessage) -> list[OutboundMessage]:
+        """A pending task and its quote for a picture; text is echoed."""
         if message.attachments:
             task = await asyncio.to_thread(
                 self.workflow.create_image_task,
@@ -62,12 +66,7 @@ class ShopDouble:
                 conversation_id=message.conversation_id,
             )
             return [OutboundMessage(text=f"订单 {task['task_id']} 报价 30.00 元")]
-        return [OutboundMessage(text=f"收到：{message.text}")]
-
-    @property
-    def event_ids(self) -> list[str]:
-        """Every event id the handler was given, in order (a repeat means double processing)."""
-        return [e for turn in self.turns for e in turn.event_ids]
+        return await super().answer(message)
 
 
 @contextlib.asynccontextmanager
@@ -87,26 +86,3 @@ def make_client(workflow: Workflow, sim: GatewaySimulator, handler: Any, **optio
     """A client for ``sim`` with fast leases and the given handler."""
     options.setdefault("lease_seconds", 2.0)
     return GatewayClient(workflow, url=sim.url, handler=handler, **options)
-
-
-@contextlib.contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", ws="none")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import Any
 
 import pytest
-from factories import open_chat
 from gateway_helpers import EchoHandler, ShopDouble, make_client, running
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,11 +19,19 @@ from ai_cs.marketplace.models import GatewayInbox, GatewayOutbox
 from ai_cs.tasks.models import Payment
 from ai_cs.tasks.service import transition
 from ai_cs.workflow import Workflow
+from factories import open_chat
 
 pytestmark = pytest.mark.anyio
 
 SHOP_1 = {"acc_type": "xianyu", "acc_id": "shop-1"}
 """The simulator's shop: marketplace payments and order changes reach only its tasks."""
+
+
+def _shop_task(wf: Workflow, customer: Customer, price_fen: int) -> dict[str, Any]:
+    """A pending 画质增强 task of the simulator's shop for ``customer``."""
+    return wf.create_image_task(
+        customer.id, f"http://x/{customer.id}.png", "enhance", price_fen=price_fen, **SHOP_1
+    )
 
 
 def _inbox(wf: Workflow) -> list[GatewayInbox]:
@@ -137,7 +145,7 @@ async def test_the_same_order_under_two_event_ids_is_paid_and_answered_once(
     gw_workflow: Workflow, sim: GatewaySimulator
 ) -> None:
     customer = Customer(id="payer-2")
-    gw_workflow.create_image_task("payer-2", "http://x/p.png", "enhance", price_fen=2000, **SHOP_1)
+    _shop_task(gw_workflow, customer, 2000)
     async with running(make_client(gw_workflow, sim, EchoHandler())) as client:
         await sim.pay(customer, "order-88", 2000)
         await sim.pay(customer, "order-88", 2000)
@@ -158,9 +166,7 @@ async def test_a_wrong_amount_is_recorded_and_the_customer_told_politely(
     from ai_cs.conversations.models import Conversation
 
     customer = Customer(id="payer-3")
-    task = gw_workflow.create_image_task(
-        "payer-3", "http://x/p.png", "enhance", price_fen=6000, **SHOP_1
-    )
+    task = _shop_task(gw_workflow, customer, 6000)
     gw_workflow.db.run_write(
         lambda s: open_chat(
             s, gw_workflow.clock, customer.conversation, customer.id, account_id="shop-1"
@@ -253,12 +259,7 @@ async def test_refunds_and_closed_orders_reach_the_task(
     gw_workflow: Workflow, sim: GatewaySimulator
 ) -> None:
     payer, closer = Customer(id="r-1"), Customer(id="r-2")
-    paid = gw_workflow.create_image_task(
-        "r-1", "http://x/a.png", "enhance", price_fen=1000, **SHOP_1
-    )
-    unpaid = gw_workflow.create_image_task(
-        "r-2", "http://x/b.png", "enhance", price_fen=1500, **SHOP_1
-    )
+    paid, unpaid = _shop_task(gw_workflow, payer, 1000), _shop_task(gw_workflow, closer, 1500)
     gw_workflow.trigger_processing_on_payment("r-1", payment_id="order-r1", amount_fen=1000)
     async with running(make_client(gw_workflow, sim, EchoHandler())) as client:
         await sim.order_status(payer, "order-r1", "refunded", 1000)
@@ -280,9 +281,7 @@ async def test_a_receipt_confirmed_on_the_platform_completes_the_task(
     gw_workflow: Workflow, sim: GatewaySimulator
 ) -> None:
     buyer = Customer(id="c-1")
-    task = gw_workflow.create_image_task(
-        "c-1", "http://x/c.png", "enhance", price_fen=1000, **SHOP_1
-    )
+    task = _shop_task(gw_workflow, buyer, 1000)
     gw_workflow.trigger_processing_on_payment("c-1", payment_id="order-c1", amount_fen=1000)
     gw_workflow.db.run_write(
         lambda s: transition(

@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from gateway_helpers import EchoHandler, make_client, running, serve_app
+from gateway_helpers import EchoHandler, make_client, running
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from ai_cs.agent.handler import AgentHandler
+from ai_cs.api.server import ThreadedServer
 from ai_cs.clock import FixedClock, SystemClock
 from ai_cs.config import Settings
 from ai_cs.core.tasks import TaskStatus
@@ -122,7 +123,7 @@ def test_a_finished_raster_result_is_announced_once_with_a_preview_and_served_sa
     token = match.group(1)
     assert preview_url.endswith(f"/r/{token}/preview")
 
-    with serve_app(results_app(wf)) as base, httpx.Client(base_url=base) as http:
+    with ThreadedServer(results_app(wf)) as server, httpx.Client(base_url=server.url) as http:
         got = http.get(f"/r/{token}")
         assert got.status_code == 200 and got.content == data
         assert got.headers["content-type"] == "image/png"
@@ -158,7 +159,7 @@ def test_svg_results_get_no_preview_and_a_strict_content_security_policy(
     sent = outbox(wf)
     assert [m["kind"] for m in sent] == ["text"]
     token = LINK.search(sent[0]["text"]).group(1)  # type: ignore[union-attr]
-    with serve_app(results_app(wf)) as base, httpx.Client(base_url=base) as http:
+    with ThreadedServer(results_app(wf)) as server, httpx.Client(base_url=server.url) as http:
         got = http.get(f"/r/{token}")
         assert got.status_code == 200 and got.content == SVG
         assert got.headers["content-type"].startswith("image/svg+xml")
@@ -177,7 +178,7 @@ def test_a_designers_result_stored_by_path_is_delivered_and_served(
     tid, _ = finished_task(wf, data, "png", as_path=True)
     assert ResultDelivery(wf.db, clock, wf.settings).deliver_once() == [tid]
     token = LINK.search(outbox(wf)[-1]["text"]).group(1)  # type: ignore[union-attr]
-    with serve_app(results_app(wf)) as base, httpx.Client(base_url=base) as http:
+    with ThreadedServer(results_app(wf)) as server, httpx.Client(base_url=server.url) as http:
         assert http.get(f"/r/{token}").content == data
 
 

@@ -85,63 +85,77 @@ async def test_a_payment_from_another_shop_never_pays_this_shops_task(
     assert [tuple(r) for r in rows] == [("xianyu", "shop-a", "applied")]
 
 
-async def test_a_refund_from_another_platform_does_not_refund_this_shops_task(
-    gw_workflow: Workflow, sim: GatewaySimulator
+@pytest.mark.parametrize(
+    ("order_status", "amount", "before", "strangers", "unmatched", "own", "after"),
+    [
+        # The same account id and order id on another platform is another shop's order.
+        pytest.param(
+            "refunded",
+            None,
+            "processing",
+            [SHOP_A_ON_TAOBAO],
+            "refund",
+            "refunded",
+            "refunded",
+            id="a refund from another platform does not refund it",
+        ),
+        pytest.param(
+            "closed",
+            3000,
+            "pending",
+            [SHOP_B],
+            "close",
+            "cancelled",
+            "cancelled",
+            id="a close from another shop does not cancel it",
+        ),
+        pytest.param(
+            "done",
+            None,
+            "awaiting_confirm",
+            [SHOP_B, SHOP_A_ON_TAOBAO],
+            "confirm",
+            "confirmed",
+            "completed",
+            id="a receipt confirmed in another shop does not complete it",
+        ),
+    ],
+)
+async def test_an_order_event_from_another_shop_leaves_this_shops_task_alone(
+    gw_workflow: Workflow,
+    sim: GatewaySimulator,
+    order_status: str,
+    amount: int | None,
+    before: str,
+    strangers: list[Customer],
+    unmatched: str,
+    own: str,
+    after: str,
 ) -> None:
-    """The same account id and order id on another platform is another shop's order."""
+    """Shop A's task is brought to ``before``; the strangers' events about the same order id
+    leave it there; shop A's own event does what it says."""
     task = _task_of_shop_a(gw_workflow)
+    tid = task["task_id"]
+    order = f"order-{order_status}"
     async with running(make_client(gw_workflow, sim, ShopDouble(gw_workflow))):
-        paid = await sim.pay(SHOP_A, "order-2", 3000)
-        assert (await _settled(gw_workflow, paid))[0] == "processed"
-        refund = await sim.order_status(SHOP_A_ON_TAOBAO, "order-2", "refunded")
-        assert await _settled(gw_workflow, refund) == (
-            "processed",
-            "refund_unmatched: order order-2",
-        )
-        assert gw_workflow.get_task(task["task_id"])["status"] not in ("refunded", "pending")
-
-        own = await sim.order_status(SHOP_A, "order-2", "refunded")
-        assert await _settled(gw_workflow, own) == ("processed", f"refunded: {task['task_id']}")
-    assert gw_workflow.get_task(task["task_id"])["status"] == "refunded"
-
-
-async def test_a_close_from_another_shop_does_not_cancel_this_shops_task(
-    gw_workflow: Workflow, sim: GatewaySimulator
-) -> None:
-    task = _task_of_shop_a(gw_workflow)
-    async with running(make_client(gw_workflow, sim, ShopDouble(gw_workflow))):
-        closed = await sim.order_status(SHOP_B, "order-3", "closed", 3000)
-        assert await _settled(gw_workflow, closed) == (
-            "processed",
-            "close_unmatched: order order-3",
-        )
-        assert gw_workflow.get_task(task["task_id"])["status"] == "pending"
-        own = await sim.order_status(SHOP_A, "order-3", "closed", 3000)
-        assert await _settled(gw_workflow, own) == ("processed", f"cancelled: {task['task_id']}")
-
-
-async def test_a_receipt_confirmed_in_another_shop_does_not_complete_this_shops_task(
-    gw_workflow: Workflow, sim: GatewaySimulator
-) -> None:
-    task = _task_of_shop_a(gw_workflow)
-    async with running(make_client(gw_workflow, sim, ShopDouble(gw_workflow))):
-        paid = await sim.pay(SHOP_A, "order-4", 3000)
-        assert (await _settled(gw_workflow, paid))[0] == "processed"
-        gw_workflow.db.run_write(
-            lambda s: tasks.transition(
-                s, gw_workflow.clock, task["task_id"], TaskStatus.AWAITING_CONFIRM
+        if before != "pending":
+            paid = await sim.pay(SHOP_A, order, 3000)
+            assert (await _settled(gw_workflow, paid))[0] == "processed"
+        if before == "awaiting_confirm":
+            gw_workflow.db.run_write(
+                lambda s: tasks.transition(s, gw_workflow.clock, tid, TaskStatus.AWAITING_CONFIRM)
             )
-        )
-        for stranger in (SHOP_B, SHOP_A_ON_TAOBAO):
-            done = await sim.order_status(stranger, "order-4", "done")
-            assert await _settled(gw_workflow, done) == (
+        assert gw_workflow.get_task(tid)["status"] == before
+        for stranger in strangers:
+            event = await sim.order_status(stranger, order, order_status, amount)
+            assert await _settled(gw_workflow, event) == (
                 "processed",
-                "confirm_unmatched: order order-4",
+                f"{unmatched}_unmatched: order {order}",
             )
-        assert gw_workflow.get_task(task["task_id"])["status"] == "awaiting_confirm"
-        own = await sim.order_status(SHOP_A, "order-4", "done")
-        assert await _settled(gw_workflow, own) == ("processed", f"confirmed: {task['task_id']}")
-    assert gw_workflow.get_task(task["task_id"])["status"] == "completed"
+        assert gw_workflow.get_task(tid)["status"] == before
+        event = await sim.order_status(SHOP_A, order, order_status, amount)
+        assert await _settled(gw_workflow, event) == ("processed", f"{own}: {tid}")
+    assert gw_workflow.get_task(tid)["status"] == after
 
 
 async def test_a_message_from_another_shop_with_this_chat_id_lands_in_its_own_conversation(

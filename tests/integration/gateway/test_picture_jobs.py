@@ -39,6 +39,8 @@ from ai_cs.processing.pictures import load_result
 from ai_cs.processing.worker import Worker
 from ai_cs.workflow import Workflow
 
+pytestmark = pytest.mark.anyio
+
 
 class SlowOcr(StaticOcr):
     """No text, after a pause: an analysis that takes a noticeable time."""
@@ -107,7 +109,6 @@ def texts(sim: GatewaySimulator, customer: Customer) -> list[str]:
     return [d.text for d in sim.messages_to(customer)]
 
 
-@pytest.mark.anyio
 async def test_a_picture_is_acknowledged_at_once_quoted_by_a_worker_and_others_are_answered(
     wf: Workflow, sim: GatewaySimulator
 ) -> None:
@@ -141,7 +142,6 @@ async def test_a_picture_is_acknowledged_at_once_quoted_by_a_worker_and_others_a
     assert task["operation"] == "remove_bg" and task["price_fen"]
 
 
-@pytest.mark.anyio
 async def test_pictures_waiting_for_a_worker_hold_no_tool_thread(
     wf: Workflow, sim: GatewaySimulator
 ) -> None:
@@ -187,7 +187,6 @@ async def test_pictures_waiting_for_a_worker_hold_no_tool_thread(
     assert sorted(jobs) == [(ANALYSE_PICTURE, "done")] * 4
 
 
-@pytest.mark.anyio
 async def test_a_picture_no_worker_takes_is_analysed_by_the_turn_after_one_wait(
     wf: Workflow, sim: GatewaySimulator
 ) -> None:
@@ -224,7 +223,6 @@ class GatedOcr(StaticOcr):
         return super().read(rgb)
 
 
-@pytest.mark.anyio
 async def test_pictures_no_worker_took_in_time_are_analysed_here_one_at_a_time(
     wf: Workflow, sim: GatewaySimulator
 ) -> None:
@@ -266,7 +264,6 @@ async def test_pictures_no_worker_took_in_time_are_analysed_here_one_at_a_time(
     assert ocr.calls == 3
 
 
-@pytest.mark.anyio
 async def test_no_acknowledgement_when_the_quote_is_ready_at_once(
     wf: Workflow, sim: GatewaySimulator
 ) -> None:
@@ -309,7 +306,6 @@ WORKER_SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.anyio
 async def test_a_worker_killed_mid_analysis_costs_a_retry_not_a_second_quote(
     wf: Workflow, sim: GatewaySimulator, database_url: str
 ) -> None:
@@ -356,7 +352,6 @@ async def test_a_worker_killed_mid_analysis_costs_a_retry_not_a_second_quote(
     assert load_result(Path(wf.settings.data_dir), picture) is not None
 
 
-@pytest.mark.anyio
 async def test_without_a_live_worker_the_turn_analyses_the_picture_itself_at_once(
     wf: Workflow, sim: GatewaySimulator
 ) -> None:
