@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import functools
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from agent_support import Chat, product_picture, save
@@ -17,6 +15,7 @@ from typer.testing import CliRunner
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.workflow import Workflow
+from loopback_http import QuietHandler, serving
 
 
 @pytest.fixture(autouse=True)
@@ -45,9 +44,8 @@ def chat(handler: AgentHandler) -> Chat:
 
 
 # --- a loopback HTTP server for pictures ----------------------------------------------------------
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass
+class _Quiet(QuietHandler, http.server.SimpleHTTPRequestHandler):
+    """Files of a directory, without a log line per request."""
 
 
 @pytest.fixture
@@ -55,17 +53,8 @@ def picture_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``(base_url, directory)`` of an HTTP server on 127.0.0.1 serving ``directory``."""
     root = tmp_path / "served"
     root.mkdir()
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(functools.partial(_Quiet, directory=str(root))) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import io
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
 from api_helpers import assert_error, bearer
-from factories import open_chat
 from PIL import Image
 
 from ai_cs.api import create_app
@@ -22,6 +19,8 @@ from ai_cs.conversations.contracts import Attachment
 from ai_cs.conversations.service import Direction, Role, record_message
 from ai_cs.dispatch.app import DispatchOptions, create_dispatch_app
 from ai_cs.workflow import Workflow
+from factories import open_chat
+from loopback_http import picture_handler, serving
 
 
 def _png() -> bytes:
@@ -37,26 +36,8 @@ PNG = _png()
 def customer_site() -> Iterator[tuple[str, list[str]]]:
     """A stand-in for the customer's picture host: records who fetched."""
     seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            return
-
-        def do_GET(self) -> None:  # noqa: N802
-            seen.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(PNG)))
-            self.end_headers()
-            self.wfile.write(PNG)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(picture_handler(PNG, seen)) as httpd:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", seen
 
 
 def _serve(settings: Settings, workflow: Workflow, **changes: object) -> ThreadedServer:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -36,7 +35,7 @@ from ai_cs.workflow import Workflow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "notify"))
 from bridge_helpers import FAST, bridge_alone, eventually, fake_settings  # noqa: E402
-from notify_receiver import Receiver, channel_settings, serve  # noqa: E402
+from notify_receiver import Receiver, channel_settings, receiving  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
@@ -45,12 +44,8 @@ SELLER = "1000000001"
 
 @pytest.fixture
 def robot() -> Iterator[tuple[Receiver, Any]]:
-    receiver = Receiver(now_epoch=time.time())
-    server = serve(receiver)
-    try:
-        yield receiver, server
-    finally:
-        server.stop()
+    with receiving() as running:
+        yield running
 
 
 @pytest.fixture

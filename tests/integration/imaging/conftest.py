@@ -7,7 +7,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -18,6 +17,7 @@ from typer.testing import CliRunner
 
 from ai_cs.cli.analyze import register
 from ai_cs.config import Settings, get_settings
+from loopback_http import QuietHandler, serving
 
 
 @pytest.fixture
@@ -90,21 +90,9 @@ PHOTO_JPEG = encode(photo_like((320, 240)), "JPEG", quality=90)
 BIG = 21 * 1024 * 1024
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server_version = "pictures/1"
     record: PictureServer
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - keep quiet
-        return
-
-    def _send(self, status: int, body: bytes, ctype: str, extra: dict[str, str] | None = None):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (extra or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.record.hosts.append(self.headers.get("Host", ""))
@@ -112,19 +100,19 @@ class _Handler(BaseHTTPRequestHandler):
         parsed = urlparse(self.path)
         path = parsed.path
         if path == "/poster.png":
-            self._send(200, POSTER_PNG, "image/png")
+            self.send_body(200, POSTER_PNG, "image/png")
         elif path == "/photo.jpg":
-            self._send(200, PHOTO_JPEG, "image/jpeg; charset=binary")
+            self.send_body(200, PHOTO_JPEG, "image/jpeg; charset=binary")
         elif path == "/octet":
-            self._send(200, POSTER_PNG, "application/octet-stream")
+            self.send_body(200, POSTER_PNG, "application/octet-stream")
         elif path == "/page.html":
-            self._send(200, b"<html>hi</html>", "text/html")
+            self.send_body(200, b"<html>hi</html>", "text/html")
         elif path == "/drawing.svg":
-            self._send(200, b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml")
+            self.send_body(200, b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml")
         elif path == "/empty.png":
-            self._send(200, b"", "image/png")
+            self.send_body(200, b"", "image/png")
         elif path == "/gzip.png":
-            self._send(200, POSTER_PNG, "image/png", {"Content-Encoding": "gzip"})
+            self.send_body(200, POSTER_PNG, "image/png", {"Content-Encoding": "gzip"})
         elif path == "/declared-big.png":
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
@@ -154,30 +142,22 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/redirect/"):
             left = int(path.rsplit("/", 1)[1])
             target = "/poster.png" if left <= 1 else f"/redirect/{left - 1}"
-            self._send(302, b"", "text/plain", {"Location": target})
+            self.send_body(302, b"", "text/plain", {"Location": target})
         elif path == "/to":
             target = parse_qs(parsed.query)["url"][0]
-            self._send(302, b"", "text/plain", {"Location": target})
+            self.send_body(302, b"", "text/plain", {"Location": target})
         elif path == "/no-location":
-            self._send(302, b"", "text/plain")
+            self.send_body(302, b"", "text/plain")
         else:
-            self._send(404, b"not here", "text/plain")
+            self.send_body(404, b"not here", "text/plain")
 
 
 @pytest.fixture
 def picture_server() -> Iterator[PictureServer]:
     record = PictureServer(port=0, hosts=[], paths=[])
-    handler = type("Handler", (_Handler,), {"record": record})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    record.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    yield record
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(2)
+    with serving(type("Handler", (_Handler,), {"record": record})) as httpd:
+        record.port = httpd.server_address[1]
+        yield record
 
 
 # --- the CLI ------------------------------------------------------------------------------------

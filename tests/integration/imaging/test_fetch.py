@@ -269,8 +269,8 @@ def tls_picture_server(tmp_path):
     import shutil
     import ssl
     import subprocess
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from loopback_http import picture_handler, serving
 
     if not shutil.which("openssl"):
         pytest.skip("openssl is needed to make a test certificate")
@@ -281,34 +281,13 @@ def tls_picture_server(tmp_path):
          "-addext", "subjectAltName=DNS:pics.example"],
         check=True, capture_output=True,
     )  # fmt: skip
-    body = served_poster_png()
     sni: list[str | None] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format, *args):  # noqa: A002
-            return
-
-        def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
     context.sni_callback = lambda _sock, name, _ctx: sni.append(name)
-    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    client = ssl.create_default_context(cafile=str(cert))
-    yield httpd.server_address[1], client, sni
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(2)
+    with serving(picture_handler(served_poster_png()), tls=context) as httpd:
+        client = ssl.create_default_context(cafile=str(cert))
+        yield httpd.server_address[1], client, sni
 
 
 def test_https_keeps_sni_and_verifies_the_host_name(tls_picture_server, make_settings):

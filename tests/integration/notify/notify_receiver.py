@@ -10,9 +10,12 @@ the same port (a receiver that is down).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +30,22 @@ SECRETS = {
     "feishu": "feishu-test-secret",
     "webhook": "webhook-test-secret",
 }
+
+OK: dict[str, dict[str, Any]] = {
+    "dingtalk": {"errcode": 0, "errmsg": "ok"},
+    "feishu": {"code": 0, "msg": "success", "data": {}},
+    "wecom": {"errcode": 0, "errmsg": "ok"},
+    "webhook": {"ok": True},
+}
+"""What each service answers when it takes a message."""
+
+BUSY: dict[str, tuple[int, dict[str, Any]]] = {
+    "dingtalk": (200, {"errcode": 130101, "errmsg": "send too fast"}),
+    "feishu": (200, {"code": 9499, "msg": "too many request"}),
+    "wecom": (200, {"errcode": 45009, "errmsg": "api freq out of limit"}),
+    "webhook": (503, {"error": "busy"}),
+}
+"""HTTP status and answer of each service when it refuses a message (rate limit, overload)."""
 
 
 @dataclass
@@ -48,6 +67,14 @@ class Receiver:
             return True
         return False
 
+    def _take(self, channel: str, body: dict[str, Any]) -> Response:
+        """Refuse as the service does when the channel is told to, else keep ``body``."""
+        if self._refusing(channel):
+            status, busy = BUSY[channel]
+            return JSONResponse(busy, status_code=status)
+        self.accepted[channel].append(body)
+        return JSONResponse(OK[channel])
+
     def app(self) -> FastAPI:
         """The fake services on one app, one path each."""
         app = FastAPI()
@@ -65,10 +92,7 @@ class Receiver:
             ):
                 self.bad_signatures.append("dingtalk")
                 return JSONResponse({"errcode": 310000, "errmsg": "sign not match"})
-            if self._refusing("dingtalk"):
-                return JSONResponse({"errcode": 130101, "errmsg": "send too fast"})
-            self.accepted["dingtalk"].append(json.loads(await request.body()))
-            return JSONResponse({"errcode": 0, "errmsg": "ok"})
+            return self._take("dingtalk", json.loads(await request.body()))
 
         @app.post("/open-apis/bot/v2/hook/feishu-hook")
         async def feishu(request: Request) -> Response:
@@ -85,19 +109,13 @@ class Receiver:
                         "msg": "sign match fail or timestamp is not within one hour",
                     }
                 )
-            if self._refusing("feishu"):
-                return JSONResponse({"code": 9499, "msg": "too many request"})
-            self.accepted["feishu"].append(body)
-            return JSONResponse({"code": 0, "msg": "success", "data": {}})
+            return self._take("feishu", body)
 
         @app.post("/cgi-bin/webhook/send")
         async def wecom(request: Request) -> Response:
             if request.query_params.get("key") != "wecom-key":
                 return JSONResponse({"errcode": 93000, "errmsg": "invalid webhook url"})
-            if self._refusing("wecom"):
-                return JSONResponse({"errcode": 45009, "errmsg": "api freq out of limit"})
-            self.accepted["wecom"].append(json.loads(await request.body()))
-            return JSONResponse({"errcode": 0, "errmsg": "ok"})
+            return self._take("wecom", json.loads(await request.body()))
 
         @app.post("/hooks/aics")
         async def webhook(request: Request) -> Response:
@@ -113,10 +131,7 @@ class Receiver:
             except Exception:  # noqa: BLE001 - any refusal is a bad signature here
                 self.bad_signatures.append("webhook")
                 return JSONResponse({"error": "bad signature"}, status_code=401)
-            if self._refusing("webhook"):
-                return JSONResponse({"error": "busy"}, status_code=503)
-            self.accepted["webhook"].append(json.loads(raw))
-            return JSONResponse({"ok": True})
+            return self._take("webhook", json.loads(raw))
 
         return app
 
@@ -137,3 +152,14 @@ def channel_settings(base: str) -> dict[str, str]:
 def serve(receiver: Receiver, port: int = 0) -> ThreadedServer:
     """The receiver on a loopback port (``port`` to come back on the same one)."""
     return ThreadedServer(receiver.app(), port=port).start()
+
+
+@contextlib.contextmanager
+def receiving() -> Iterator[tuple[Receiver, ThreadedServer]]:
+    """A receiver whose clock is now, served on a loopback port until the block ends."""
+    receiver = Receiver(now_epoch=time.time())
+    server = serve(receiver)
+    try:
+        yield receiver, server
+    finally:
+        server.stop()
