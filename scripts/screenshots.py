@@ -249,23 +249,44 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
     except ModuleNotFoundError:
         return {"task": tid, "conversation": "", "assist": ""}
     with workflow.db.write() as session:
-        conversations.open_conversation(
-            session,
-            workflow.clock,
-            conversation_id=conversation_id,
-            platform="xianyu",
-            account_id="xianyu_shop_01",
-            customer_id="buyer_2001",
-            customer_nick="美味小吃店",
-        )
+
+        def chat(conversation_id: str, customer_id: str, nick: str) -> None:
+            conversations.open_conversation(
+                session,
+                workflow.clock,
+                conversation_id=conversation_id,
+                platform="xianyu",
+                account_id="xianyu_shop_01",
+                customer_id=customer_id,
+                customer_nick=nick,
+            )
+
+        def say(
+            conversation_id: str,
+            direction: str,
+            role: str,
+            text: str,
+            author: str | None = None,
+            attachments: tuple[Attachment, ...] = (),
+        ) -> None:
+            conversations.record_message(
+                session,
+                workflow.clock,
+                conversation_id,
+                direction=conversations.Direction(direction),
+                role=conversations.Role(role),
+                text=text,
+                author=author,
+                attachments=attachments,
+            )
+
+        chat(conversation_id, "buyer_2001", "美味小吃店")
         conversations.set_current_task(session, conversation_id, tid)
-        conversations.record_message(
-            session,
-            workflow.clock,
+        say(
             conversation_id,
-            direction=conversations.Direction.IN,
-            role=conversations.Role.CUSTOMER,
-            text="",
+            "in",
+            "customer",
+            "",
             attachments=(Attachment(url=str(data_dir / original)),),
         )
         for direction, role, text, author in (
@@ -281,37 +302,13 @@ def build_shop(workflow: Workflow, data_dir: Path) -> dict[str, str]:
             ("in", "customer", "已经付款了，大概多久好？", None),
             ("out", "staff", "您好，我是店里的客服小王，十分钟内发您确认。", "客服小王"),
         ):
-            conversations.record_message(
-                session,
-                workflow.clock,
-                conversation_id,
-                direction=conversations.Direction(direction),
-                role=conversations.Role(role),
-                text=text,
-                author=author,
-            )
+            say(conversation_id, direction, role, text, author)
         conversations.take_over(session, workflow.clock, conversation_id, minutes=30, by="客服小王")
         for n, (nick, text) in enumerate(
             (("小明", "好的谢谢"), ("王女士", "什么时候能好呀？"), ("周师傅", "我要开发票"))
         ):
-            other = f"conv_xianyu_30{n}"
-            conversations.open_conversation(
-                session,
-                workflow.clock,
-                conversation_id=other,
-                platform="xianyu",
-                account_id="xianyu_shop_01",
-                customer_id=f"buyer_30{n}",
-                customer_nick=nick,
-            )
-            conversations.record_message(
-                session,
-                workflow.clock,
-                other,
-                direction=conversations.Direction.IN,
-                role=conversations.Role.CUSTOMER,
-                text=text,
-            )
+            chat(f"conv_xianyu_30{n}", f"buyer_30{n}", nick)
+            say(f"conv_xianyu_30{n}", "in", "customer", text)
         conversations.mark_needs_human(session, workflow.clock, "conv_xianyu_302", "客户要开发票")
     return {"task": tid, "conversation": conversation_id, "assist": assist_chat(workflow, data_dir)}
 

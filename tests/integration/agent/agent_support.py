@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from factories import hills
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
@@ -18,6 +17,7 @@ from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMe
 from ai_cs.db.models import OutboxMessage
 from ai_cs.tasks.models import Payment
 from ai_cs.workflow import Workflow
+from factories import hills
 
 
 def product_picture(
@@ -100,6 +100,13 @@ def conversation(workflow: Workflow, conversation_id: str) -> Conversation:
         assert row is not None
         session.expunge(row)
         return row
+
+
+def staff_called_because(workflow: Workflow, conversation_id: str = "conv_123") -> str:
+    """Why staff were called into the conversation (fails the test when they were not)."""
+    row = conversation(workflow, conversation_id)
+    assert row.needs_human == 1, f"staff were not called into {conversation_id!r}"
+    return row.needs_human_reason or ""
 
 
 def messages(workflow: Workflow, conversation_id: str) -> list[tuple[str, str, str]]:

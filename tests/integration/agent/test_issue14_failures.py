@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agent_support import Chat, conversation, dispatch_rows, landscape_picture, save
+from agent_support import (
+    Chat,
+    conversation,
+    dispatch_rows,
+    landscape_picture,
+    save,
+    staff_called_because,
+)
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -118,8 +125,7 @@ async def test_a_refund_before_any_work_goes_to_staff_not_a_designer(
     task = only_task(fixed_workflow)
     assert task["status"] == TaskStatus.PENDING  # no designer for a refund
     assert dispatch_rows(fixed_workflow) == []
-    conv = conversation(fixed_workflow, "conv_123")
-    assert conv.needs_human == 1 and "退款" in (conv.needs_human_reason or "")
+    assert "退款" in staff_called_because(fixed_workflow)
     assert "退款" in reply
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from agent_support import Chat, conversation, messages, payment_count, product_picture, save
+from agent_support import (
+    Chat,
+    conversation,
+    messages,
+    payment_count,
+    product_picture,
+    save,
+    staff_called_because,
+)
 
 from ai_cs.agent.handler import AgentHandler
 from ai_cs.agent.tools import yuan
@@ -209,8 +217,7 @@ async def test_review_goes_to_staff(fixed_workflow: Workflow, tmp_path: Path) ->
     chat = Chat(AgentHandler(fixed_workflow, ocr=StaticOcr(["合同专用章"]), allow_local_files=True))
     reply = await chat.say("抠图", [path])
     assert fixed_workflow.get_customer_tasks(CUSTOMER) == []
-    conv = conversation(fixed_workflow, "conv_123")
-    assert conv.needs_human == 1 and "审核" in (conv.needs_human_reason or "")
+    assert "审核" in staff_called_because(fixed_workflow)
     assert "人工" in reply
 
 

@@ -35,6 +35,15 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+def act(
+    client: httpx.Client, headers: dict[str, str], task: dict[str, Any], action: str, **body: Any
+) -> httpx.Response:
+    """POST ``/api/v1/tasks/{id}/<action>`` for ``task``, with ``body`` as JSON when given."""
+    return client.post(
+        f"/api/v1/tasks/{task['task_id']}/{action}", json=body or None, headers=headers
+    )
+
+
 def move_task(workflow: Workflow, task_id: str, status: str) -> None:
     """Walk a pending task to ``status`` along allowed transitions."""
     from ai_cs.tasks.service import transition

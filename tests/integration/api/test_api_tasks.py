@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import SHOP_B, assert_error, bearer
+from api_helpers import SHOP_B, act, assert_error, bearer
 from sqlalchemy import select
 
 from ai_cs.db.models import Job, OutboxMessage
@@ -32,8 +32,7 @@ def assert_refused(
     action: str,
 ) -> None:
     """``action`` from the task's status is a 409 ``invalid_transition`` and changes nothing."""
-    response = client.post(f"/api/v1/tasks/{task['task_id']}/{action}", headers=staff)
-    assert_error(response, 409, "invalid_transition")
+    assert_error(act(client, staff, task, action), 409, "invalid_transition")
     assert workflow.get_task(task["task_id"]) == task
 
 
@@ -124,11 +123,7 @@ def test_staff_requirement_is_recorded_as_staff_newest_first(
 ) -> None:
     task = make_task()
     workflow.add_customer_requirement_sync(task["task_id"], "customer_123", "需要去掉背景")
-    response = client.post(
-        f"/api/v1/tasks/{task['task_id']}/requirements",
-        json={"requirement": "客户电话里说要保留阴影"},
-        headers=staff,
-    )
+    response = act(client, staff, task, "requirements", requirement="客户电话里说要保留阴影")
     assert response.status_code == 200, response.text
     notes = response.json()["customer_notes"].splitlines()
     assert notes[-1].endswith("] 客户电话里说要保留阴影")
@@ -144,18 +139,12 @@ def test_operation_change_is_locked_after_payment(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     task = make_task()
-    changed = client.post(
-        f"/api/v1/tasks/{task['task_id']}/operation", json={"operation": "vectorize"}, headers=staff
-    )
+    changed = act(client, staff, task, "operation", operation="vectorize")
     assert changed.status_code == 200 and changed.json()["operation"] == "vectorize"
     workflow.trigger_processing_on_payment("customer_123", task_id=task["task_id"], payment_id="P1")
-    locked = client.post(
-        f"/api/v1/tasks/{task['task_id']}/operation", json={"operation": "remove_bg"}, headers=staff
-    )
+    locked = act(client, staff, task, "operation", operation="remove_bg")
     assert_error(locked, 409, "operation_locked_after_payment")
-    note = client.post(
-        f"/api/v1/tasks/{task['task_id']}/requirements", json={"requirement": "晚了"}, headers=staff
-    )
+    note = act(client, staff, task, "requirements", requirement="晚了")
     assert_error(note, 409, "requirements_locked_after_payment")
     after = workflow.get_task(task["task_id"])
     assert after["operation"] == "vectorize" and after["status"] == "processing"
@@ -168,10 +157,10 @@ def test_confirm_moves_awaiting_confirm_to_completed(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     waiting = make_task("awaiting_confirm")
-    done = client.post(f"/api/v1/tasks/{waiting['task_id']}/confirm", headers=staff)
+    done = act(client, staff, waiting, "confirm")
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed" and done.json()["completed_at"]
-    again = client.post(f"/api/v1/tasks/{waiting['task_id']}/confirm", headers=staff)
+    again = act(client, staff, waiting, "confirm")
     assert_error(again, 409)
     assert_refused(client, staff, workflow, make_task(), "confirm")
 
@@ -180,11 +169,7 @@ def test_hand_to_designer_writes_the_dispatch_request(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     task = make_task("processing")
-    response = client.post(
-        f"/api/v1/tasks/{task['task_id']}/hand-to-designer",
-        json={"reason": "客户要求手工精修"},
-        headers=staff,
-    )
+    response = act(client, staff, task, "hand-to-designer", reason="客户要求手工精修")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "with_designer"
     assert response.json()["designer_reason"] == "客户要求手工精修"
@@ -200,11 +185,7 @@ def test_hand_to_designer_writes_the_dispatch_request(
     detail = client.get(f"/api/v1/tasks/{task['task_id']}", headers=staff).json()
     assert detail["dispatch"][0]["reason"] == "客户要求手工精修"
     assert detail["staff_actions"][0]["action"] == "hand_to_designer"
-    blank = client.post(
-        f"/api/v1/tasks/{make_task('failed')['task_id']}/hand-to-designer",
-        json={"reason": "   "},
-        headers=staff,
-    )
+    blank = act(client, staff, make_task("failed"), "hand-to-designer", reason="   ")
     assert_error(blank, 422, "invalid_argument")
 
 
@@ -212,7 +193,7 @@ def test_retry_requeues_a_failed_task(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     task = make_task("failed")
-    response = client.post(f"/api/v1/tasks/{task['task_id']}/retry", headers=staff)
+    response = act(client, staff, task, "retry")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "processing"
     assert response.json()["retry_count"] == 1
@@ -220,7 +201,7 @@ def test_retry_requeues_a_failed_task(
         jobs = list(session.execute(select(Job).where(Job.task_id == task["task_id"])).scalars())
     assert [(j.kind, j.status) for j in jobs] == [("process_task", "queued")]
     # processing is not failed: a second retry is refused and enqueues nothing
-    assert_error(client.post(f"/api/v1/tasks/{task['task_id']}/retry", headers=staff), 409)
+    assert_error(act(client, staff, task, "retry"), 409)
     with workflow.db.read() as session:
         assert len(list(session.execute(select(Job)).scalars())) == 1
 
@@ -229,11 +210,9 @@ def test_cancel_only_before_payment(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     pending = make_task()
-    done = client.post(
-        f"/api/v1/tasks/{pending['task_id']}/cancel", json={"reason": "客户不要了"}, headers=staff
-    )
+    done = act(client, staff, pending, "cancel", reason="客户不要了")
     assert done.status_code == 200 and done.json()["status"] == "cancelled"
-    no_body = client.post(f"/api/v1/tasks/{make_task()['task_id']}/cancel", headers=staff)
+    no_body = act(client, staff, make_task(), "cancel")
     assert no_body.status_code == 200 and no_body.json()["status"] == "cancelled"
     assert_refused(client, staff, workflow, make_task("paid"), "cancel")
 
@@ -243,7 +222,7 @@ def test_refund_from_every_paid_status_only(
 ) -> None:
     for status in ("paid", "processing", "failed", "with_designer", "awaiting_confirm"):
         task = make_task(status)
-        response = client.post(f"/api/v1/tasks/{task['task_id']}/refund", headers=staff)
+        response = act(client, staff, task, "refund")
         assert response.status_code == 200, (status, response.text)
         assert response.json()["status"] == "refunded"
     for status in ("pending", "completed", "cancelled"):

@@ -11,6 +11,7 @@ import functools
 import io
 import struct
 import zlib
+from collections.abc import Iterable
 
 import cv2
 import numpy as np
@@ -173,18 +174,25 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
-def bomb_png(side: int = 20_000) -> bytes:
-    """A 1-bit ``side``×``side`` PNG of zeros: tiny on disk, gigantic in memory."""
-    row = b"\x00" * (1 + (side + 7) // 8)
+def _png_of_rows(
+    width: int, height: int, bit_depth: int, colour_type: int, rows: Iterable[bytes]
+) -> bytes:
+    """A PNG written from its filtered scanlines through zlib, without holding the pixels."""
     packer = zlib.compressobj(9)
-    body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
-    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    body = b"".join(packer.compress(row) for row in rows) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)
         + _png_chunk(b"IDAT", body)
         + _png_chunk(b"IEND", b"")
     )
+
+
+def bomb_png(side: int = 20_000) -> bytes:
+    """A 1-bit ``side``×``side`` PNG of zeros: tiny on disk, gigantic in memory."""
+    row = b"\x00" * (1 + (side + 7) // 8)
+    return _png_of_rows(side, side, 1, 0, (row for _ in range(side)))
 
 
 def canvas_png(width: int, height: int, *, line_every: int = 300) -> bytes:
@@ -195,19 +203,8 @@ def canvas_png(width: int, height: int, *, line_every: int = 300) -> bytes:
     """
     paper = b"\x00" + b"\xf5\xf0\xe6" * width
     ink = b"\x00" + b"\x28\x1e\x5a" * width
-    packer = zlib.compressobj(9)
-    body = b"".join(
-        packer.compress(ink if row % line_every == line_every // 2 else paper)
-        for row in range(height)
-    )
-    body += packer.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", body)
-        + _png_chunk(b"IEND", b"")
-    )
+    rows = (ink if row % line_every == line_every // 2 else paper for row in range(height))
+    return _png_of_rows(width, height, 8, 2, rows)
 
 
 def truncated_jpeg() -> bytes:

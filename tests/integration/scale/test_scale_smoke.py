@@ -8,11 +8,12 @@ PostgreSQL is never restarted here (CI shares the server). Slow: run with ``make
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import psycopg
 import pytest
 
-from ai_cs.bench.scale import ScaleConfig, ScaleRun
+from ai_cs.bench.scale import ScaleConfig, ScaleReport, ScaleRun
 
 pytestmark = pytest.mark.slow
 
@@ -29,18 +30,16 @@ def _postgres_admin_url() -> str:
     return url
 
 
+def _small_run(admin: str, **options: Any) -> ScaleReport:
+    """A quiet run on the test PostgreSQL with short timeouts and the given options."""
+    config = ScaleConfig(admin_url=admin, step_timeout=120.0, deadline=300.0, **options)
+    return ScaleRun(config, echo=lambda _s: None).execute()
+
+
 @pytest.mark.timeout(600)
 def test_small_scale_run_loses_and_doubles_nothing() -> None:
     admin = _postgres_admin_url()
-    config = ScaleConfig(
-        admin_url=admin,
-        customers=6,
-        ramp_seconds=3.0,
-        throughput_tasks=2,
-        step_timeout=120.0,
-        deadline=300.0,
-    )
-    report = ScaleRun(config, echo=lambda _s: None).execute()
+    report = _small_run(admin, customers=6, ramp_seconds=3.0, throughput_tasks=2)
     assert report.ledger.clean, report.ledger.details
     assert report.numbers["customers_done"] == 6
     assert report.numbers["tasks_completed"] == 6
@@ -57,17 +56,9 @@ def test_small_scale_run_loses_and_doubles_nothing() -> None:
 
 @pytest.mark.timeout(600)
 def test_small_scale_run_with_picture_jobs_quotes_every_picture_once() -> None:
-    admin = _postgres_admin_url()
-    config = ScaleConfig(
-        admin_url=admin,
-        customers=4,
-        ramp_seconds=2.0,
-        step_timeout=120.0,
-        deadline=300.0,
-        picture_jobs=True,
-        picture_batch=3,
+    report = _small_run(
+        _postgres_admin_url(), customers=4, ramp_seconds=2.0, picture_jobs=True, picture_batch=3
     )
-    report = ScaleRun(config, echo=lambda _s: None).execute()
     assert report.ledger.clean, report.ledger.details
     n = report.numbers
     assert n["customers_done"] == 4
