@@ -6,7 +6,7 @@ source "$(dirname "$0")/bootstrap.sh"
 bash scripts/system-deps.sh chromium
 
 echo "== ruff" >&2
-"$UV" run ruff check src tests
+"$UV" run ruff check --no-cache src tests
 "$UV" run ruff format --check src tests scripts bench
 echo "== mypy" >&2
 "$UV" run mypy

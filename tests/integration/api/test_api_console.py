@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from factories import csrf_of
 
 from ai_cs.api.server import ThreadedServer
 from ai_cs.workflow import Workflow
+from factories import csrf_of
 
 MakeTask = Callable[..., dict[str, Any]]
 

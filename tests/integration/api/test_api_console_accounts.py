@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import httpx
-from factories import csrf_of
 
 from ai_cs.bridges import accounts
 from ai_cs.workflow import Workflow
+from factories import csrf_of
 
 COOKIE = (
     "cna=x; unb=1000000009; cookie2=secretvalue123; _m_h5_tk=abc_1; tracknick=%E5%B0%8F%E5%BA%97"

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from factories import csrf_of, open_chat
 from fastapi import FastAPI
 from PIL import Image, ImageDraw
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.marketplace.models import HELD, GatewayOutbox
 from ai_cs.marketplace.service import claim_due_sends
 from ai_cs.workflow import Workflow
+from factories import csrf_of, open_chat
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import io
 import re
 
 import httpx
-from factories import open_chat
 from PIL import Image
 
 from ai_cs import datafiles
@@ -15,6 +14,7 @@ from ai_cs.config import Settings
 from ai_cs.conversations import service as conversations
 from ai_cs.conversations.contracts import Attachment
 from ai_cs.workflow import Workflow
+from factories import open_chat
 
 GATEWAY_URL = "https://img.alicdn.com/buyer/poster.jpg"
 UNSAVED_URL = "https://img.alicdn.com/buyer/never-stored.jpg"

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from bridge_helpers import bridge_alone, eventually, fake_settings
-from factories import csrf_of
 from sqlalchemy import func, select
 
 from ai_cs.api import create_app
@@ -22,6 +21,7 @@ from ai_cs.config import Settings
 from ai_cs.core.tasks import TaskStatus
 from ai_cs.tasks.service import transition
 from ai_cs.workflow import Workflow
+from factories import csrf_of
 
 pytestmark = pytest.mark.anyio
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from factories import hills
 from library_support import bottle, encoded, write
 
 from ai_cs.imaging.ocr import StaticOcr
 from ai_cs.library.service import AddReport, add_directory
 from ai_cs.workflow import Workflow
+from factories import hills
 
 
 @pytest.fixture

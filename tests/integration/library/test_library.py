@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from factories import hills
 from library_support import bottle, encoded, stripes, write
 from sqlalchemy import select
 
@@ -16,6 +15,7 @@ from ai_cs.library import service
 from ai_cs.library.models import LibraryImage
 from ai_cs.library.service import AddReport, add_directory
 from ai_cs.workflow import Workflow
+from factories import hills
 
 
 def test_add_indexes_tags_text_and_hashes(workflow: Workflow, indexed: AddReport) -> None:

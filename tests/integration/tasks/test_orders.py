@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import open_chat
 from PIL import Image, ImageDraw
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -20,6 +19,7 @@ from ai_cs.tasks import orders, service
 from ai_cs.tasks.models import StaffAction, TaskRequirementChange
 from ai_cs.tasks.schemas import EXTRA_TASK_COLUMNS, SEED_TASK_COLUMNS, Order
 from ai_cs.workflow import Workflow
+from factories import open_chat
 
 ME = "buyer_1"
 CHAT = "xianyu:shop_a:chat_1"

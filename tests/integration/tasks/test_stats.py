@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from factories import open_chat
 from sqlalchemy import update
 
 from ai_cs.conversations import service as conversations
 from ai_cs.tasks import stats
 from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
+from factories import open_chat
 
 TODAY = "2026-02-27"
 
