@@ -34,6 +34,16 @@ if TYPE_CHECKING:
     from ai_cs.workflow import Workflow
 
 HELP = "输入文字聊天；/image 图片路径 [文字] 发图片；/pay 模拟平台付款；/tasks 查看订单；/quit 退出"
+COMMANDS = frozenset({"/image", "/pay", "/tasks", "/help", "/quit", "/exit"})
+
+
+def _unknown_command(line: str) -> str | None:
+    """The first word when it looks like a command (``/`` and letters) that chat does not know."""
+    word = line.split(maxsplit=1)[0]
+    if word.startswith("/") and word[1:].isascii() and word[1:].isalpha() and word not in COMMANDS:
+        return word
+    return None
+
 
 SETTLED: Final = frozenset(
     {"awaiting_confirm", "with_designer", "failed", "completed", "cancelled", "refunded"}
@@ -338,6 +348,11 @@ def register(app: typer.Typer) -> None:
                         break
                     if line == "/help":
                         _say(HELP, interactive, "帮助")
+                        continue
+                    command = _unknown_command(line)
+                    if command:
+                        # A mistyped command (/picture, /img) is not a message to the shop.
+                        err_console.print(f"没有 {command} 这个命令。{HELP}")
                         continue
                     try:
                         if line == "/pay":

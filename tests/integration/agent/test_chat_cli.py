@@ -77,3 +77,21 @@ def test_a_chat_leaves_paid_orders_to_a_live_worker(
         assert wf.get_customer_tasks("cli_c2")[0]["status"] == TaskStatus.PROCESSING
     finally:
         wf.close()
+
+
+def test_a_mistyped_command_is_explained_not_sent_to_the_shop(
+    runner: CliRunner, picture: Path, database_url: str, settings: Settings
+) -> None:
+    script = f"/picture {picture}\n/img {picture}\n/quit\n"
+    result = runner.invoke(
+        build_app(), ["chat", "--customer", "cli_typo", "--no-ocr"], input=script
+    )
+    assert result.exit_code == 0, result.output
+    assert "没有 /picture 这个命令" in result.output and "没有 /img 这个命令" in result.output
+    assert "/image 图片路径" in result.output
+    assert "记下了" not in result.output  # the agent never saw the line
+    wf = Workflow(database_url=database_url, settings=settings)
+    try:
+        assert wf.get_customer_tasks("cli_typo") == []
+    finally:
+        wf.close()
