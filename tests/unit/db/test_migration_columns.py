@@ -47,6 +47,12 @@ def test_counters_and_keys() -> None:
     assert _spec(col.counter("k")) == ("k", "Integer", False, "0", "auto")
     assert _spec(col.counter("m", 3)) == ("m", "Integer", False, "3", "auto")
     assert _spec(col.serial_id()) == ("id", "Integer", False, None, True)
+    keyed = col.serial_table("t", *col.texts("a"))
+    assert [_spec(c) for c in keyed.items] == [
+        ("id", "Integer", False, None, True),
+        ("a", "Text", True, None, "auto"),
+    ]
+    assert keyed.primary_key == ("id",)
 
 
 def test_relay_groups() -> None:

@@ -3,12 +3,15 @@
 Frozen: a migration must build the same schema forever, so once a migration calls a helper here,
 what the helper returns never changes. A table that needs another group gets a new helper; no
 helper is edited. The schema keeps times as ISO 8601 text and compared times as epoch seconds
-(REAL), so most columns are :func:`texts` and :func:`reals`.
+(REAL), so most columns are :func:`texts` and :func:`reals`. A migration that only creates
+tables declares each once (:func:`table`, :func:`serial_table`) and takes its ``upgrade`` and
+``downgrade`` from :func:`creating`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,9 +67,69 @@ def create_table(name: str, *items: sa.schema.SchemaItem, primary_key: Sequence[
     op.create_table(name, *items, sa.PrimaryKeyConstraint(*primary_key, name=f"pk_{name}"))
 
 
-def create_gateway_takeovers() -> None:
+@dataclass(frozen=True)
+class NewTable:
+    """A table a migration creates: its items, primary key and indexes (name -> columns)."""
+
+    name: str
+    items: tuple[sa.schema.SchemaItem, ...]
+    primary_key: tuple[str, ...]
+    indexes: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def table(
+    name: str,
+    *items: sa.schema.SchemaItem,
+    primary_key: Sequence[str],
+    indexes: Mapping[str, Sequence[str]] | None = None,
+) -> NewTable:
+    """Declare table ``name`` for :func:`creating`; its indexes are made in the order named."""
+    made = tuple((index, tuple(columns)) for index, columns in (indexes or {}).items())
+    return NewTable(name, items, tuple(primary_key), made)
+
+
+def serial_table(
+    name: str, *items: sa.schema.SchemaItem, indexes: Mapping[str, Sequence[str]] | None = None
+) -> NewTable:
+    """Declare table ``name`` keyed by :func:`serial_id`, its first column, then ``items``."""
+    return table(name, serial_id(), *items, primary_key=["id"], indexes=indexes)
+
+
+def create(new: NewTable) -> None:
+    """Create ``new`` (:func:`create_table`), then its indexes."""
+    create_table(new.name, *new.items, primary_key=new.primary_key)
+    for index, columns in new.indexes:
+        op.create_index(index, new.name, list(columns))
+
+
+def drop(new: NewTable) -> None:
+    """Drop what :func:`create` made: the indexes, last first, then the table."""
+    for index, _ in reversed(new.indexes):
+        op.drop_index(index, table_name=new.name)
+    op.drop_table(new.name)
+
+
+def creating(*tables: NewTable) -> tuple[Callable[[], None], Callable[[], None]]:
+    """``upgrade`` and ``downgrade`` of a migration that only creates ``tables``.
+
+    Upgrade creates them in order; downgrade drops them last first. Alembic loads a migration
+    module afresh for each command, so each table's columns are attached once.
+    """
+
+    def upgrade() -> None:
+        for new in tables:
+            create(new)
+
+    def downgrade() -> None:
+        for new in reversed(tables):
+            drop(new)
+
+    return upgrade, downgrade
+
+
+def gateway_takeovers() -> NewTable:
     """``gateway_takeovers`` as g0001 made it (g0002 drops it, and makes it again to go back)."""
-    create_table(
+    return table(
         "gateway_takeovers",
         *texts("account_id", "conversation_id", nullable=False),
         *reals("paused_until", nullable=False),

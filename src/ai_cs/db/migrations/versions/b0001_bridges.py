@@ -8,7 +8,6 @@ Create Date: 2026-12-05
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
 from ai_cs.db.migrations import columns as col
 
@@ -16,11 +15,9 @@ revision = "b0001"
 down_revision = "0001"
 branch_labels = ("bridges",)
 
-
-def upgrade() -> None:
-    col.create_table(
+upgrade, downgrade = col.creating(
+    col.serial_table(
         "marketplace_accounts",
-        col.serial_id(),
         *col.texts("platform", "account_id", nullable=False),
         *col.texts("nick"),
         *col.texts("cookie_encrypted", nullable=False),
@@ -35,27 +32,19 @@ def upgrade() -> None:
         *col.texts("last_event_at", "last_error", "last_error_at"),
         *col.texts("created_at", "updated_at", nullable=False),
         sa.UniqueConstraint("platform", "account_id", name="uq_marketplace_account"),
-        primary_key=["id"],
-    )
-    col.create_table(
+    ),
+    col.serial_table(
         "marketplace_account_events",
-        col.serial_id(),
         *col.texts("platform", "account_id", nullable=False),
         *col.texts("previous_state"),
         *col.texts("state", nullable=False),
         *col.texts("reason"),
         *col.texts("created_at", nullable=False),
         *col.texts("notified_at"),
-        primary_key=["id"],
-    )
-    op.create_index(
-        "ix_marketplace_account_events_account",
-        "marketplace_account_events",
-        ["platform", "account_id"],
-    )
-    col.create_table(
+        indexes={"ix_marketplace_account_events_account": ["platform", "account_id"]},
+    ),
+    col.serial_table(
         "bridge_sends",
-        col.serial_id(),
         *col.texts("command_id", nullable=False),
         *col.integers("part", nullable=False),
         *col.texts("platform", "account_id", "conversation_id", nullable=False),
@@ -64,16 +53,6 @@ def upgrade() -> None:
         *col.texts("reason"),
         *col.texts("created_at", nullable=False),
         sa.UniqueConstraint("command_id", "part", name="uq_bridge_sends_part"),
-        primary_key=["id"],
-    )
-    op.create_index(
-        "ix_bridge_sends_message", "bridge_sends", ["platform", "account_id", "message_id"]
-    )
-
-
-def downgrade() -> None:
-    op.drop_index("ix_bridge_sends_message", table_name="bridge_sends")
-    op.drop_table("bridge_sends")
-    op.drop_index("ix_marketplace_account_events_account", table_name="marketplace_account_events")
-    op.drop_table("marketplace_account_events")
-    op.drop_table("marketplace_accounts")
+        indexes={"ix_bridge_sends_message": ["platform", "account_id", "message_id"]},
+    ),
+)

@@ -8,18 +8,15 @@ Create Date: 2026-12-05
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
 from ai_cs.db.migrations import columns as col
 
 revision = "b0002"
 down_revision = "b0001"
 
-
-def upgrade() -> None:
-    col.create_table(
+upgrade, downgrade = col.creating(
+    col.serial_table(
         "bridge_consigns",
-        col.serial_id(),
         *col.texts("platform", "account_id", "order_id", "task_id", "status", nullable=False),
         *col.texts("reason"),
         col.counter("attempts"),
@@ -27,15 +24,9 @@ def upgrade() -> None:
         *col.texts("done_at"),
         *col.texts("updated_at", nullable=False),
         sa.UniqueConstraint("platform", "account_id", "order_id", name="uq_bridge_consigns_order"),
-        primary_key=["id"],
-    )
-    op.create_index("ix_bridge_consigns_task_id", "bridge_consigns", ["task_id"])
-    op.create_index(
-        "ix_bridge_consigns_due", "bridge_consigns", ["platform", "account_id", "status"]
-    )
-
-
-def downgrade() -> None:
-    op.drop_index("ix_bridge_consigns_due", table_name="bridge_consigns")
-    op.drop_index("ix_bridge_consigns_task_id", table_name="bridge_consigns")
-    op.drop_table("bridge_consigns")
+        indexes={
+            "ix_bridge_consigns_task_id": ["task_id"],
+            "ix_bridge_consigns_due": ["platform", "account_id", "status"],
+        },
+    ),
+)

@@ -6,7 +6,6 @@ Create Date: 2026-11-28
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
 from ai_cs.db.migrations import columns as col
 
@@ -14,9 +13,8 @@ revision = "d0001"
 down_revision = "0001"
 branch_labels = ("dispatch",)
 
-
-def upgrade() -> None:
-    col.create_table(
+upgrade, downgrade = col.creating(
+    col.table(
         "dispatch_jobs",
         *col.texts("job_id", "idempotency_key", "request_hash", "task_id", nullable=False),
         *col.texts("original_image", "operation", nullable=False),
@@ -34,50 +32,36 @@ def upgrade() -> None:
         *col.texts("created_at", "updated_at", nullable=False),
         sa.UniqueConstraint("idempotency_key", name="uq_dispatch_jobs_idempotency_key"),
         primary_key=["job_id"],
-    )
-    op.create_index("ix_dispatch_jobs_task_id", "dispatch_jobs", ["task_id"])
-    op.create_index("ix_dispatch_jobs_status_created", "dispatch_jobs", ["status", "created_at"])
-    op.create_index("ix_dispatch_jobs_designer", "dispatch_jobs", ["designer", "status"])
-    op.create_index("ix_dispatch_jobs_due", "dispatch_jobs", ["status", "due_epoch"])
-
-    col.create_table(
+        indexes={
+            "ix_dispatch_jobs_task_id": ["task_id"],
+            "ix_dispatch_jobs_status_created": ["status", "created_at"],
+            "ix_dispatch_jobs_designer": ["designer", "status"],
+            "ix_dispatch_jobs_due": ["status", "due_epoch"],
+        },
+    ),
+    col.serial_table(
         "dispatch_callbacks",
-        col.serial_id(),
         *col.texts("event_id", "job_id", "body", nullable=False),
         *col.outbox_columns(),
         sa.UniqueConstraint("event_id", name="uq_dispatch_callbacks_event_id"),
-        primary_key=["id"],
-    )
-    op.create_index("ix_dispatch_callbacks_job_id", "dispatch_callbacks", ["job_id"])
-    op.create_index(
-        "ix_dispatch_callbacks_due", "dispatch_callbacks", ["status", "next_attempt_at"]
-    )
-
-    col.create_table(
+        indexes={
+            "ix_dispatch_callbacks_job_id": ["job_id"],
+            "ix_dispatch_callbacks_due": ["status", "next_attempt_at"],
+        },
+    ),
+    col.serial_table(
         "dispatch_reminders",
-        col.serial_id(),
         *col.texts("job_id", nullable=False),
         *col.texts("designer"),
         *col.texts("kind", "message", "created_at", nullable=False),
-        primary_key=["id"],
-    )
-    op.create_index("ix_dispatch_reminders_job_id", "dispatch_reminders", ["job_id"])
-
-    col.create_table(
+        indexes={"ix_dispatch_reminders_job_id": ["job_id"]},
+    ),
+    col.table(
         "dispatch_callback_events",
         *col.texts("event_id", "job_id", "task_id", nullable=False),
         *col.texts("designer", "result_image"),
         *col.texts("received_at", nullable=False),
         primary_key=["event_id"],
-    )
-    op.create_index("ix_dispatch_callback_events_task_id", "dispatch_callback_events", ["task_id"])
-
-
-def downgrade() -> None:
-    for table in (
-        "dispatch_callback_events",
-        "dispatch_reminders",
-        "dispatch_callbacks",
-        "dispatch_jobs",
-    ):
-        op.drop_table(table)
+        indexes={"ix_dispatch_callback_events_task_id": ["task_id"]},
+    ),
+)

@@ -34,4 +34,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    col.create_gateway_takeovers()
+    col.create(col.gateway_takeovers())

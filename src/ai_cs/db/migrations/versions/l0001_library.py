@@ -6,7 +6,6 @@ Create Date: 2026-11-28
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
 from ai_cs.db.migrations import columns as col
 
@@ -14,9 +13,8 @@ revision = "l0001"
 down_revision = "0001"
 branch_labels = ("library",)
 
-
-def upgrade() -> None:
-    col.create_table(
+upgrade, downgrade = col.creating(
+    col.table(
         "library_images",
         sa.Column("image_id", sa.Integer(), autoincrement=True, nullable=False),
         *col.texts(
@@ -30,10 +28,6 @@ def upgrade() -> None:
         *col.texts("added_at", "updated_at", nullable=False),
         sa.UniqueConstraint("path", name="uq_library_images_path"),
         primary_key=["image_id"],
-    )
-    op.create_index("ix_library_images_sha256", "library_images", ["sha256"])
-
-
-def downgrade() -> None:
-    op.drop_index("ix_library_images_sha256", table_name="library_images")
-    op.drop_table("library_images")
+        indexes={"ix_library_images_sha256": ["sha256"]},
+    ),
+)
