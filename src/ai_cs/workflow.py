@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack
 
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +47,7 @@ class TaskFields(TypedDict, total=False):
     task_id: str | None
 
 
-class Workflow:
+class Workflow(AbstractContextManager["Workflow"]):
     """The shop's task workflow (seed: ``workflow``).
 
     ``Workflow()`` uses the configured database (``AICS_DATABASE_URL`` or SQLite in the data
@@ -84,9 +85,6 @@ class Workflow:
     def close(self) -> None:
         """Release database connections."""
         self.db.dispose()
-
-    def __enter__(self) -> Workflow:
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -225,24 +225,22 @@ def open_conversation(
     nick = str(customer_nick)[:200] if customer_nick else None
     row = find_conversation(session, platform=plat, account_id=account, chat_id=chat, lock=True)
     if row is None:
+        now = iso(clock.now())
+        columns = {
+            "chat_id": chat,
+            "platform": plat,
+            "account_id": account,
+            "customer_id": customer,
+            "customer_nick": nick,
+            "needs_human": 0,
+            "declines": 0,
+            "created_at": now,
+            "updated_at": now,
+        }
         for our_id in (chat, scoped_conversation_id(plat, account, chat)):
             # No conflict target: a clash on either the key or the chat is "someone was first".
-            session.execute(
-                dialect_insert(session, Conversation)
-                .values(
-                    conversation_id=our_id,
-                    chat_id=chat,
-                    platform=plat,
-                    account_id=account,
-                    customer_id=customer,
-                    customer_nick=nick,
-                    needs_human=0,
-                    declines=0,
-                    created_at=iso(clock.now()),
-                    updated_at=iso(clock.now()),
-                )
-                .on_conflict_do_nothing()
-            )
+            insert = dialect_insert(session, Conversation).values(conversation_id=our_id, **columns)
+            session.execute(insert.on_conflict_do_nothing())
             row = find_conversation(
                 session, platform=plat, account_id=account, chat_id=chat, lock=True
             )
