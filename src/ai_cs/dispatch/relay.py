@@ -9,8 +9,9 @@ commits with the status change) and nothing is doubled (the key).
 
 On failure the row stays ``pending`` with ``last_error`` and an exponential backoff; a request
 the service refuses for good (a 4xx other than auth) becomes ``failed`` and stays in the table
-for staff. :func:`run_relay` is the loop ``aics serve`` starts; :func:`serve_relay` builds the
-HTTP client from the settings and runs it.
+for staff. The pass itself is :meth:`ai_cs.notify.outbox.OutboxTable.deliver`, shared with the
+notification relay. :func:`run_relay` is the loop ``aics serve`` starts; :func:`serve_relay`
+builds the HTTP client from the settings and runs it.
 """
 
 from __future__ import annotations
@@ -18,20 +19,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import anyio.to_thread
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ai_cs.clock import Clock, iso
+from ai_cs.clock import Clock
 from ai_cs.config import Settings
 from ai_cs.db.database import Database
 from ai_cs.db.models import OutboxMessage
-from ai_cs.db.passes import PENDING, DeliveryCounts, claim_due, run_passes, settle_pending
+from ai_cs.db.passes import DeliveryCounts, run_passes
 from ai_cs.dispatch.client import (
     DispatchClient,
     DispatchRejected,
@@ -39,15 +38,11 @@ from ai_cs.dispatch.client import (
     HttpDispatchClient,
 )
 from ai_cs.jobs.embedded import backoff_seconds
+from ai_cs.notify import outbox
 from ai_cs.tasks.handoff import DISPATCH_TOPIC
 
-log = logging.getLogger(__name__)
-
-SENT = "sent"
-FAILED = "failed"
 LEASE_SECONDS = 60.0
 """How long a claimed row is hidden from other relays while one sends it."""
-MAX_ERROR_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -67,46 +62,31 @@ class RelayReport(DeliveryCounts):
     job_ids: list[str] | None = None
 
 
+def _describe(message: ClaimedMessage) -> str:
+    return f"dispatch of {message.key}"
+
+
+OUTBOX: Final = outbox.OutboxTable(
+    OutboxMessage,
+    (OutboxMessage.key, OutboxMessage.payload),
+    _describe,
+    lease_seconds=LEASE_SECONDS,
+)
+
+
 def due_ids(session: Session, now_epoch: float, limit: int) -> list[int]:
     """Ids of pending dispatch messages whose attempt is due, oldest first."""
-    return list(
-        session.execute(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.topic == DISPATCH_TOPIC,
-                OutboxMessage.status == PENDING,
-                OutboxMessage.next_attempt_at <= now_epoch,
-            )
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-            .limit(limit)
-        ).scalars()
-    )
+    return OUTBOX.due_ids(session, now_epoch, limit, OutboxMessage.topic == DISPATCH_TOPIC)
 
 
-def claim(session: Session, clock: Clock, message_id: int) -> ClaimedMessage | None:
+def claim(session: Session, clock: Clock, row_id: int) -> ClaimedMessage | None:
     """Take one due row for an attempt (compare-and-set), or ``None`` if another relay did."""
-    row = claim_due(
-        session,
-        OutboxMessage,
-        message_id,
-        clock.epoch(),
-        lease_seconds=LEASE_SECONDS,
-        returning=(
-            OutboxMessage.id,
-            OutboxMessage.key,
-            OutboxMessage.payload,
-            OutboxMessage.attempts,
-        ),
-    )
+    row = OUTBOX.claim_row(session, clock, row_id)
     if row is None:
         return None
     return ClaimedMessage(
         id=row.id, key=row.key, payload=json.loads(row.payload), attempts=row.attempts
     )
-
-
-def _settle(session: Session, message_id: int, **values: Any) -> None:
-    settle_pending(session, OutboxMessage, message_id, **values)
 
 
 def deliver_due(
@@ -118,59 +98,23 @@ def deliver_due(
     backoff: Callable[[int], float] = backoff_seconds,
 ) -> RelayReport:
     """Send every due dispatch message once; see the module docstring."""
-    report = RelayReport(job_ids=[])
+    job_ids: list[str] = []
+    report = RelayReport(job_ids=job_ids)
     with db.read() as session:
         ids = due_ids(session, clock.epoch(), limit)
-    for message_id in ids:
-        message = db.run_write(functools.partial(claim, clock=clock, message_id=message_id))
-        if message is None:
-            report.skipped += 1
-            continue
+
+    def send(message: ClaimedMessage) -> outbox.Undelivered | None:
         try:
             job = client.create_job(message.payload, idempotency_key=message.key)
         except DispatchUnavailable as exc:
-            report.retried += 1
-            delay = backoff(message.attempts)
-            log.warning(
-                "dispatch of %s failed (attempt %d), retry in %.0fs: %s",
-                message.key,
-                message.attempts,
-                delay,
-                exc.message,
-            )
-            db.run_write(
-                functools.partial(
-                    _settle,
-                    message_id=message.id,
-                    next_attempt_at=clock.epoch() + delay,
-                    last_error=exc.message[:MAX_ERROR_CHARS],
-                )
-            )
-            continue
+            return outbox.Undelivered(exc.message)
         except DispatchRejected as exc:
-            report.failed += 1
-            log.error("dispatch service refused %s for good: %s", message.key, exc.message)
-            db.run_write(
-                functools.partial(
-                    _settle,
-                    message_id=message.id,
-                    status=FAILED,
-                    last_error=exc.message[:MAX_ERROR_CHARS],
-                )
-            )
-            continue
-        report.sent += 1
-        assert report.job_ids is not None
-        report.job_ids.append(str(job["job_id"]))
-        db.run_write(
-            functools.partial(
-                _settle,
-                message_id=message.id,
-                status=SENT,
-                sent_at=iso(clock.now()),
-                last_error=None,
-            )
-        )
+            # The service refused it for good: kept as ``failed`` for staff, not sent again.
+            return outbox.Undelivered(exc.message, final=True)
+        job_ids.append(str(job["job_id"]))
+        return None
+
+    OUTBOX.deliver(db, clock, ids, report, claim=claim, send=send, backoff=backoff)
     return report
 
 

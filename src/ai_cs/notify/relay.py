@@ -10,7 +10,8 @@ A pass does two things:
    pushes ``next_attempt_at`` a lease ahead (of several relays exactly one sends it), sent, then
    settled: ``sent``, or back to waiting with exponential backoff (capped at 5 minutes) and the
    answer in ``last_error``. After :data:`MAX_ATTEMPTS` (about three hours of trying) it is
-   ``failed`` and stays visible in the console.
+   ``failed`` and stays visible in the console. This pass is
+   :meth:`ai_cs.notify.outbox.OutboxTable.deliver`, which the dispatch relay runs too.
 
 A row marked ``sent`` is never sent again: one message per event and channel. The one window
 for a repeat is a relay that dies after the robot took the message and before it recorded that
@@ -23,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -36,18 +36,14 @@ from ai_cs.clock import Clock, iso
 from ai_cs.config import Settings
 from ai_cs.core.records import pick, record
 from ai_cs.db.database import Database, dialect_insert
-from ai_cs.db.passes import PENDING, DeliveryCounts, claim_due, run_passes, settle_pending
+from ai_cs.db.passes import PENDING, DeliveryCounts, run_passes
 from ai_cs.jobs.embedded import backoff_seconds
 from ai_cs.notify.channels import TIMEOUT_SECONDS, Channel, NotifyFailed, configured_channels, send
 from ai_cs.notify.events import OPTIONAL_KINDS, NotifyKind
 from ai_cs.notify.messages import Notice, render
 from ai_cs.notify.models import NotifyDelivery, NotifyEvent
+from ai_cs.notify.outbox import OutboxTable, Undelivered
 
-log = logging.getLogger(__name__)
-
-SENT: Final = "sent"
-FAILED: Final = "failed"
-LEASE_SECONDS: Final = 60.0
 MAX_ATTEMPTS: Final = 40
 FAN_OUT_BATCH: Final = 200
 
@@ -106,29 +102,22 @@ class Claimed:
     created_at: str
 
 
-def claim(session: Session, clock: Clock, delivery_id: int) -> Claimed | None:
+def _describe(claimed: Claimed) -> str:
+    return f"notice {claimed.event_id} to {claimed.channel}"
+
+
+DELIVERIES: Final = OutboxTable(
+    NotifyDelivery, (NotifyDelivery.channel, NotifyDelivery.event_id), _describe
+)
+
+
+def claim(session: Session, clock: Clock, row_id: int) -> Claimed | None:
     """Take one due delivery for an attempt, or ``None`` if another relay has it."""
-    row = claim_due(
-        session,
-        NotifyDelivery,
-        delivery_id,
-        clock.epoch(),
-        lease_seconds=LEASE_SECONDS,
-        returning=(
-            NotifyDelivery.id,
-            NotifyDelivery.channel,
-            NotifyDelivery.attempts,
-            NotifyDelivery.event_id,
-        ),
-    )
+    row = DELIVERIES.claim_row(session, clock, row_id)
     if row is None:
         return None
     event = session.get_one(NotifyEvent, row.event_id)
     return record(Claimed, row, **pick(event, "kind", "payload", "created_at"))
-
-
-def _settle(session: Session, delivery_id: int, values: Mapping[str, object]) -> None:
-    settle_pending(session, NotifyDelivery, delivery_id, **values)
 
 
 def notice_of(claimed: Claimed, base_url: str) -> Notice:
@@ -162,54 +151,18 @@ def deliver_due(
     if not channels:
         return report
     with db.read() as session:
-        ids = list(
-            session.execute(
-                select(NotifyDelivery.id)
-                .where(
-                    NotifyDelivery.status == PENDING,
-                    NotifyDelivery.next_attempt_at <= clock.epoch(),
-                    NotifyDelivery.channel.in_(list(channels)),
-                )
-                .order_by(NotifyDelivery.next_attempt_at, NotifyDelivery.id)
-                .limit(limit)
-            ).scalars()
+        ids = DELIVERIES.due_ids(
+            session, clock.epoch(), limit, NotifyDelivery.channel.in_(list(channels))
         )
-    for delivery_id in ids:
-        claimed = db.run_write(functools.partial(claim, clock=clock, delivery_id=delivery_id))
-        if claimed is None:
-            report.skipped += 1
-            continue
+
+    def attempt(claimed: Claimed) -> Undelivered | None:
         try:
             send(client, channels[claimed.channel], notice_of(claimed, base_url), clock.epoch())
         except NotifyFailed as exc:
-            if claimed.attempts >= MAX_ATTEMPTS:
-                report.failed += 1
-                log.error(
-                    "notice %d to %s given up: %s", claimed.event_id, claimed.channel, exc.message
-                )
-                values: dict[str, object] = {"status": FAILED, "last_error": exc.message}
-            else:
-                report.retried += 1
-                delay = backoff(claimed.attempts)
-                log.warning(
-                    "notice %d to %s failed (attempt %d), retry in %.0fs: %s",
-                    claimed.event_id,
-                    claimed.channel,
-                    claimed.attempts,
-                    delay,
-                    exc.message,
-                )
-                values = {"next_attempt_at": clock.epoch() + delay, "last_error": exc.message}
-            db.run_write(functools.partial(_settle, delivery_id=claimed.id, values=values))
-            continue
-        report.sent += 1
-        db.run_write(
-            functools.partial(
-                _settle,
-                delivery_id=claimed.id,
-                values={"status": SENT, "sent_at": iso(clock.now()), "last_error": None},
-            )
-        )
+            return Undelivered(exc.message, final=claimed.attempts >= MAX_ATTEMPTS)
+        return None
+
+    DELIVERIES.deliver(db, clock, ids, report, claim=claim, send=attempt, backoff=backoff)
     return report
 
 
