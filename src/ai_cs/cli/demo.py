@@ -236,12 +236,16 @@ async def _scenario(checks: Checks, wf: Any, sim: Any, designer: Any, http: Any)
     def tasks_of(person: Customer) -> list[dict[str, Any]]:
         return list(wf.get_customer_tasks(person.id))
 
+    async def first_task(person: Customer, name: str, data: bytes, text: str) -> Any:
+        """``person`` sends the picture ``name`` with ``text``; the task the chat made, or None."""
+        picture = sim.add_picture(name, data)
+        checks.note(f"{person.nick}: [图片 {name}] {text}")
+        await say(person, sim.send_picture(person, picture, text=text), 1)
+        return (await _until(lambda: tasks_of(person)) or [None])[0]
+
     # 1 ------------------------------------------------------------------------------------------
     checks.step("1. A customer sends a picture with text in it")
-    picture = sim.add_picture("poster.png", demo_picture("SALE 50%"))
-    checks.note(f"{alice.nick}: [图片 poster.png] 你好，这张图帮我抠图")
-    await say(alice, sim.send_picture(alice, picture, text="你好，这张图帮我抠图"), 1)
-    task = (await _until(lambda: tasks_of(alice)) or [None])[0]
+    task = await first_task(alice, "poster.png", demo_picture("SALE 50%"), "你好，这张图帮我抠图")
     if not checks.check(task is not None, "a task was created from the chat"):
         return
     tid = task["task_id"]
@@ -321,10 +325,7 @@ async def _scenario(checks: Checks, wf: Any, sim: Any, designer: Any, http: Any)
 
     # 5 ------------------------------------------------------------------------------------------
     checks.step("5. A second job fails and goes to a human designer (dispatch service)")
-    blank = sim.add_picture("blank.png", blank_picture((800, 600)))
-    checks.note(f"{bob.nick}: [图片 blank.png] 帮我抠图")
-    await say(bob, sim.send_picture(bob, blank, text="帮我抠图"), 1)
-    bob_task = (await _until(lambda: tasks_of(bob)) or [None])[0]
+    bob_task = await first_task(bob, "blank.png", blank_picture((800, 600)), "帮我抠图")
     if not checks.check(bob_task is not None, "a task for the second customer"):
         return
     bid = bob_task["task_id"]
