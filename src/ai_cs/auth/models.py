@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base
+from ai_cs.db.models import Base, TextKey
 
 
 class ApiKey(Base):
@@ -12,7 +12,7 @@ class ApiKey(Base):
 
     __tablename__ = "api_keys"
 
-    key_id: Mapped[str] = mapped_column(primary_key=True)
+    key_id: Mapped[TextKey]
     name: Mapped[str]
     scope: Mapped[str]
     secret_hash: Mapped[str]
@@ -32,7 +32,7 @@ class ConsoleSession(Base):
 
     __tablename__ = "console_sessions"
 
-    session_hash: Mapped[str] = mapped_column(primary_key=True)
+    session_hash: Mapped[TextKey]
     key_id: Mapped[str] = mapped_column(index=True)
     created_at: Mapped[str]
     expires_at: Mapped[float]  # epoch seconds

@@ -10,7 +10,7 @@ from sqlalchemy import Index
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, SerialId, ShopAccountColumns, Timestamps
+from ai_cs.db.models import Base, Counter, SerialId, ShopAccountColumns, TextKey, Timestamps
 
 
 class Conversation(ShopAccountColumns, Timestamps, Base):
@@ -26,7 +26,7 @@ class Conversation(ShopAccountColumns, Timestamps, Base):
     # Our key. The platform's chat id is unique only inside one shop account, so a chat is
     # found by (platform, account_id, chat_id); conversation_id equals chat_id unless another
     # shop already had a conversation with that id.
-    conversation_id: Mapped[str] = mapped_column(primary_key=True)
+    conversation_id: Mapped[TextKey]
     chat_id: Mapped[str]  # the platform's id of the chat (§7 conversation_id)
     customer_id: Mapped[str]
     customer_nick: Mapped[str | None]
@@ -61,7 +61,7 @@ class AgentMemory(Base):
 
     __tablename__ = "agent_memory"
 
-    conversation_id: Mapped[str] = mapped_column(primary_key=True)
+    conversation_id: Mapped[TextKey]
     messages: Mapped[str]
     turns: Mapped[Counter]
     updated_at: Mapped[str]

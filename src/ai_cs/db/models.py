@@ -24,6 +24,9 @@ NAMING = {
 SerialId = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
 """An INTEGER surrogate key the database numbers."""
 
+TextKey = Annotated[str, mapped_column(primary_key=True)]
+"""A TEXT key the application names (a task id, a conversation id, a hash)."""
+
 Counter = Annotated[int, mapped_column(server_default=text("0"))]
 """A NOT NULL INTEGER that starts at 0 (attempts, counts, flags kept as 0/1)."""
 
@@ -71,6 +74,16 @@ class ShopAccountColumns:
 
     platform: Mapped[str]
     account_id: Mapped[str]
+
+
+class SeedAccountColumns:
+    """The shop account in the seed's spelling, both optional: ``acc_id`` and ``acc_type``.
+
+    The seed's ``image_tasks`` carries them; a dispatch job copies them from its task.
+    """
+
+    acc_id: Mapped[str | None]
+    acc_type: Mapped[str | None]
 
 
 class Timestamps:
@@ -133,7 +146,7 @@ class WorkerPresence(Base):
 
     __tablename__ = "worker_presence"
 
-    worker_id: Mapped[str] = mapped_column(primary_key=True)
+    worker_id: Mapped[TextKey]
     host: Mapped[str]
     pid: Mapped[int]
     queue: Mapped[str]

@@ -12,10 +12,18 @@ from __future__ import annotations
 from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, OutboxColumns, SerialId, Timestamps
+from ai_cs.db.models import (
+    Base,
+    Counter,
+    OutboxColumns,
+    SeedAccountColumns,
+    SerialId,
+    TextKey,
+    Timestamps,
+)
 
 
-class DispatchJob(Timestamps, Base):
+class DispatchJob(SeedAccountColumns, Timestamps, Base):
     """One job for a human designer (派单): what to do, who has it, what came back."""
 
     __tablename__ = "dispatch_jobs"
@@ -25,7 +33,7 @@ class DispatchJob(Timestamps, Base):
         Index("ix_dispatch_jobs_due", "status", "due_epoch"),
     )
 
-    job_id: Mapped[str] = mapped_column(primary_key=True)
+    job_id: Mapped[TextKey]
     idempotency_key: Mapped[str] = mapped_column(unique=True)
     request_hash: Mapped[str]
     task_id: Mapped[str] = mapped_column(index=True)
@@ -35,8 +43,6 @@ class DispatchJob(Timestamps, Base):
     analysis: Mapped[str | None]  # JSON
     quote: Mapped[str | None]  # JSON
     reason: Mapped[str]
-    acc_id: Mapped[str | None]
-    acc_type: Mapped[str | None]
     customer_id: Mapped[str | None]
     status: Mapped[str]
     designer: Mapped[str | None]
@@ -85,7 +91,7 @@ class DispatchCallbackEvent(Base):
 
     __tablename__ = "dispatch_callback_events"
 
-    event_id: Mapped[str] = mapped_column(primary_key=True)
+    event_id: Mapped[TextKey]
     job_id: Mapped[str]
     task_id: Mapped[str] = mapped_column(index=True)
     designer: Mapped[str | None]

@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, RetryColumns, SerialId
+from ai_cs.db.models import Base, Counter, RetryColumns, SerialId, TextKey
 
 # Inbox statuses.
 RECEIVED = "received"
@@ -33,7 +33,14 @@ SENT = "sent"
 HELD = "held"
 
 
-class GatewayInbox(RetryColumns, Base):
+class GatewayChatColumns:
+    """The chat a gateway event or command belongs to: the shop account and the chat's id."""
+
+    account_id: Mapped[str]
+    conversation_id: Mapped[str]
+
+
+class GatewayInbox(GatewayChatColumns, RetryColumns, Base):
     """One gateway event, stored durably before its ack (exactly-once processing).
 
     ``status``: received, processed or failed.
@@ -48,8 +55,6 @@ class GatewayInbox(RetryColumns, Base):
     event_id: Mapped[str] = mapped_column(unique=True)
     kind: Mapped[str]
     platform: Mapped[str | None]
-    account_id: Mapped[str]
-    conversation_id: Mapped[str]
     sender_id: Mapped[str | None]
     sender_role: Mapped[str | None]
     raw: Mapped[str]  # the event object as JSON
@@ -62,7 +67,7 @@ class GatewayInbox(RetryColumns, Base):
     processed_at: Mapped[str | None]
 
 
-class GatewayOutbox(RetryColumns, Base):
+class GatewayOutbox(GatewayChatColumns, RetryColumns, Base):
     """One ``send`` command to the gateway, pending until ``sent`` comes back.
 
     ``status``: pending, sent or held.
@@ -73,8 +78,6 @@ class GatewayOutbox(RetryColumns, Base):
 
     id: Mapped[SerialId]
     command_id: Mapped[str] = mapped_column(unique=True)
-    account_id: Mapped[str]
-    conversation_id: Mapped[str]
     to: Mapped[str]  # the customer's platform id
     message: Mapped[str]  # {"kind", "text", "attachments"} as JSON
     created_at: Mapped[str]
@@ -86,7 +89,7 @@ class GatewayAccountLease(Base):
 
     __tablename__ = "gateway_account_leases"
 
-    account_id: Mapped[str] = mapped_column(primary_key=True)
+    account_id: Mapped[TextKey]
     holder: Mapped[str]
     lease_until: Mapped[float]
     acquired_at: Mapped[str]

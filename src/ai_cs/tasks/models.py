@@ -11,15 +11,15 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, SerialId
+from ai_cs.db.models import Base, SeedAccountColumns, SerialId, TextKey
 
 
-class ImageTask(Base):
+class ImageTask(SeedAccountColumns, Base):
     """图片任务表 (seed columns first, then ai-cs extras)."""
 
     __tablename__ = "image_tasks"
 
-    task_id: Mapped[str] = mapped_column(primary_key=True)
+    task_id: Mapped[TextKey]
     customer_id: Mapped[str | None] = mapped_column(index=True)
     customer_name: Mapped[str | None]
     original_image: Mapped[str | None]
@@ -34,8 +34,6 @@ class ImageTask(Base):
     result_image: Mapped[str | None]
     error_message: Mapped[str | None]
     retry_count: Mapped[int | None] = mapped_column(server_default=text("0"))
-    acc_id: Mapped[str | None]
-    acc_type: Mapped[str | None]
     # --- ai-cs extras ------------------------------------------------------------------------
     price_fen: Mapped[int | None]
     quote: Mapped[str | None]
@@ -70,7 +68,7 @@ class Payment(Base):
 
     platform: Mapped[str] = mapped_column(primary_key=True, server_default=text("''"))
     account_id: Mapped[str] = mapped_column(primary_key=True, server_default=text("''"))
-    payment_id: Mapped[str] = mapped_column(primary_key=True)
+    payment_id: Mapped[TextKey]
     task_id: Mapped[str | None] = mapped_column(index=True)
     customer_id: Mapped[str | None]
     amount_fen: Mapped[int | None]
@@ -84,7 +82,7 @@ class TaskIdSequence(Base):
 
     __tablename__ = "task_id_sequences"
 
-    day: Mapped[str] = mapped_column(primary_key=True)
+    day: Mapped[TextKey]
     last: Mapped[int]
 
 
