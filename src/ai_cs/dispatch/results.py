@@ -138,22 +138,25 @@ class CheckedResult:
         return hashlib.sha256(self.data).hexdigest()
 
 
+MAGIC_KINDS: Final = (
+    (b"%PDF-", "pdf"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"8BPS", "psd"),
+)
+"""Leading bytes that alone say a file's kind (no two of them start alike)."""
+
+
 def sniff_kind(data: bytes) -> str | None:
     """The file's kind from its leading bytes (``png`` … ``zip``), else ``None``."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
+    for magic, kind in MAGIC_KINDS:
+        if data.startswith(magic):
+            return kind
     if data.startswith(b"%!PS-Adobe-") and b"EPSF" in data[:256].splitlines()[0]:
         return "eps"
-    if data.startswith(b"PK\x03\x04"):
-        return "zip"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
-    if data.startswith(b"8BPS"):
-        return "psd"
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<?xml", b"<svg", b"<!--", b"<!doctype svg")) and b"<svg" in data[:4096]:
         return "svg"
