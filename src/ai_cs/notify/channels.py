@@ -33,12 +33,6 @@ from ai_cs.notify.messages import Notice
 
 TIMEOUT_SECONDS: Final = 10.0
 MAX_ERROR_CHARS: Final = 300
-CHANNEL_LABELS: Final = {
-    "dingtalk": "钉钉",
-    "feishu": "飞书",
-    "wecom": "企业微信",
-    "webhook": "Webhook",
-}
 
 
 class NotifyFailed(Exception):
@@ -129,6 +123,7 @@ class DingTalk(_Robot):
 
     secret: str = ""
     name: str = "dingtalk"
+    label: ClassVar[str] = "钉钉"
 
     def signed_url(self, now_epoch: float) -> str:
         """The robot URL with ``timestamp`` and ``sign`` when a 加签 secret is set."""
@@ -161,6 +156,7 @@ class Feishu(_Robot):
 
     secret: str = ""
     name: str = "feishu"
+    label: ClassVar[str] = "飞书"
 
     code_field: ClassVar[str] = "code"
 
@@ -190,6 +186,7 @@ class WeCom(_Robot):
     """企业微信群机器人."""
 
     name: str = "wecom"
+    label: ClassVar[str] = "企业微信"
 
     def request(self, notice: Notice, now_epoch: float) -> Request:
         """A markdown message (WeCom's dialect: no lists, quotes for the facts)."""
@@ -214,6 +211,7 @@ class Webhook:
     url: str
     secret: str = ""
     name: str = "webhook"
+    label: ClassVar[str] = "Webhook"
 
     def request(self, notice: Notice, now_epoch: float) -> Request:
         """The notice as JSON; ``event_id`` lets the receiver drop a repeat."""
@@ -238,6 +236,10 @@ class Webhook:
         """Any 2xx."""
         if not 200 <= response.status_code < 300:
             raise NotifyFailed(f"HTTP {response.status_code}: {response.text[:200]}")
+
+
+CHANNEL_LABELS: Final = {kind.name: kind.label for kind in (DingTalk, Feishu, WeCom, Webhook)}
+"""What staff call each channel (``label``), by its ``name``."""
 
 
 def configured_channels(settings: Settings) -> dict[str, Channel]:

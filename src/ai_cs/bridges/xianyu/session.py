@@ -356,7 +356,12 @@ class XianyuSession:
         fresh = expires is None or expires - self.timings.token_margin_seconds > time.time()
         if cached and fresh:
             return ImToken(cached, secrets_.device_id, expires)
-        token = await self._mtop.im_token(secrets_.device_id)
+        return await self._fetch_token(secrets_.device_id)
+
+    async def _fetch_token(self, device_id: str) -> ImToken:
+        """A new IM token from the platform, cached in the database for the next start."""
+        assert self._mtop is not None
+        token = await self._mtop.im_token(device_id)
         self.stats.token_fetches += 1
         await asyncio.to_thread(
             self.store.save_token, self.account_id, token.access_token, token.expires_epoch
@@ -502,12 +507,7 @@ class XianyuSession:
         if token.expires_epoch is not None:
             wait = min(wait, token.expires_epoch - self.timings.token_margin_seconds - time.time())
         await asyncio.sleep(max(1.0, wait))
-        assert self._mtop is not None
-        fresh = await self._mtop.im_token(token.device_id)
-        self.stats.token_fetches += 1
-        await asyncio.to_thread(
-            self.store.save_token, self.account_id, fresh.access_token, fresh.expires_epoch
-        )
+        fresh = await self._fetch_token(token.device_id)
         if fresh.access_token != token.access_token:
             raise _Reconnect("令牌已更新，重新连接", immediate=True)
 
@@ -691,31 +691,30 @@ class XianyuSession:
             self._ours.add(message_id)
             async with self._sends_changed:
                 self._sends_changed.notify_all()
-            await asyncio.to_thread(
-                self.store.record_part,
-                self.account_id,
-                command.conversation_id,
-                command.command_id,
-                part,
-                message_id,
-            )
+            await self._record_part(command, part, message_id)
             return
         reason = " ".join(str(body.get(k, "")) for k in ("reason", "moreInfo")).strip()
         reason = reason or f"code {reply.code}"
         if "FORBID" in reason or (reply.code is not None and 400 <= reply.code < 500):
             # Refused for good (e.g. CSI_FORBID 安全拦截): resending changes nothing.
-            await asyncio.to_thread(
-                self.store.record_part,
-                self.account_id,
-                command.conversation_id,
-                command.command_id,
-                part,
-                None,
-                reason,
-            )
+            await self._record_part(command, part, None, reason)
             await self._error(f"消息被平台拒绝：{reason}")
             return
         raise NotReady(f"send failed: {reason}")
+
+    async def _record_part(
+        self, command: SendCommand, part: int, message_id: str | None, rejected: str | None = None
+    ) -> None:
+        """Note a part as sent (the platform's message id) or as refused for good."""
+        await asyncio.to_thread(
+            self.store.record_part,
+            self.account_id,
+            command.conversation_id,
+            command.command_id,
+            part,
+            message_id,
+            rejected,
+        )
 
     async def _picture_content(
         self, url: str, width: int | None, height: int | None
