@@ -304,6 +304,24 @@ C = Condition
 R = Decision.REVIEW
 D = Decision.DECLINE
 
+
+def _count_rules(
+    count: When, *, decline: tuple[str, int, str], review: tuple[str, int, str]
+) -> tuple[RiskRule, RiskRule]:
+    """Two rows on one count of the customer's history, each given as (code, threshold, message).
+
+    ``decline`` fires from its threshold on, ``review`` from its lower one up to the decline's:
+    where the decline fires, the review row stands aside.
+    """
+    decline_code, decline_at, decline_message = decline
+    review_code, review_at, review_message = review
+    declined = C(count, number=decline_at)
+    return (
+        RiskRule(decline_code, D, decline_message, (declined,)),
+        RiskRule(review_code, R, review_message, (C(count, number=review_at),), unless=(declined,)),
+    )
+
+
 RULES: Final[tuple[RiskRule, ...]] = (
     # --- the request itself -----------------------------------------------------------------
     RiskRule(
@@ -412,31 +430,15 @@ RULES: Final[tuple[RiskRule, ...]] = (
         unless=(C(When.MIN_SIDE_BELOW, number=32),),
     ),
     # --- the customer's history ---------------------------------------------------------------
-    RiskRule(
-        "many_refunds",
-        D,
-        "该客户退款次数过多（≥5 次），不接单",
-        (C(When.REFUNDS_AT_LEAST, number=5),),
+    *_count_rules(
+        When.REFUNDS_AT_LEAST,
+        decline=("many_refunds", 5, "该客户退款次数过多（≥5 次），不接单"),
+        review=("refunds", 2, "该客户有多次退款记录（≥2 次），需人工确认"),
     ),
-    RiskRule(
-        "refunds",
-        R,
-        "该客户有多次退款记录（≥2 次），需人工确认",
-        (C(When.REFUNDS_AT_LEAST, number=2),),
-        unless=(C(When.REFUNDS_AT_LEAST, number=5),),
-    ),
-    RiskRule(
-        "repeated_declines",
-        D,
-        "该客户多次被拒单（≥3 次），不接单",
-        (C(When.DECLINES_AT_LEAST, number=3),),
-    ),
-    RiskRule(
-        "declines",
-        R,
-        "该客户曾被拒单，需人工确认",
-        (C(When.DECLINES_AT_LEAST, number=1),),
-        unless=(C(When.DECLINES_AT_LEAST, number=3),),
+    *_count_rules(
+        When.DECLINES_AT_LEAST,
+        decline=("repeated_declines", 3, "该客户多次被拒单（≥3 次），不接单"),
+        review=("declines", 1, "该客户曾被拒单，需人工确认"),
     ),
 )
 """The shop's risk table, checked top to bottom; reasons keep this order within a decision."""

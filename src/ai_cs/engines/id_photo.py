@@ -32,18 +32,14 @@ from ai_cs.engines.base import (
     EngineOptions,
     EngineResult,
     ImageInput,
-    QualityCheck,
     QualityReport,
     resize_to_side,
-    split_alpha,
     to_pil,
 )
 from ai_cs.engines.output import deliver_raster
 from ai_cs.engines.quality import mask_checks
 from ai_cs.engines.remove_bg import (
-    GRABCUT_DITHER,
     GRABCUT_ITERATIONS,
-    GRABCUT_SEED,
     PROBABLE_BACKGROUND_BAND,
     SURE_BACKGROUND_BAND,
     WORK_SIDE,
@@ -53,7 +49,9 @@ from ai_cs.engines.remove_bg import (
     clean_mask,
     compose_rgba,
     grabcut_foreground,
+    grabcut_picture,
     refine_alpha,
+    segment_picture,
 )
 
 DEFAULT_SIZE: Final = PHOTO_SIZES["1寸"]
@@ -86,10 +84,7 @@ class PortraitGrabCut:
         mask[: height * 2 // 3, :band] = cv2.GC_BGD
         mask[: height * 2 // 3, -band:] = cv2.GC_BGD
         # The same dither as the cut-out: flat colours otherwise give GrabCut a singular model.
-        dither = np.random.default_rng(GRABCUT_SEED).normal(0.0, GRABCUT_DITHER, small.shape)
-        noisy = np.clip(small.astype(np.float32) + dither, 0, 255).astype(np.uint8)
-        bgr = cv2.cvtColor(noisy, cv2.COLOR_RGB2BGR)
-        raw = grabcut_foreground(bgr, mask, GRABCUT_ITERATIONS)
+        raw = grabcut_foreground(grabcut_picture(small), mask, GRABCUT_ITERATIONS)
         checks = mask_checks(raw)
         alpha = refine_alpha(clean_mask(raw).astype(np.float32), rgb)
         return Cutout(alpha=alpha, checks=checks, metadata={"scale": round(scale, 4)})
@@ -110,7 +105,7 @@ class IdPhotoEngine:
     def process(self, image: ImageInput, options: EngineOptions) -> EngineResult:
         """The framed, recoloured and sized ID photo with its checks."""
         started = time.perf_counter()
-        rgb, existing_alpha = split_alpha(to_pil(image))
+        rgb, cutout = segment_picture(self.segmenter, to_pil(image))
         # An ID photo always has a solid background (transparent means white) and its standard
         # sizes are defined at 300 DPI, which the file then says.
         req = options.requirements
@@ -122,12 +117,8 @@ class IdPhotoEngine:
         )
         size = req.pixels((rgb.shape[1], rgb.shape[0])) or DEFAULT_SIZE
         colour = req.rgb() or (255, 255, 255)
-        cutout = self.segmenter.segment(rgb)
-        alpha = cutout.alpha
-        if existing_alpha is not None:
-            alpha = np.minimum(alpha, existing_alpha.astype(np.float32) / 255.0)
-        framed = _frame(compose_rgba(rgb, alpha), alpha, size, colour)
-        checks: list[QualityCheck] = [c for c in cutout.checks if c.name != "border_touch"]
+        framed = _frame(compose_rgba(rgb, cutout.alpha), cutout.alpha, size, colour)
+        checks = [c for c in cutout.checks if c.name != "border_touch"]
         base = EngineResult(
             operation=self.operation,
             engine=f"{self.name}+{self.segmenter.name}",

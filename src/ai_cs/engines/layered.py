@@ -36,7 +36,6 @@ from ai_cs.engines.base import (
     QualityCheck,
     QualityReport,
     resize_to_side,
-    split_alpha,
     to_pil,
 )
 from ai_cs.engines.output import (
@@ -53,7 +52,7 @@ from ai_cs.engines.output import (
     with_checks,
 )
 from ai_cs.engines.quality import check_psd_layers
-from ai_cs.engines.remove_bg import GrabCutEngine, Segmenter, compose_rgba
+from ai_cs.engines.remove_bg import GrabCutEngine, Segmenter, compose_rgba, segment_picture
 
 SUBJECT_LAYER: Final = "主体 subject"
 BACKGROUND_LAYER: Final = "背景 background"
@@ -90,11 +89,8 @@ class LayeredEngine:
         started = time.perf_counter()
         req = options.requirements
         picture, wanted = asked_shape(to_pil(image), req, flatten=False)
-        rgb, existing_alpha = split_alpha(picture)
-        cutout = self.segmenter.segment(rgb)
+        rgb, cutout = segment_picture(self.segmenter, picture)
         alpha = cutout.alpha
-        if existing_alpha is not None:
-            alpha = np.minimum(alpha, existing_alpha.astype(np.float32) / 255.0)
         subject = compose_rgba(rgb, alpha)
         colour, dpi = req.rgb(), req.effective_dpi
         data = build_psd(

@@ -45,6 +45,17 @@ MIME_TYPES: Final[dict[str, str]] = {
 }
 RASTER_FORMATS: Final = ("png", "jpg")
 
+_FILE_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
+    (b"\x89PNG", "png"),
+    (b"\xff\xd8", "jpg"),
+    (b"%PDF-", "pdf"),
+    (b"%!PS-Adobe", "eps"),
+    (b"\xc5\xd0\xd3\xc6", "eps"),  # the binary (DOS) EPS header
+    (b"8BPS", "psd"),
+    (b"PK\x03\x04", "zip"),
+)
+"""The first bytes of each format a deliverable may have, but SVG (text, found by its tag)."""
+
 BUNDLE_MEMBER: Final = "result"
 """Name (before the extension) of each file inside a several-format ZIP."""
 
@@ -320,19 +331,10 @@ def decoded(data: bytes) -> Image.Image:
 
 def file_format(data: bytes) -> str:
     """The format of a file by its first bytes (``?`` when unknown)."""
+    for magic, kind in _FILE_MAGIC:
+        if data.startswith(magic):
+            return kind
     head = data[:64].lstrip()
-    if data.startswith(b"\x89PNG"):
-        return "png"
-    if data.startswith(b"\xff\xd8"):
-        return "jpg"
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith((b"%!PS-Adobe", b"\xc5\xd0\xd3\xc6")):
-        return "eps"
-    if data.startswith(b"8BPS"):
-        return "psd"
-    if data.startswith(b"PK\x03\x04"):
-        return "zip"
     if head.startswith((b"<svg", b"<?xml")) and b"<svg" in data[:4096]:
         return "svg"
     return "?"

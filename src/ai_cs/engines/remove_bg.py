@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Protocol
@@ -182,16 +182,25 @@ class OnnxSegmentationEngine:
         return cutout_result(self, self.operation, image)
 
 
+def segment_picture(segmenter: Segmenter, picture: Image.Image) -> tuple[np.ndarray, Cutout]:
+    """The picture's RGB pixels and ``segmenter``'s cut-out of them.
+
+    Already-transparent areas of the picture stay transparent: the matte is never more opaque
+    than the picture's own alpha.
+    """
+    rgb, existing_alpha = split_alpha(picture)
+    cutout = segmenter.segment(rgb)
+    if existing_alpha is None:
+        return rgb, cutout
+    alpha = np.minimum(cutout.alpha, existing_alpha.astype(np.float32) / 255.0)
+    return rgb, replace(cutout, alpha=alpha)
+
+
 def cutout_result(segmenter: Segmenter, operation: Operation, image: ImageInput) -> EngineResult:
     """Segment ``image`` and package the RGBA PNG with its quality report."""
     started = time.perf_counter()
-    rgb, existing_alpha = split_alpha(to_pil(image))
-    cutout = segmenter.segment(rgb)
-    alpha = cutout.alpha
-    if existing_alpha is not None:
-        # Already-transparent areas of the input stay transparent.
-        alpha = np.minimum(alpha, existing_alpha.astype(np.float32) / 255.0)
-    data = encode_png(compose_rgba(rgb, alpha))
+    rgb, cutout = segment_picture(segmenter, to_pil(image))
+    data = encode_png(compose_rgba(rgb, cutout.alpha))
     height, width = rgb.shape[:2]
     return EngineResult(
         operation=operation,
@@ -223,9 +232,7 @@ def grabcut_mask(
     mask = np.full((height, width), cv2.GC_PR_FGD, np.uint8)
     _fill_frame(mask, ring, cv2.GC_PR_BGD)
     _fill_frame(mask, band, cv2.GC_BGD)
-    dither = np.random.default_rng(GRABCUT_SEED).normal(0.0, GRABCUT_DITHER, rgb_small.shape)
-    noisy = np.clip(rgb_small.astype(np.float32) + dither, 0, 255).astype(np.uint8)
-    bgr = cv2.cvtColor(noisy, cv2.COLOR_RGB2BGR)
+    bgr = grabcut_picture(rgb_small)
     seed = mask.copy()
     foreground = grabcut_foreground(bgr, mask, iterations)
     reaching = extend_through_band(foreground, ring)
@@ -238,6 +245,14 @@ def grabcut_mask(
     # the border changed to probable subject, so the edge there is decided by colour.
     seed[reaching & zone] = cv2.GC_PR_FGD
     return extend_through_band(grabcut_foreground(bgr, seed, iterations), band), band
+
+
+def grabcut_picture(rgb_small: np.ndarray) -> np.ndarray:
+    """The working picture as GrabCut gets it: BGR, with the fixed-seed :data:`GRABCUT_DITHER`."""
+    dither = np.random.default_rng(GRABCUT_SEED).normal(0.0, GRABCUT_DITHER, rgb_small.shape)
+    noisy = np.clip(rgb_small.astype(np.float32) + dither, 0, 255).astype(np.uint8)
+    bgr: np.ndarray = cv2.cvtColor(noisy, cv2.COLOR_RGB2BGR)
+    return bgr
 
 
 def grabcut_foreground(bgr: np.ndarray, mask: np.ndarray, iterations: int) -> np.ndarray:

@@ -115,6 +115,14 @@ IntakeResult = StoredImage
 
 
 # --- sniffing ------------------------------------------------------------------------------------
+_ACCEPTED_MAGIC: Final[tuple[tuple[re.Pattern[bytes], str], ...]] = (
+    (re.compile(rb"\xff\xd8\xff"), "JPEG"),
+    (re.compile(rb"\x89PNG\r\n\x1a\n"), "PNG"),
+    (re.compile(rb"RIFF.{4}WEBP", re.DOTALL), "WEBP"),
+    (re.compile(rb"BM.{24}", re.DOTALL), "BMP"),  # at least its file and smallest info header
+)
+"""How each accepted format's file begins."""
+
 _REFUSED_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
     (b"%!PS", "PostScript/EPS"),
     (b"\xc5\xd0\xd3\xc6", "EPS"),
@@ -131,14 +139,9 @@ _REFUSED_MAGIC: Final[tuple[tuple[bytes, str], ...]] = (
 
 def sniff_format(data: bytes) -> str:
     """``JPEG``, ``PNG``, ``WEBP`` or ``BMP`` by magic bytes, else :class:`UnsupportedFormat`."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    if data.startswith(b"BM") and len(data) >= 26:
-        return "BMP"
+    for pattern, name in _ACCEPTED_MAGIC:
+        if pattern.match(data):
+            return name
     for magic, name in _REFUSED_MAGIC:
         if data.startswith(magic):
             raise UnsupportedFormat(f"{name} files are not accepted; send JPEG, PNG, WebP or BMP")
