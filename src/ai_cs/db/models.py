@@ -76,16 +76,6 @@ class ShopAccountColumns:
     account_id: Mapped[str]
 
 
-class SeedAccountColumns:
-    """The shop account in the seed's spelling, both optional: ``acc_id`` and ``acc_type``.
-
-    The seed's ``image_tasks`` carries them; a dispatch job copies them from its task.
-    """
-
-    acc_id: Mapped[str | None]
-    acc_type: Mapped[str | None]
-
-
 class Timestamps:
     """When the row was written first and last (ISO 8601 text)."""
 

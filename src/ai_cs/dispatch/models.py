@@ -12,18 +12,10 @@ from __future__ import annotations
 from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import (
-    Base,
-    Counter,
-    OutboxColumns,
-    SeedAccountColumns,
-    SerialId,
-    TextKey,
-    Timestamps,
-)
+from ai_cs.db.models import Base, Counter, OutboxColumns, SerialId, TextKey, Timestamps
 
 
-class DispatchJob(SeedAccountColumns, Timestamps, Base):
+class DispatchJob(Timestamps, Base):
     """One job for a human designer (派单): what to do, who has it, what came back."""
 
     __tablename__ = "dispatch_jobs"
@@ -43,6 +35,8 @@ class DispatchJob(SeedAccountColumns, Timestamps, Base):
     analysis: Mapped[str | None]  # JSON
     quote: Mapped[str | None]  # JSON
     reason: Mapped[str]
+    acc_id: Mapped[str | None]
+    acc_type: Mapped[str | None]
     customer_id: Mapped[str | None]
     status: Mapped[str]
     designer: Mapped[str | None]

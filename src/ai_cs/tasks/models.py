@@ -11,10 +11,10 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, SeedAccountColumns, SerialId, TextKey
+from ai_cs.db.models import Base, SerialId, TextKey
 
 
-class ImageTask(SeedAccountColumns, Base):
+class ImageTask(Base):
     """图片任务表 (seed columns first, then ai-cs extras)."""
 
     __tablename__ = "image_tasks"
@@ -34,6 +34,8 @@ class ImageTask(SeedAccountColumns, Base):
     result_image: Mapped[str | None]
     error_message: Mapped[str | None]
     retry_count: Mapped[int | None] = mapped_column(server_default=text("0"))
+    acc_id: Mapped[str | None]
+    acc_type: Mapped[str | None]
     # --- ai-cs extras ------------------------------------------------------------------------
     price_fen: Mapped[int | None]
     quote: Mapped[str | None]
