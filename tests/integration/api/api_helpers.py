@@ -44,6 +44,16 @@ def act(
     )
 
 
+def act_ok(
+    client: httpx.Client, headers: dict[str, str], task: dict[str, Any], action: str, **body: Any
+) -> dict[str, Any]:
+    """:func:`act`, which must succeed (200); the task the API returns."""
+    response = act(client, headers, task, action, **body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
 def move_task(workflow: Workflow, task_id: str, status: str) -> None:
     """Walk a pending task to ``status`` along allowed transitions."""
     from ai_cs.tasks.service import transition

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_helpers import SHOP_B, act, assert_error, bearer
+from api_helpers import SHOP_B, act, act_ok, assert_error, bearer
 from sqlalchemy import select
 
 from ai_cs.db.models import Job, OutboxMessage
@@ -123,9 +123,8 @@ def test_staff_requirement_is_recorded_as_staff_newest_first(
 ) -> None:
     task = make_task()
     workflow.add_customer_requirement_sync(task["task_id"], "customer_123", "需要去掉背景")
-    response = act(client, staff, task, "requirements", requirement="客户电话里说要保留阴影")
-    assert response.status_code == 200, response.text
-    notes = response.json()["customer_notes"].splitlines()
+    noted = act_ok(client, staff, task, "requirements", requirement="客户电话里说要保留阴影")
+    notes = noted["customer_notes"].splitlines()
     assert notes[-1].endswith("] 客户电话里说要保留阴影")
     history = client.get(f"/api/v1/tasks/{task['task_id']}/history", headers=staff).json()
     assert history["count"] == 2
@@ -139,8 +138,8 @@ def test_operation_change_is_locked_after_payment(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     task = make_task()
-    changed = act(client, staff, task, "operation", operation="vectorize")
-    assert changed.status_code == 200 and changed.json()["operation"] == "vectorize"
+    changed = act_ok(client, staff, task, "operation", operation="vectorize")
+    assert changed["operation"] == "vectorize"
     workflow.trigger_processing_on_payment("customer_123", task_id=task["task_id"], payment_id="P1")
     locked = act(client, staff, task, "operation", operation="remove_bg")
     assert_error(locked, 409, "operation_locked_after_payment")
@@ -157,9 +156,8 @@ def test_confirm_moves_awaiting_confirm_to_completed(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     waiting = make_task("awaiting_confirm")
-    done = act(client, staff, waiting, "confirm")
-    assert done.status_code == 200, done.text
-    assert done.json()["status"] == "completed" and done.json()["completed_at"]
+    done = act_ok(client, staff, waiting, "confirm")
+    assert done["status"] == "completed" and done["completed_at"]
     again = act(client, staff, waiting, "confirm")
     assert_error(again, 409)
     assert_refused(client, staff, workflow, make_task(), "confirm")
@@ -169,10 +167,9 @@ def test_hand_to_designer_writes_the_dispatch_request(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     task = make_task("processing")
-    response = act(client, staff, task, "hand-to-designer", reason="客户要求手工精修")
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "with_designer"
-    assert response.json()["designer_reason"] == "客户要求手工精修"
+    handed = act_ok(client, staff, task, "hand-to-designer", reason="客户要求手工精修")
+    assert handed["status"] == "with_designer"
+    assert handed["designer_reason"] == "客户要求手工精修"
     with workflow.db.read() as session:
         rows = list(session.execute(select(OutboxMessage)).scalars())
         actions = list(session.execute(select(StaffAction)).scalars())
@@ -193,10 +190,9 @@ def test_retry_requeues_a_failed_task(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
     task = make_task("failed")
-    response = act(client, staff, task, "retry")
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "processing"
-    assert response.json()["retry_count"] == 1
+    retried = act_ok(client, staff, task, "retry")
+    assert retried["status"] == "processing"
+    assert retried["retry_count"] == 1
     with workflow.db.read() as session:
         jobs = list(session.execute(select(Job).where(Job.task_id == task["task_id"])).scalars())
     assert [(j.kind, j.status) for j in jobs] == [("process_task", "queued")]
@@ -209,11 +205,9 @@ def test_retry_requeues_a_failed_task(
 def test_cancel_only_before_payment(
     client: httpx.Client, staff: dict[str, str], make_task: MakeTask, workflow: Workflow
 ) -> None:
-    pending = make_task()
-    done = act(client, staff, pending, "cancel", reason="客户不要了")
-    assert done.status_code == 200 and done.json()["status"] == "cancelled"
-    no_body = act(client, staff, make_task(), "cancel")
-    assert no_body.status_code == 200 and no_body.json()["status"] == "cancelled"
+    with_reason = act_ok(client, staff, make_task(), "cancel", reason="客户不要了")
+    without_body = act_ok(client, staff, make_task(), "cancel")
+    assert with_reason["status"] == without_body["status"] == "cancelled"
     assert_refused(client, staff, workflow, make_task("paid"), "cancel")
 
 

@@ -27,6 +27,12 @@ SHOP_1 = {"acc_type": "xianyu", "acc_id": "shop-1"}
 """The simulator's shop: marketplace payments and order changes reach only its tasks."""
 
 
+@pytest.fixture
+def handler() -> EchoHandler:
+    """The test's echoing handler: its ``turns`` are what the client handed over."""
+    return EchoHandler()
+
+
 def _shop_task(wf: Workflow, customer: Customer, price_fen: int) -> dict[str, Any]:
     """A pending 画质增强 task of the simulator's shop for ``customer``."""
     return wf.create_image_task(
@@ -61,9 +67,8 @@ def _answered_texts(sim: GatewaySimulator, customer: Customer) -> Counter[str]:
 
 
 async def test_every_event_is_acked_and_answered_once_although_delivered_three_times(
-    gw_workflow: Workflow, sim: GatewaySimulator
+    gw_workflow: Workflow, sim: GatewaySimulator, handler: EchoHandler
 ) -> None:
-    handler = EchoHandler()
     people = [Customer(id=f"b{i}", nick=f"顾客{i}") for i in range(4)]
     async with running(make_client(gw_workflow, sim, handler)) as client:
         for round_ in range(3):
@@ -81,20 +86,18 @@ async def test_every_event_is_acked_and_answered_once_although_delivered_three_t
     for person in people:
         answered = _answered_texts(sim, person)
         assert answered == Counter({f"{person.id}-m{r}": 1 for r in range(3)})
-    handled = [e for turn in handler.turns for e in turn.event_ids]
-    assert sorted(handled) == sorted(sim.record.pushed)  # each event handled exactly once
+    # each event handled exactly once
+    assert sorted(handler.event_ids) == sorted(sim.record.pushed)
     rows = _inbox(gw_workflow)
     assert len(rows) == 12 and {r.status for r in rows} == {"processed"}
     assert all(r.status == "sent" for r in _outbox(gw_workflow))
 
 
 async def test_a_burst_of_messages_becomes_one_turn(
-    gw_workflow: Workflow, sim: GatewaySimulator
+    gw_workflow: Workflow, sim: GatewaySimulator, handler: EchoHandler
 ) -> None:
-    handler = EchoHandler()
     customer = Customer(id="burst-1")
-    client = make_client(gw_workflow, sim, handler, burst_window_ms=400)
-    async with running(client):
+    async with running(make_client(gw_workflow, sim, handler, burst_window_ms=400)):
         for text in ("在吗", "想做个图", "能抠图吗"):
             await sim.say(customer, text)
             await asyncio.sleep(0.05)
@@ -187,12 +190,10 @@ async def test_a_wrong_amount_is_recorded_and_the_customer_told_politely(
 
 
 async def test_a_cut_in_the_middle_of_a_burst_loses_and_doubles_nothing(
-    gw_workflow: Workflow, sim: GatewaySimulator
+    gw_workflow: Workflow, sim: GatewaySimulator, handler: EchoHandler
 ) -> None:
-    handler = EchoHandler()
     customer = Customer(id="cut-1")
-    client = make_client(gw_workflow, sim, handler, burst_window_ms=300)
-    async with running(client):
+    async with running(make_client(gw_workflow, sim, handler, burst_window_ms=300)) as client:
         await sim.say(customer, "第一句")
         await sim.say(customer, "第二句")
         await sim.disconnect()  # the network drops mid-burst
@@ -207,8 +208,7 @@ async def test_a_cut_in_the_middle_of_a_burst_loses_and_doubles_nothing(
     assert _answered_texts(sim, customer) == Counter(
         {"第一句": 1, "第二句": 1, "第三句": 1, "第四句": 1}
     )
-    handled = [e for turn in handler.turns for e in turn.event_ids]
-    assert sorted(handled) == sorted(sim.record.pushed)
+    assert sorted(handler.event_ids) == sorted(sim.record.pushed)
 
 
 async def test_unanswered_sends_go_out_again_with_the_same_command_id_after_a_reconnect(
@@ -230,9 +230,8 @@ async def test_unanswered_sends_go_out_again_with_the_same_command_id_after_a_re
 
 
 async def test_a_seller_message_pauses_the_ai_in_that_conversation_only(
-    gw_workflow: Workflow, sim: GatewaySimulator
+    gw_workflow: Workflow, sim: GatewaySimulator, handler: EchoHandler
 ) -> None:
-    handler = EchoHandler()
     taken, other = Customer(id="t-1"), Customer(id="t-2")
     async with running(make_client(gw_workflow, sim, handler)) as client:
         await sim.say(taken, "你好")
@@ -355,7 +354,7 @@ async def test_a_second_client_for_the_same_account_waits_for_the_lease(
 
 
 async def test_a_takeover_goes_through_the_conversation_and_staff_see_what_the_customer_wrote(
-    gw_workflow: Workflow, sim: GatewaySimulator
+    gw_workflow: Workflow, sim: GatewaySimulator, handler: EchoHandler
 ) -> None:
     from ai_cs.conversations.models import Conversation
 
@@ -365,7 +364,6 @@ async def test_a_takeover_goes_through_the_conversation_and_staff_see_what_the_c
             s, gw_workflow.clock, customer.conversation, customer.id, account_id="shop-1"
         )
     )
-    handler = EchoHandler()
     async with running(make_client(gw_workflow, sim, handler)) as client:
         await sim.seller_says(customer, "您好，我是店主")
         await sim.say(customer, "好的，麻烦您了")

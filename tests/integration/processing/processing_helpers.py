@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ai_cs.errors import ProcessingFailed
 from ai_cs.workflow import Workflow
 
 
@@ -20,6 +21,24 @@ def paid_task(wf: Workflow, source: Path | str, operation: str = "remove_bg") ->
         "c1", task_id=task["task_id"], payment_id=f"P-{task['task_id']}"
     )
     return task["task_id"]
+
+
+class FailingEngine:
+    """An engine runner that fails its first ``failures`` calls, then returns the picture as is.
+
+    Every call's operation is kept in ``calls``.
+    """
+
+    def __init__(self, message: str, failures: int | None = None) -> None:
+        self.message = message
+        self.failures = failures  # None: every call fails
+        self.calls: list[str] = []
+
+    def __call__(self, operation: str, data: bytes) -> tuple[bytes, str]:
+        self.calls.append(operation)
+        if self.failures is None or len(self.calls) <= self.failures:
+            raise ProcessingFailed(self.message)
+        return data, ".png"
 
 
 @contextmanager

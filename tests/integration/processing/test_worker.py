@@ -8,14 +8,13 @@ import textwrap
 import time
 from pathlib import Path
 
-from processing_helpers import paid_task, worker_in_its_engine
+from processing_helpers import FailingEngine, paid_task, worker_in_its_engine
 from sqlalchemy import select
 
 from ai_cs import datafiles
 from ai_cs.clock import FixedClock
 from ai_cs.config import Settings
 from ai_cs.db.models import Job, OutboxMessage
-from ai_cs.errors import ProcessingFailed
 from ai_cs.notify.models import NotifyEvent
 from ai_cs.processing.worker import Worker
 from ai_cs.workflow import Workflow
@@ -51,12 +50,7 @@ def test_an_engine_that_always_fails_ends_with_exactly_one_dispatch_request(
 ) -> None:
     wf = Workflow(database_url=database_url, settings=settings, clock=clock)
     tid = paid_task(wf, picture)
-    calls: list[str] = []
-
-    def broken(operation: str, data: bytes) -> tuple[bytes, str]:
-        calls.append(operation)
-        raise ProcessingFailed("engine exploded")
-
+    broken = FailingEngine("engine exploded")
     worker = Worker(wf.db, clock, settings, engine_runner=broken)
     statuses = []
     for _ in range(6):
@@ -65,7 +59,7 @@ def test_an_engine_that_always_fails_ends_with_exactly_one_dispatch_request(
         clock.advance(600)  # past any backoff
     assert statuses[:3] == ["retry", "retry", "handed_to_designer"]
     assert statuses[3:] == [None, None, None]
-    assert len(calls) == 3
+    assert len(broken.calls) == 3
     task = wf.get_task(tid)
     assert task["status"] == "with_designer"
     assert task["retry_count"] == 3
@@ -87,19 +81,13 @@ def test_a_transient_failure_is_retried_and_counted(
 ) -> None:
     wf = Workflow(database_url=database_url, settings=settings, clock=clock)
     tid = paid_task(wf, picture, operation="enhance")
-    attempts: list[int] = []
-
-    def flaky(operation: str, data: bytes) -> tuple[bytes, str]:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise ProcessingFailed("temporary glitch")
-        return data, ".png"
-
+    flaky = FailingEngine("temporary glitch", failures=1)
     worker = Worker(wf.db, clock, settings, engine_runner=flaky)
     assert worker.run_once().status == "retry"
     assert worker.run_once() is None  # backing off
     clock.advance(60)
     assert worker.run_once().status == "completed"
+    assert flaky.calls == ["enhance", "enhance"]
     task = wf.get_task(tid)
     assert task["status"] == "awaiting_confirm" and task["retry_count"] == 1
     assert task["error_message"] is None

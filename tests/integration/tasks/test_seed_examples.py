@@ -12,9 +12,13 @@ from ai_cs.workflow import Workflow
 pytestmark = pytest.mark.anyio
 
 
-async def test_seed_scenarios_run_verbatim(fixed_workflow: Workflow) -> None:
-    workflow = fixed_workflow
+@pytest.fixture
+def workflow(fixed_workflow: Workflow) -> Workflow:
+    """The workflow at the seed's own date, under the name its examples call it by."""
+    return fixed_workflow
 
+
+async def test_seed_scenarios_run_verbatim(workflow: Workflow) -> None:
     # 场景 1：客户发送图片创建任务
     task = workflow.image_analysis_result(
         customer_id="customer_123",
@@ -65,8 +69,7 @@ async def test_seed_scenarios_run_verbatim(fixed_workflow: Workflow) -> None:
     assert paid["paid_at"] is not None and paid["started_at"] is not None
 
 
-async def test_seed_api_section_runs_verbatim(fixed_workflow: Workflow) -> None:
-    workflow = fixed_workflow
+async def test_seed_api_section_runs_verbatim(workflow: Workflow) -> None:
     # 创建任务 (the API section names its task TASK_001)
     created = workflow.create_image_task(
         customer_id="customer_123",

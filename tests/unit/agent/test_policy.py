@@ -61,6 +61,19 @@ def calls(text: str, state: StateResult, context: Context | None = None) -> list
     return [(str(name), args) for name, args in next_calls(view, [])]
 
 
+FIRST, SECOND = "TASK_20260227_001", "TASK_20260227_002"
+
+
+def change(operation: str, task_id: str = FIRST) -> tuple[str, dict[str, str]]:
+    """The expected ``change_operation`` call."""
+    return ("change_operation", {"operation": operation, "task_id": task_id})
+
+
+def detail(key: str, value: str, task_id: str = FIRST) -> tuple[str, dict[str, str]]:
+    """The expected ``set_requirement_detail`` call."""
+    return ("set_requirement_detail", {"key": key, "value": value, "task_id": task_id})
+
+
 @pytest.mark.parametrize(
     ("text", "state", "expected"),
     [
@@ -74,57 +87,18 @@ def calls(text: str, state: StateResult, context: Context | None = None) -> list
             [("analyse_and_quote_picture", {"operation": "remove_bg", "picture": 1})],
         ),
         # The job named after the picture changes that picture's pending order.
-        (
-            "背景不要了",
-            QUOTED,
-            [("change_operation", {"operation": "remove_bg", "task_id": "TASK_20260227_001"})],
-        ),
-        (
-            "做成矢量",
-            QUOTED,
-            [("change_operation", {"operation": "vectorize", "task_id": "TASK_20260227_001"})],
-        ),
+        ("背景不要了", QUOTED, [change("remove_bg")]),
+        ("做成矢量", QUOTED, [change("vectorize")]),
         # "两张都" changes every picture of the last batch; "第二张" only the second.
-        (
-            "两张都抠图",
-            TWO_QUOTED,
-            [
-                ("change_operation", {"operation": "remove_bg", "task_id": "TASK_20260227_001"}),
-                ("change_operation", {"operation": "remove_bg", "task_id": "TASK_20260227_002"}),
-            ],
-        ),
-        (
-            "第二张转矢量",
-            TWO_QUOTED,
-            [("change_operation", {"operation": "vectorize", "task_id": "TASK_20260227_002"})],
-        ),
+        ("两张都抠图", TWO_QUOTED, [change("remove_bg"), change("remove_bg", SECOND)]),
+        ("第二张转矢量", TWO_QUOTED, [change("vectorize", SECOND)]),
         # Details after the quote go onto that order, in the engines' terms.
         (
             "白底 800*800",
             QUOTED,
-            [
-                ("change_operation", {"operation": "remove_bg", "task_id": "TASK_20260227_001"}),
-                (
-                    "set_requirement_detail",
-                    {"key": "background", "value": "white", "task_id": "TASK_20260227_001"},
-                ),
-                (
-                    "set_requirement_detail",
-                    {"key": "size", "value": "800x800", "task_id": "TASK_20260227_001"},
-                ),
-            ],
+            [change("remove_bg"), detail("background", "white"), detail("size", "800x800")],
         ),
-        (
-            "今天能弄好吗 着急",
-            QUOTED,
-            [
-                (
-                    "set_requirement_detail",
-                    {"key": "deadline", "value": "今天", "task_id": "TASK_20260227_001"},
-                ),
-                ("estimate_delivery", {}),
-            ],
-        ),
+        ("今天能弄好吗 着急", QUOTED, [detail("deadline", "今天"), ("estimate_delivery", {})]),
         ("确认收货", DONE, [("confirm_receipt", {})]),
         (
             "头发边缘再修一下",
