@@ -40,6 +40,7 @@ class AicsError(Exception):
         return {"code": self.code, "message": self.message}
 
 
+# --- 422: the request cannot be done as asked (an argument, a picture, a result) ------------------
 class InvalidArgument(AicsError, code="invalid_argument", http_status=422):
     """An argument has the wrong type, is empty, or is out of range."""
 
@@ -60,6 +61,28 @@ class UnknownStatus(InvalidArgument, code="unknown_status"):
     """A status filter names no known status."""
 
 
+class ImageRejected(AicsError, code="image_rejected", http_status=422):
+    """A picture was refused at intake (format, size, address, content)."""
+
+
+class ProcessingFailed(AicsError, code="processing_failed", http_status=422):
+    """An engine failed or its result did not pass the quality check."""
+
+
+class QualityCheckFailed(ProcessingFailed, code="quality_check_failed"):
+    """An engine produced a result that failed its quality check."""
+
+
+# --- 401 and 403: who is asking -------------------------------------------------------------------
+class AuthError(AicsError, code="unauthorized", http_status=401):
+    """Missing or wrong credentials."""
+
+
+class Forbidden(AicsError, code="forbidden", http_status=403):
+    """Valid credentials without the needed scope."""
+
+
+# --- 404: nothing there for this caller -----------------------------------------------------------
 class TaskNotFound(AicsError, code="task_not_found", http_status=404):
     """No task has this id."""
 
@@ -68,6 +91,11 @@ class NotTaskOwner(AicsError, code="not_task_owner", http_status=404):
     """The task belongs to another customer."""
 
 
+class NotFound(AicsError, code="not_found", http_status=404):
+    """A resource other than a task does not exist (or is not visible to the caller)."""
+
+
+# --- 409: the current state does not allow it -----------------------------------------------------
 class NoPendingTask(AicsError, code="no_pending_task", http_status=409):
     """A payment arrived but the customer has no task waiting for payment."""
 
@@ -92,33 +120,10 @@ class PaymentConflict(AicsError, code="payment_conflict", http_status=409):
     """A payment id was seen before for another task or customer."""
 
 
-class ImageRejected(AicsError, code="image_rejected", http_status=422):
-    """A picture was refused at intake (format, size, address, content)."""
-
-
-class ProcessingFailed(AicsError, code="processing_failed", http_status=422):
-    """An engine failed or its result did not pass the quality check."""
-
-
-class QualityCheckFailed(ProcessingFailed, code="quality_check_failed"):
-    """An engine produced a result that failed its quality check."""
-
-
-class AuthError(AicsError, code="unauthorized", http_status=401):
-    """Missing or wrong credentials."""
-
-
-class Forbidden(AicsError, code="forbidden", http_status=403):
-    """Valid credentials without the needed scope."""
-
-
-class NotFound(AicsError, code="not_found", http_status=404):
-    """A resource other than a task does not exist (or is not visible to the caller)."""
-
-
 class Conflict(AicsError, code="conflict", http_status=409):
     """The request conflicts with the current state of a resource."""
 
 
+# --- 500: the server itself -----------------------------------------------------------------------
 class PortInUse(AicsError, code="port_in_use", http_status=500):
     """A server cannot listen: another program already has the address."""

@@ -54,6 +54,3 @@ class UrlNotAllowed(ImageRejected, code="url_not_allowed"):
 
 class FetchFailed(ImageRejected, code="fetch_failed"):
     """Downloading the picture failed (connection, status, content type, redirects)."""
-
-
-# --- result ------------------------------------------------------------------------------------
