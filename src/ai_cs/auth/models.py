@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped
 
-from ai_cs.db.models import Base, TextKey
+from ai_cs.db.models import Base, IndexedText, TextKey
 
 
 class ApiKey(Base):
@@ -33,6 +33,6 @@ class ConsoleSession(Base):
     __tablename__ = "console_sessions"
 
     session_hash: Mapped[TextKey]
-    key_id: Mapped[str] = mapped_column(index=True)
+    key_id: Mapped[IndexedText]
     created_at: Mapped[str]
     expires_at: Mapped[float]  # epoch seconds

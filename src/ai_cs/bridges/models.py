@@ -19,7 +19,7 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, SerialId, ShopAccountColumns, Timestamps
+from ai_cs.db.models import Base, Counter, IndexedText, SerialId, ShopAccountColumns, Timestamps
 
 # Account states (CONTRACT §10).
 NEW = "new"
@@ -106,7 +106,7 @@ class BridgeConsign(ShopAccountColumns, Base):
 
     id: Mapped[SerialId]
     order_id: Mapped[str]
-    task_id: Mapped[str] = mapped_column(index=True)
+    task_id: Mapped[IndexedText]
     status: Mapped[str]  # requested | done | failed
     reason: Mapped[str | None]
     attempts: Mapped[Counter]

@@ -27,6 +27,9 @@ SerialId = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
 TextKey = Annotated[str, mapped_column(primary_key=True)]
 """A TEXT key the application names (a task id, a conversation id, a hash)."""
 
+IndexedText = Annotated[str, mapped_column(index=True)]
+"""A TEXT column rows are looked up by: indexed as ``ix_<table>_<column>``."""
+
 Counter = Annotated[int, mapped_column(server_default=text("0"))]
 """A NOT NULL INTEGER that starts at 0 (attempts, counts, flags kept as 0/1)."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import Index
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, Counter, OutboxColumns, SerialId, TextKey, Timestamps
+from ai_cs.db.models import Base, Counter, IndexedText, OutboxColumns, SerialId, TextKey, Timestamps
 
 
 class DispatchJob(Timestamps, Base):
@@ -28,7 +28,7 @@ class DispatchJob(Timestamps, Base):
     job_id: Mapped[TextKey]
     idempotency_key: Mapped[str] = mapped_column(unique=True)
     request_hash: Mapped[str]
-    task_id: Mapped[str] = mapped_column(index=True)
+    task_id: Mapped[IndexedText]
     original_image: Mapped[str]
     operation: Mapped[str]
     customer_notes: Mapped[str | None]
@@ -63,7 +63,7 @@ class DispatchCallback(OutboxColumns, Base):
 
     id: Mapped[SerialId]
     event_id: Mapped[str] = mapped_column(unique=True)
-    job_id: Mapped[str] = mapped_column(index=True)
+    job_id: Mapped[IndexedText]
     body: Mapped[str]  # the exact JSON that is signed and sent
 
 
@@ -73,7 +73,7 @@ class DispatchReminder(Base):
     __tablename__ = "dispatch_reminders"
 
     id: Mapped[SerialId]
-    job_id: Mapped[str] = mapped_column(index=True)
+    job_id: Mapped[IndexedText]
     designer: Mapped[str | None]
     kind: Mapped[str]
     message: Mapped[str]
@@ -87,7 +87,7 @@ class DispatchCallbackEvent(Base):
 
     event_id: Mapped[TextKey]
     job_id: Mapped[str]
-    task_id: Mapped[str] = mapped_column(index=True)
+    task_id: Mapped[IndexedText]
     designer: Mapped[str | None]
     result_image: Mapped[str | None]
     received_at: Mapped[str]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ai_cs.db.models import Base, SerialId, TextKey
+from ai_cs.db.models import Base, IndexedText, SerialId, TextKey
 
 
 class ImageTask(Base):
@@ -20,14 +20,14 @@ class ImageTask(Base):
     __tablename__ = "image_tasks"
 
     task_id: Mapped[TextKey]
-    customer_id: Mapped[str | None] = mapped_column(index=True)
+    customer_id: Mapped[IndexedText | None]
     customer_name: Mapped[str | None]
     original_image: Mapped[str | None]
     operation: Mapped[str | None]
     requirements: Mapped[str | None]
     customer_notes: Mapped[str | None]
-    status: Mapped[str | None] = mapped_column(index=True)
-    created_at: Mapped[str | None] = mapped_column(index=True)
+    status: Mapped[IndexedText | None]
+    created_at: Mapped[IndexedText | None]
     paid_at: Mapped[str | None]
     started_at: Mapped[str | None]
     completed_at: Mapped[str | None]
@@ -71,7 +71,7 @@ class Payment(Base):
     platform: Mapped[str] = mapped_column(primary_key=True, server_default=text("''"))
     account_id: Mapped[str] = mapped_column(primary_key=True, server_default=text("''"))
     payment_id: Mapped[TextKey]
-    task_id: Mapped[str | None] = mapped_column(index=True)
+    task_id: Mapped[IndexedText | None]
     customer_id: Mapped[str | None]
     amount_fen: Mapped[int | None]
     outcome: Mapped[str]
@@ -94,7 +94,7 @@ class StaffAction(Base):
     __tablename__ = "staff_actions"
 
     id: Mapped[SerialId]
-    task_id: Mapped[str] = mapped_column(index=True)
+    task_id: Mapped[IndexedText]
     action: Mapped[str]
     from_status: Mapped[str | None]
     to_status: Mapped[str | None]
