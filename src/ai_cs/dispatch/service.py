@@ -225,10 +225,9 @@ def list_jobs(
     stmt = select(DispatchJob)
     if status is not None:
         stmt = stmt.where(DispatchJob.status == parse_job_status(status).value)
-    if designer is not None:
-        stmt = stmt.where(DispatchJob.designer == check_id("designer", designer))
-    if task_id is not None:
-        stmt = stmt.where(DispatchJob.task_id == check_id("task_id", task_id))
+    for column, value in ((DispatchJob.designer, designer), (DispatchJob.task_id, task_id)):
+        if value is not None:
+            stmt = stmt.where(column == check_id(column.key, value))
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.execute(
         stmt.order_by(DispatchJob.created_at, DispatchJob.job_id)

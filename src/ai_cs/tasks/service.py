@@ -549,13 +549,13 @@ def _status_now_or_missing(session: Session, task_id: str) -> str:
 
 
 def _find_payable(
-    session: Session,
-    customer_id: str,
-    amount_fen: int | None,
-    *,
-    platform: str = "",
-    account_id: str = "",
+    session: Session, customer_id: str, amount_fen: int | None, shop: tuple[str, str]
 ) -> Any:
+    """The pending task a payment pays: the newest, or the newest quoted ``amount_fen``.
+
+    ``shop`` is ``(platform, account_id)``; ``("", "")`` looks in every shop.
+    """
+    platform, account_id = shop
     scoped = bool(platform or account_id)
     params = {"w_customer_id": customer_id, "w_platform": platform, "w_account_id": account_id}
     candidates = list(run(session, _select_payable(scoped), params))
@@ -586,7 +586,7 @@ def has_payable_task(
     session: Session, customer_id: str, *, platform: str = "", account_id: str = ""
 ) -> bool:
     """Whether the customer has a task waiting for payment (in that shop, when one is named)."""
-    found = _find_payable(session, customer_id, None, platform=platform, account_id=account_id)
+    found = _find_payable(session, customer_id, None, (platform, account_id))
     return found is not None
 
 
@@ -643,7 +643,7 @@ def apply_payment(
                 f"task {row.task_id!r} does not belong to this shop", task_id=row.task_id
             )
     else:
-        row = _find_payable(session, customer, amount_fen, platform=platform, account_id=account_id)
+        row = _find_payable(session, customer, amount_fen, (platform, account_id))
         if row is not None and _is_pg(session):
             row = _load(session, row.task_id, lock=True)
 
