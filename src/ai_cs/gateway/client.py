@@ -27,7 +27,6 @@ import random
 import socket
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,7 +37,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from ai_cs.agent.handler import create_message_handler
 from ai_cs.config import Settings
 from ai_cs.conversations.contracts import MessageHandler
-from ai_cs.gateway.processor import EventProcessor
+from ai_cs.gateway.processor import EventProcessor, GatewayStats
 from ai_cs.marketplace import service as gw
 from ai_cs.marketplace.backoff import backoff_delay as jittered_backoff
 from ai_cs.marketplace.protocol import (
@@ -89,19 +88,6 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-@dataclass
-class ClientStats:
-    """What the client did (tests, logs, benchmarks)."""
-
-    connections: int = 0
-    events_received: int = 0
-    events_stored: int = 0
-    acks_sent: int = 0
-    sends_sent: int = 0
-    receipts: int = 0
-    ignored_frames: int = 0
-
-
 class GatewayClient:
     """Connects to the gateway and keeps the inbox, lanes and outbox going."""
 
@@ -140,6 +126,7 @@ class GatewayClient:
         if handler is None:
             handler = (handler_factory or create_message_handler)(workflow)
         self.handler = handler
+        self.stats = GatewayStats()
         self.processor = EventProcessor(
             workflow,
             handler,
@@ -148,8 +135,8 @@ class GatewayClient:
             burst_window_ms=burst_window_ms,
             takeover_minutes=takeover_minutes,
             on_outbox=self.outbox_changed,
+            stats=self.stats,
         )
-        self.stats = ClientStats()
         self.connected = asyncio.Event()
         self._lease_held = asyncio.Event()
         self._send_wake = asyncio.Event()

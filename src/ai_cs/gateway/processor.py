@@ -51,6 +51,7 @@ from ai_cs.marketplace.models import FAILED
 from ai_cs.marketplace.protocol import GatewayEvent
 from ai_cs.tasks import orders
 from ai_cs.tasks import service as tasks
+from ai_cs.tasks.schemas import Order
 from ai_cs.workflow import Workflow
 
 log = logging.getLogger(__name__)
@@ -166,9 +167,21 @@ class Reply:
 
 
 @dataclass
-class ProcessorStats:
-    """Counters for tests, benchmarks and logs."""
+class GatewayStats:
+    """What a gateway client and its event processor did (tests, logs, benchmarks).
 
+    One set per client: the connection's counters (counted by
+    :class:`~ai_cs.gateway.client.GatewayClient`) and the lanes' (counted by
+    :class:`EventProcessor`, which the client builds with its own set).
+    """
+
+    connections: int = 0
+    events_received: int = 0
+    events_stored: int = 0
+    acks_sent: int = 0
+    sends_sent: int = 0
+    receipts: int = 0
+    ignored_frames: int = 0
     turns: int = 0
     singles: int = 0
     handler_errors: int = 0
@@ -188,6 +201,7 @@ class EventProcessor:
         burst_window_ms: int | None = None,
         takeover_minutes: float | None = None,
         on_outbox: Callable[[], None] | None = None,
+        stats: GatewayStats | None = None,
     ) -> None:
         self.workflow = workflow
         self.db = workflow.db
@@ -203,7 +217,7 @@ class EventProcessor:
             self.settings.takeover_minutes if takeover_minutes is None else takeover_minutes
         )
         self.on_outbox = on_outbox
-        self.stats = ProcessorStats()
+        self.stats = stats or GatewayStats()
         self._wake = asyncio.Event()
         self._lanes: dict[tuple[str, str], asyncio.Task[None]] = {}
 
@@ -547,12 +561,11 @@ class EventProcessor:
         # another account or platform never finds this shop's payment or task.
         shop = _shop(ev)
         if status in REFUND_STATUSES:
-            try:
-                refunded = orders.refund_platform_order(session, self.clock, order.id, **shop)
-            except AicsError as exc:
-                return f"refund_not_applied: order {order.id} ({exc.code})", []
-            if refunded is None:
-                return f"refund_unmatched: order {order.id}", []
+            refunded = self._platform_change(
+                session, "refund", orders.refund_platform_order, order.id, shop
+            )
+            if isinstance(refunded, str):
+                return refunded, []
             text = f"订单 {refunded.task_id} 的退款已处理，处理已停止。如有需要随时找我～"
             return f"refunded: {refunded.task_id}", [self._reply(item, "refund", order.id, text)]
         if status in CLOSE_STATUSES:
@@ -573,14 +586,32 @@ class EventProcessor:
                 return f"close_unmatched: order {order.id}", []
             return f"cancelled: {closed.order.task_id}", []
         if status in CONFIRM_STATUSES:
-            try:
-                confirmed = orders.confirm_platform_order(session, self.clock, order.id, **shop)
-            except AicsError as exc:
-                return f"confirm_not_applied: order {order.id} ({exc.code})", []
-            if confirmed is None:
-                return f"confirm_unmatched: order {order.id}", []
+            confirmed = self._platform_change(
+                session, "confirm", orders.confirm_platform_order, order.id, shop
+            )
+            if isinstance(confirmed, str):
+                return confirmed, []
             return f"confirmed: {confirmed.task_id}", []
         return f"order_status_recorded: {status or 'unknown'}", []
+
+    def _platform_change(
+        self,
+        session: Session,
+        verb: str,
+        change: Callable[..., Order | None],
+        order_id: str,
+        shop: dict[str, str],
+    ) -> Order | str:
+        """Apply a refund or a confirmation the platform reported to the order's task.
+
+        The order it changed, or the outcome saying why nothing changed: the change failed
+        (``<verb>_not_applied``) or the shop knows no payment of that order (``<verb>_unmatched``).
+        """
+        try:
+            changed = change(session, self.clock, order_id, **shop)
+        except AicsError as exc:
+            return f"{verb}_not_applied: order {order_id} ({exc.code})"
+        return f"{verb}_unmatched: order {order_id}" if changed is None else changed
 
     def _seller_message(self, session: Session, item: gw.InboxEvent) -> tuple[str, list[Reply]]:
         ev = item.event
@@ -759,4 +790,4 @@ class _AlreadyProcessed(Exception):
         super().__init__(", ".join(event_ids))
 
 
-__all__ = ["MAX_ATTEMPTS", "EventProcessor", "ProcessorStats"]
+__all__ = ["MAX_ATTEMPTS", "EventProcessor", "GatewayStats"]
