@@ -33,3 +33,18 @@ def downgrade() -> None:
         "DROP TABLE IF EXISTS procrastinate_events, procrastinate_periodic_defers, "
         "procrastinate_jobs, procrastinate_workers CASCADE"
     )
+    # The schema's functions and types outlive its tables; they are found in the catalog, so
+    # whatever the installed Procrastinate version created goes, and upgrade can run again.
+    for kind, name in bind.exec_driver_sql(_FUNCTIONS_AND_TYPES).all():
+        bind.exec_driver_sql(f"DROP {kind} IF EXISTS {name} CASCADE")
+
+
+_FUNCTIONS_AND_TYPES = """
+SELECT 'FUNCTION', p.oid::regprocedure::text FROM pg_proc p
+ WHERE p.pronamespace = current_schema()::regnamespace
+   AND starts_with(p.proname, 'procrastinate_')
+UNION ALL
+SELECT 'TYPE', quote_ident(t.typname) FROM pg_type t
+ WHERE t.typnamespace = current_schema()::regnamespace
+   AND starts_with(t.typname, 'procrastinate_') AND t.typtype IN ('c', 'e')
+"""
