@@ -154,12 +154,19 @@ def _photo_like(size: tuple[int, int]) -> Image.Image:
     return Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8))
 
 
-def _logo(size: tuple[int, int]) -> Image.Image:
+def flat_logo(
+    size: tuple[int, int],
+    disc: tuple[int, int, int] = (220, 60, 40),
+    bar: tuple[int, int, int] = (40, 60, 160),
+    bar_span: tuple[float, float] = (0.1, 0.9),
+) -> Image.Image:
+    """A flat logo on white: a solid disc and an upright bar from ``bar_span`` of the height."""
     img = Image.new("RGB", size, (255, 255, 255))
     draw = ImageDraw.Draw(img)
     w, h = size
-    draw.ellipse((w * 0.2, h * 0.2, w * 0.8, h * 0.8), fill=(220, 60, 40))
-    draw.rectangle((w * 0.42, h * 0.1, w * 0.58, h * 0.9), fill=(40, 60, 160))
+    top, bottom = bar_span
+    draw.ellipse((w * 0.2, h * 0.2, w * 0.8, h * 0.8), fill=disc)
+    draw.rectangle((w * 0.42, h * top, w * 0.58, h * bottom), fill=bar)
     return img
 
 
@@ -218,7 +225,7 @@ def picture_set() -> tuple[list[Labelled], str]:
         ),
     ]
     plain = [
-        Labelled("logo 800x800", _logo((800, 800)), ""),
+        Labelled("logo 800x800", flat_logo((800, 800)), ""),
         Labelled("photo-like 1200x900", _photo_like((1200, 900)), ""),
     ]
     photos = list(_skimage_photos())

@@ -109,6 +109,21 @@ def texts(sim: GatewaySimulator, customer: Customer) -> list[str]:
     return [d.text for d in sim.messages_to(customer)]
 
 
+async def send_pictures(sim: GatewaySimulator, buyers: list[Customer], pictures: list[str]) -> None:
+    """Each buyer sends their picture for a cut-out and is answered once (the acknowledgement)."""
+    for buyer, picture in zip(buyers, pictures, strict=True):
+        await sim.send_picture(buyer, picture, text="帮我抠图")
+    for buyer in buyers:
+        assert await sim.wait_for_replies(buyer, 1, timeout=20)
+
+
+def assert_acknowledged_then_quoted(sim: GatewaySimulator, buyers: list[Customer]) -> None:
+    """Each buyer got the acknowledgement, then the quote, and nothing more."""
+    for buyer in buyers:
+        assert texts(sim, buyer)[0] == PICTURE_ACK
+        assert len(texts(sim, buyer)) == 2 and "元" in texts(sim, buyer)[1]
+
+
 async def test_a_picture_is_acknowledged_at_once_quoted_by_a_worker_and_others_are_answered(
     wf: Workflow, sim: GatewaySimulator
 ) -> None:
@@ -162,10 +177,7 @@ async def test_pictures_waiting_for_a_worker_hold_no_tool_thread(
     presence.beat(wf.db, wf.clock, worker.worker.worker_id, "embedded")
     try:
         async with running(make_client(wf, sim, AgentHandler(wf, ocr=gateway_ocr))) as client:
-            for buyer, picture in zip(buyers, pictures, strict=True):
-                await sim.send_picture(buyer, picture, text="帮我抠图")
-            for buyer in buyers:
-                assert await sim.wait_for_replies(buyer, 1, timeout=20)
+            await send_pictures(sim, buyers, pictures)
             await sim.say(other, "你好")
             answered = await sim.wait_for_replies(other, 1, timeout=20)
             quoted_before_text = sum(len(texts(sim, b)) > 1 for b in buyers)
@@ -178,9 +190,7 @@ async def test_pictures_waiting_for_a_worker_hold_no_tool_thread(
         limiter.total_tokens = 40
         presence.leave(wf.db, worker.worker.worker_id)
     assert answered and quoted_before_text == 0
-    for buyer in buyers:
-        assert texts(sim, buyer)[0] == PICTURE_ACK
-        assert len(texts(sim, buyer)) == 2 and "元" in texts(sim, buyer)[1]
+    assert_acknowledged_then_quoted(sim, buyers)
     assert gateway_ocr.calls == 0
     with wf.db.read() as session:
         jobs = list(session.execute(select(Job.kind, Job.status)).all())
@@ -241,10 +251,7 @@ async def test_pictures_no_worker_took_in_time_are_analysed_here_one_at_a_time(
     presence.beat(wf.db, wf.clock, "idle-worker", "embedded")  # alive, but takes no job
     try:
         async with running(make_client(wf, sim, AgentHandler(wf, ocr=ocr))) as client:
-            for buyer, picture in zip(buyers, pictures, strict=True):
-                await sim.send_picture(buyer, picture, text="帮我抠图")
-            for buyer in buyers:
-                assert await sim.wait_for_replies(buyer, 1, timeout=20)
+            await send_pictures(sim, buyers, pictures)
             await asyncio.sleep(1.0)  # every turn has given up waiting for the workers
             await sim.say(other, "你好")
             answered = await sim.wait_for_replies(other, 1, timeout=20)
@@ -258,9 +265,7 @@ async def test_pictures_no_worker_took_in_time_are_analysed_here_one_at_a_time(
         limiter.total_tokens = 40
         presence.leave(wf.db, "idle-worker")
     assert answered
-    for buyer in buyers:
-        assert texts(sim, buyer)[0] == PICTURE_ACK
-        assert len(texts(sim, buyer)) == 2 and "元" in texts(sim, buyer)[1]
+    assert_acknowledged_then_quoted(sim, buyers)
     assert ocr.calls == 3
 
 

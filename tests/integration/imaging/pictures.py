@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from ai_cs.bench import labelled
 from ai_cs.bench.labelled import cjk_font_source
 
 POSTER_LINES = ("新店开业 全场八折", "Grand Opening Sale", "欢迎光临 美味小吃", "Open 9:00-21:00")
@@ -112,12 +113,7 @@ def served_poster_png() -> bytes:
 
 def flat_logo(size: tuple[int, int] = (800, 800)) -> Image.Image:
     """A flat logo: two solid shapes on white."""
-    img = Image.new("RGB", size, (255, 255, 255))
-    draw = ImageDraw.Draw(img)
-    w, h = size
-    draw.ellipse((w * 0.2, h * 0.2, w * 0.8, h * 0.8), fill=(0, 90, 200))
-    draw.rectangle((w * 0.42, h * 0.3, w * 0.58, h * 0.7), fill=(255, 200, 0))
-    return img
+    return labelled.flat_logo(size, disc=(0, 90, 200), bar=(255, 200, 0), bar_span=(0.3, 0.7))
 
 
 def id_card(number: str = ID_NUMBER) -> Image.Image:

@@ -313,25 +313,25 @@ def test_https_keeps_sni_and_verifies_the_host_name(tls_picture_server, make_set
 
 # --- AICS_FETCH_ALLOWED_HOSTS: host (80/443 only), host:port, host:* ---------------------------
 @pytest.mark.parametrize(
-    ("host", "port", "entries", "allowed"),
+    ("entry", "host", "opened", "closed"),
     [
-        ("localhost", 80, ["localhost"], True),
-        ("localhost", 443, ["LOCALHOST."], True),
-        ("localhost", 8080, ["localhost"], False),
-        ("localhost", 8080, ["localhost:8080"], True),
-        ("localhost", 8081, ["localhost:8080"], False),
-        ("localhost", 6379, ["localhost:*"], True),
-        ("::1", 8080, ["[::1]:8080"], True),
-        ("::1", 8081, ["[::1]:8080"], False),
-        ("::1", 80, ["::1"], True),
-        ("::1", 8080, ["::1"], False),
-        ("localhost", 80, ["localhost:http"], False),
-        ("localhost", 80, ["localhost:0"], False),
-        ("other", 80, ["localhost"], False),
+        ("localhost", "localhost", [80], [8080]),
+        ("LOCALHOST.", "localhost", [443], []),
+        ("localhost:8080", "localhost", [8080], [8081]),
+        ("localhost:*", "localhost", [6379], []),
+        ("[::1]:8080", "::1", [8080], [8081]),
+        ("::1", "::1", [80], [8080]),
+        ("localhost:http", "localhost", [], [80]),
+        ("localhost:0", "localhost", [], [80]),
+        ("localhost", "other", [], [80]),
     ],
 )
-def test_allow_list_entries_name_their_ports(host, port, entries, allowed):
-    assert host_allowed(host, port, entries) is allowed
+def test_allow_list_entries_name_their_ports(entry, host, opened, closed):
+    """Each entry opens ``opened`` on ``host`` and keeps ``closed`` shut."""
+    for port in opened:
+        assert host_allowed(host, port, [entry]) is True, port
+    for port in closed:
+        assert host_allowed(host, port, [entry]) is False, port
 
 
 def test_a_host_entry_does_not_open_other_ports(picture_server, listener, make_settings):
