@@ -7,15 +7,7 @@ import json
 import pytest
 
 from ai_cs.gateway.client import backoff_delay
-from ai_cs.marketplace.protocol import (
-    Ignored,
-    ReceivedEvent,
-    SentReceipt,
-    ack_frame,
-    parse_frame,
-    send_frame,
-    wire_message,
-)
+from ai_cs.marketplace import protocol
 from ai_cs.marketplace.service import retry_delay
 
 EVENT = {
@@ -39,8 +31,8 @@ def frame(event: object) -> str:
 
 
 def test_an_event_frame_is_parsed_with_every_field_of_the_contract() -> None:
-    parsed = parse_frame(frame(EVENT))
-    assert isinstance(parsed, ReceivedEvent) and parsed.event is not None
+    parsed = protocol.parse_frame(frame(EVENT))
+    assert isinstance(parsed, protocol.ReceivedEvent) and parsed.event is not None
     ev = parsed.event
     assert (ev.event_id, ev.kind, ev.platform, ev.account_id) == (
         "e-1",
@@ -57,8 +49,8 @@ def test_an_event_frame_is_parsed_with_every_field_of_the_contract() -> None:
 def test_a_payment_event_carries_the_order_in_fen() -> None:
     payment = {**EVENT, "kind": "payment", "message": None}
     payment["order"] = {"id": "o-1", "amount_fen": 6000, "status": "paid"}
-    parsed = parse_frame(frame(payment))
-    assert isinstance(parsed, ReceivedEvent) and parsed.event is not None
+    parsed = protocol.parse_frame(frame(payment))
+    assert isinstance(parsed, protocol.ReceivedEvent) and parsed.event is not None
     assert parsed.event.order is not None and parsed.event.order.amount_fen == 6000
 
 
@@ -73,8 +65,8 @@ def test_a_payment_event_carries_the_order_in_fen() -> None:
     ],
 )
 def test_an_event_with_an_id_but_a_bad_body_is_kept_with_the_reason(broken: dict) -> None:
-    parsed = parse_frame(frame(broken))
-    assert isinstance(parsed, ReceivedEvent)
+    parsed = protocol.parse_frame(frame(broken))
+    assert isinstance(parsed, protocol.ReceivedEvent)
     assert parsed.event is None and parsed.event_id == "e-1" and parsed.error
 
 
@@ -93,19 +85,20 @@ def test_an_event_with_an_id_but_a_bad_body_is_kept_with_the_reason(broken: dict
     ],
 )
 def test_frames_without_anything_to_ack_are_ignored(data: str | bytes) -> None:
-    assert isinstance(parse_frame(data), Ignored)
+    assert isinstance(protocol.parse_frame(data), protocol.Ignored)
 
 
 def test_sent_receipts_and_outgoing_frames_follow_the_contract() -> None:
-    assert parse_frame('{"type": "sent", "command_id": "cmd-1"}') == SentReceipt("cmd-1")
-    assert json.loads(ack_frame("e-1")) == {"type": "ack", "event_id": "e-1"}
+    sent = protocol.parse_frame('{"type": "sent", "command_id": "cmd-1"}')
+    assert sent == protocol.SentReceipt("cmd-1")
+    assert json.loads(protocol.ack_frame("e-1")) == {"type": "ack", "event_id": "e-1"}
     sent = json.loads(
-        send_frame(
+        protocol.send_frame(
             command_id="cmd-1",
             account_id="shop-1",
             conversation_id="c-1",
             to="buyer-1",
-            message=wire_message("您好"),
+            message=protocol.wire_message("您好"),
         )
     )
     assert sent == {
@@ -117,7 +110,7 @@ def test_sent_receipts_and_outgoing_frames_follow_the_contract() -> None:
         "message": {"kind": "text", "text": "您好", "attachments": []},
     }
     with pytest.raises(ValueError):
-        wire_message("x", kind="video")
+        protocol.wire_message("x", kind="video")
 
 
 def test_reconnect_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
@@ -152,20 +145,20 @@ def _payment(amount: object) -> str:
 
 
 def test_amounts_are_integers_within_bounds() -> None:
-    ok = parse_frame(_payment(3000))
-    assert isinstance(ok, ReceivedEvent) and ok.event is not None
+    ok = protocol.parse_frame(_payment(3000))
+    assert isinstance(ok, protocol.ReceivedEvent) and ok.event is not None
     assert ok.event.order is not None and ok.event.order.amount_fen == 3000
     for bad in (2**63, -1, "3000", 30.5, True, 10_000_001):
-        frame = parse_frame(_payment(bad))
-        assert isinstance(frame, ReceivedEvent), bad
+        frame = protocol.parse_frame(_payment(bad))
+        assert isinstance(frame, protocol.ReceivedEvent), bad
         assert frame.event is None and frame.error and "amount_fen" in frame.error, bad
 
 
 def test_a_frame_nested_too_deeply_is_set_aside_not_raised() -> None:
     nested = "[" * 200_000 + "]" * 200_000
     with_id = '{"type": "event", "event": {"event_id": "deep-1", "x": ' + nested + "}}"
-    frame = parse_frame(with_id)
-    assert isinstance(frame, ReceivedEvent)
+    frame = protocol.parse_frame(with_id)
+    assert isinstance(frame, protocol.ReceivedEvent)
     assert frame.event_id == "deep-1" and frame.event is None
     assert frame.error == "nested too deeply to read"
-    assert isinstance(parse_frame(nested), Ignored)
+    assert isinstance(protocol.parse_frame(nested), protocol.Ignored)
