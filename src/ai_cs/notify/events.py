@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 from sqlalchemy import bindparam, column, select, table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -96,6 +96,17 @@ def _task_facts(session: Session, task_id: str) -> dict[str, Any]:
     }
 
 
+class NoticeFacts(TypedDict, total=False):
+    """What a caller may tell :func:`emit` besides the task; a value given wins over the task's."""
+
+    conversation_id: str | None
+    account_id: str | None
+    account_nick: str | None
+    platform: str | None
+    customer: str | None
+    reason: str | None
+
+
 def emit(
     session: Session,
     clock: Clock,
@@ -103,12 +114,7 @@ def emit(
     *,
     key: str | None = None,
     task_id: str | None = None,
-    conversation_id: str | None = None,
-    account_id: str | None = None,
-    account_nick: str | None = None,
-    platform: str | None = None,
-    customer: str | None = None,
-    reason: str | None = None,
+    **given: Unpack[NoticeFacts],
 ) -> bool:
     """Record a notice in the caller's transaction; ``False`` if ``key`` was recorded before.
 
@@ -118,17 +124,7 @@ def emit(
     the conversation, else the account; the message links to that page of the console.
     """
     facts: dict[str, Any] = _task_facts(session, task_id) if task_id else {}
-    given = {
-        "conversation_id": conversation_id,
-        "account_id": account_id,
-        "account_nick": account_nick,
-        "platform": platform,
-        "customer": customer,
-    }
-    for name, value in given.items():
-        if value is not None:
-            facts[name] = value
-    facts["reason"] = reason
+    facts.update((name, value) for name, value in given.items() if value is not None)
     payload = {
         name: value if isinstance(value, int) and not isinstance(value, bool) else _fact(value)
         for name, value in facts.items()
