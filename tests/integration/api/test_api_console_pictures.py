@@ -12,9 +12,23 @@ from sqlalchemy import update
 
 from ai_cs import datafiles
 from ai_cs.config import Settings
+from ai_cs.core.pricing import Complexity, Quote, QuoteItem, Surcharge
+from ai_cs.core.tasks import Operation
 from ai_cs.tasks.models import ImageTask
 from ai_cs.workflow import Workflow
 from factories import analysed_task
+
+QUOTE = Quote(
+    operation=Operation.REMOVE_BG,
+    complexity=Complexity.NORMAL,
+    items=[
+        QuoteItem(code="base", label="去除背景（普通）", amount_fen=2000),
+        QuoteItem(code="text", label="文字加价", amount_fen=500),
+    ],
+    total_fen=2500,
+    surcharge=Surcharge(applied=False),
+)
+"""The stored quote, in the shape pricing writes it."""
 
 RAW_FIELDS = (
     "image_sha256",
@@ -41,15 +55,7 @@ def _analysed_task(workflow: Workflow, settings: Settings) -> dict[str, Any]:
         (900, 600),
         operation="remove_bg",
         customer_name="小明",
-        quote={
-            "operation": "remove_bg",
-            "total_fen": 2500,
-            "items": [
-                {"code": "base", "label": "去除背景（普通）", "amount_fen": 2000},
-                {"code": "text", "label": "文字加价", "amount_fen": 500},
-            ],
-            "surcharge": {"applied": False, "reason": ""},
-        },
+        quote=QUOTE.model_dump(mode="json"),
     )
 
 

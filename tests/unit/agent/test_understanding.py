@@ -100,18 +100,21 @@ def test_cdr_urgency_and_picture_references() -> None:
     assert reading.per_picture == {1: Operation.REMOVE_BG, 2: Operation.VECTORIZE}
 
 
+MISSED_BY_THE_TABLES: dict[Intent, tuple[str, ...]] = {
+    Intent.REMOVE_BG: ("扣个图呗", "pls cut out the background"),
+    Intent.ASK_TIME: ("啥时候能好啊",),
+    Intent.COMPLAINT: ("这啥啊边缘都是锯齿",),
+    Intent.HUMAN: ("我要跟设计师说",),
+    Intent.REFUND: ("退钱",),
+    Intent.BATCH: ("三十张商品图 量大优惠吗",),
+    Intent.CAPABILITY: ("透明底的能做不",),
+}
+"""Words for each intent that the phrase tables may not hold, but the model reads."""
+
+
 @pytest.mark.parametrize(
     ("text", "intent"),
-    [
-        ("扣个图呗", Intent.REMOVE_BG),
-        ("pls cut out the background", Intent.REMOVE_BG),
-        ("啥时候能好啊", Intent.ASK_TIME),
-        ("这啥啊边缘都是锯齿", Intent.COMPLAINT),
-        ("我要跟设计师说", Intent.HUMAN),
-        ("退钱", Intent.REFUND),
-        ("三十张商品图 量大优惠吗", Intent.BATCH),
-        ("透明底的能做不", Intent.CAPABILITY),
-    ],
+    [(text, intent) for intent, texts in MISSED_BY_THE_TABLES.items() for text in texts],
 )
 def test_the_model_reads_what_the_tables_may_miss(text: str, intent: Intent) -> None:
     from ai_cs.agent.intent_model import intent_model
