@@ -17,6 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Final
 
 from ai_cs.auth.service import Principal
@@ -28,21 +29,18 @@ MAX_ENTRIES: Final = 1024
 """Keys remembered at most (least recently used dropped first)."""
 
 
+@dataclass(eq=False)
 class KeyCache:
     """Principals of recently accepted tokens, each for ``ttl_seconds``."""
 
-    def __init__(
-        self,
-        ttl_seconds: float = KEY_CACHE_SECONDS,
-        *,
-        max_entries: int = MAX_ENTRIES,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.ttl_seconds = ttl_seconds
-        self.max_entries = max_entries
-        self._monotonic = monotonic
-        self._entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
-        self._lock = threading.Lock()
+    ttl_seconds: float = KEY_CACHE_SECONDS
+    _: KW_ONLY
+    max_entries: int = MAX_ENTRIES
+    monotonic: Callable[[], float] = time.monotonic
+    _entries: OrderedDict[bytes, tuple[float, Principal]] = field(
+        init=False, default_factory=OrderedDict
+    )
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     @staticmethod
     def _key(token: str) -> bytes:
@@ -57,7 +55,7 @@ class KeyCache:
             entry = self._entries.get(key)
             if entry is None:
                 return None
-            if self._monotonic() >= entry[0]:
+            if self.monotonic() >= entry[0]:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
@@ -68,8 +66,9 @@ class KeyCache:
         if self.ttl_seconds <= 0:
             return
         with self._lock:
-            self._entries[self._key(token)] = (self._monotonic() + self.ttl_seconds, principal)
-            self._entries.move_to_end(self._key(token))
+            key = self._key(token)
+            self._entries[key] = (self.monotonic() + self.ttl_seconds, principal)
+            self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 

@@ -42,7 +42,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlparse
 
@@ -140,23 +140,6 @@ class Timings:
         )
 
 
-@dataclass
-class SessionStats:
-    """What the session did (tests, logs)."""
-
-    connections: int = 0
-    pushes: int = 0
-    acks: int = 0
-    heartbeats: int = 0
-    events: int = 0
-    echoes: int = 0
-    takeovers: int = 0
-    sends: int = 0
-    token_fetches: int = 0
-    unknown_entries: int = 0
-    reasons: list[str] = field(default_factory=list)
-
-
 class _Reconnect(Exception):
     """End this connection and open a new one (``immediate``: an intended restart)."""
 
@@ -196,7 +179,6 @@ class XianyuSession:
         self.timings = timings or Timings()
         self.consign = consign
         self.rng = rng
-        self.stats = SessionStats()
         self.online = asyncio.Event()
         self._ws: ClientConnection | None = None
         self._pending: dict[str, asyncio.Future[fr.Incoming]] = {}
@@ -216,7 +198,6 @@ class XianyuSession:
 
     # ------------------------------------------------------------------ state helpers
     async def _state(self, state: str, reason: str) -> None:
-        self.stats.reasons.append(f"{state}: {reason}")
         await asyncio.to_thread(self.store.set_state, self.account_id, state, reason)
 
     async def _error(self, text: str) -> None:
@@ -362,7 +343,6 @@ class XianyuSession:
         """A new IM token from the platform, cached in the database for the next start."""
         assert self._mtop is not None
         token = await self._mtop.im_token(device_id)
-        self.stats.token_fetches += 1
         await asyncio.to_thread(
             self.store.save_token, self.account_id, token.access_token, token.expires_epoch
         )
@@ -411,7 +391,6 @@ class XianyuSession:
             proxy=None,
         ) as ws:
             self._ws = ws
-            self.stats.connections += 1
             pushes: asyncio.Queue[fr.Incoming] = asyncio.Queue()
             reader = asyncio.create_task(self._read(ws, pushes), name="xianyu-read")
             tasks: set[asyncio.Task[None]] = {reader}
@@ -485,13 +464,11 @@ class XianyuSession:
         if not incoming.mid:
             return
         await ws.send(fr.dumps(fr.ack_frame(incoming.headers)))
-        self.stats.acks += 1
 
     async def _heartbeat(self) -> None:
         misses = 0
         while True:
             await asyncio.sleep(self.timings.heartbeat_seconds)
-            self.stats.heartbeats += 1
             try:
                 await self._request(
                     fr.heartbeat_frame(fr.new_mid()), self.timings.heartbeat_reply_seconds
@@ -554,11 +531,9 @@ class XianyuSession:
             self._push_idle.set()
             incoming = await pushes.get()
             self._push_idle.clear()
-            self.stats.pushes += 1
             events = await self._events_of(incoming)
             if events:
                 stored = await self.endpoint.deliver(events, timeout=self.timings.deliver_timeout)
-                self.stats.events += len(events)
                 if not stored:
                     log.warning(
                         "xianyu %s: events not stored within %.0fs; acking, kept for redelivery",
@@ -591,7 +566,6 @@ class XianyuSession:
         return events
 
     async def _unknown(self, reason: str, raw: str, decoded: Any = None) -> None:
-        self.stats.unknown_entries += 1
         log.info("xianyu %s: entry not understood (%s); kept", self.account_id, reason)
         await asyncio.to_thread(self.store.keep_unknown, self.account_id, reason, raw, decoded)
 
@@ -600,9 +574,7 @@ class XianyuSession:
             self._buyers[chat.conversation_id] = chat.sender_id
             return msg.chat_event(chat, account_id=self.account_id, role="buyer")
         if await self._is_echo(chat.message_id):
-            self.stats.echoes += 1
             return None
-        self.stats.takeovers += 1
         return msg.chat_event(chat, account_id=self.account_id, role="seller")
 
     async def _is_echo(self, message_id: str) -> bool:
@@ -667,7 +639,6 @@ class XianyuSession:
                 part += 1
             if command.message.text.strip() and part not in done:
                 await self._send_part(command, part, fr.content_text(command.message.text))
-            self.stats.sends += 1
         finally:
             self._sending -= 1
             async with self._sends_changed:
