@@ -28,8 +28,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -111,6 +111,15 @@ def load_original(original_image: str | None, settings: Settings) -> bytes:
     )
 
 
+class FlowOptions(TypedDict, total=False):
+    """The replaceable parts of a :class:`ProcessingFlow` (tests and benchmarks set them)."""
+
+    engine_runner: EngineRunner | None
+    storage: ResultStorage | None
+    ocr: OcrEngine | None
+
+
+@dataclass(eq=False)
 class ProcessingFlow:
     """The steps of one attempt, independent of the queue that delivered the job.
 
@@ -118,22 +127,13 @@ class ProcessingFlow:
     (complete, retry, dead) is passed in as ``settle`` so it commits with the task's change.
     """
 
-    def __init__(
-        self,
-        db: Database,
-        clock: Clock,
-        settings: Settings,
-        *,
-        engine_runner: EngineRunner | None = None,
-        storage: ResultStorage | None = None,
-        ocr: OcrEngine | None = None,
-    ) -> None:
-        self.db = db
-        self.clock = clock
-        self.settings = settings
-        self.ocr = ocr  # picture jobs: None = the process's RapidOCR engine
-        self.engine_runner = engine_runner  # None: the real engines, with each order's requirements
-        self.storage = storage or LocalStorage(settings.data_dir)
+    db: Database
+    clock: Clock
+    settings: Settings
+    _: KW_ONLY
+    engine_runner: EngineRunner | None = None  # None: the real engines, with the order's needs
+    storage: ResultStorage | None = None  # None: LocalStorage in the data directory
+    ocr: OcrEngine | None = None  # picture jobs: None = the process's RapidOCR engine
 
     def task_row(self, task_id: str) -> dict[str, Any] | None:
         """Status, operation and original picture of a task."""
@@ -165,7 +165,8 @@ class ProcessingFlow:
         picture = load_original(self.picture_source(task), self.settings)
         runner = self.engine_runner or default_engine_runner(self.settings, task_requirements(task))
         data, extension = runner(str(task["operation"]), picture)
-        return self.storage.put(data, extension)
+        storage = self.storage or LocalStorage(self.settings.data_dir)
+        return storage.put(data, extension)
 
     def analyse_picture(self, source: str) -> None:
         """One ``analyse_picture`` job: the picture's analysis stored for the turn waiting on it."""
@@ -230,19 +231,14 @@ class Worker:
         settings: Settings,
         *,
         queue: EmbeddedQueue | None = None,
-        engine_runner: EngineRunner | None = None,
-        storage: ResultStorage | None = None,
         worker_id: str | None = None,
         lease_seconds: float | None = None,
-        ocr: OcrEngine | None = None,
+        **flow: Unpack[FlowOptions],
     ) -> None:
         self.db = db
         self.clock = clock
-        self.settings = settings
         self.queue = queue or EmbeddedQueue(clock, max_attempts=settings.job_max_attempts)
-        self.flow = ProcessingFlow(
-            db, clock, settings, engine_runner=engine_runner, storage=storage, ocr=ocr
-        )
+        self.flow = ProcessingFlow(db, clock, settings, **flow)
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_seconds = lease_seconds or settings.job_lease_seconds
         self._reaped_at = -REAP_INTERVAL_SECONDS  # the first step always reaps
