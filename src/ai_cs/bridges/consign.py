@@ -26,11 +26,10 @@ from ai_cs.core.tasks import TaskStatus
 from ai_cs.db.database import dialect_insert
 from ai_cs.errors import Conflict
 from ai_cs.tasks.models import ImageTask, Payment
+from ai_cs.tasks.service import APPLIED
 
 PLATFORMS: Final = frozenset({"xianyu"})
 """Platforms whose orders can be marked shipped from ai-cs."""
-APPLIED: Final = "applied"
-"""The payment outcome that moved a task (``payments.outcome``)."""
 MAX_REASON_CHARS: Final = 300
 STATUS_LABELS: Final = {
     None: "待发货",
