@@ -248,16 +248,7 @@ class AgentHandler:
                 )
                 return conv.conversation_id, None
             role = Role.SYSTEM if message.sender_role == "system" else Role.CUSTOMER
-            service.record_message(
-                session,
-                clock,
-                conv.conversation_id,
-                direction=Direction.IN,
-                role=role,
-                text=message.text,
-                attachments=message.attachments,
-                event_ids=message.event_ids,
-            )
+            service.record_inbound(session, clock, conv.conversation_id, message, role=role)
             if role is Role.SYSTEM or service.is_paused(conv, clock):
                 return conv.conversation_id, None
             return conv.conversation_id, service.load_memory(session, conv.conversation_id)

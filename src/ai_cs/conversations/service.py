@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso
-from ai_cs.conversations.contracts import Attachment, OutboundMessage
+from ai_cs.conversations.contracts import Attachment, InboundMessage, OutboundMessage
 from ai_cs.conversations.models import AgentMemory, Conversation, ConversationMessage
 from ai_cs.core.records import pick
 from ai_cs.core.tasks import MAX_ID_CHARS, check_id
@@ -310,6 +310,30 @@ def record_message(
     )
     session.flush()
     return row
+
+
+def record_inbound(
+    session: Session,
+    clock: Clock,
+    conversation_id: str,
+    message: InboundMessage,
+    *,
+    role: Role = Role.CUSTOMER,
+) -> ConversationMessage:
+    """Keep a message that came in from the chat, with the gateway events that carried it.
+
+    ``role`` is the customer's, or ``Role.SYSTEM`` for the platform's own notices.
+    """
+    return record_message(
+        session,
+        clock,
+        conversation_id,
+        direction=Direction.IN,
+        role=role,
+        text=message.text,
+        attachments=message.attachments,
+        event_ids=message.event_ids,
+    )
 
 
 def take_over(

@@ -650,17 +650,7 @@ class EventProcessor:
         conv = _conversation_of(session, turn.first.event)
         if conv is None:
             return
-        message = turn.message()
-        conversations.record_message(
-            session,
-            self.clock,
-            conv.conversation_id,
-            direction=conversations.Direction.IN,
-            role=conversations.Role.CUSTOMER,
-            text=message.text,
-            attachments=message.attachments,
-            event_ids=message.event_ids,
-        )
+        conversations.record_inbound(session, self.clock, conv.conversation_id, turn.message())
 
     # ------------------------------------------------------------------ helpers
     def _command_id(self, purpose: str, *parts: str) -> str:
