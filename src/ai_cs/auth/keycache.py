@@ -38,9 +38,9 @@ class KeyCache:
     max_entries: int = MAX_ENTRIES
     monotonic: Callable[[], float] = time.monotonic
     _entries: OrderedDict[bytes, tuple[float, Principal]] = field(
-        init=False, default_factory=OrderedDict
+        init=False, repr=False, default_factory=OrderedDict
     )
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     @staticmethod
     def _key(token: str) -> bytes:
