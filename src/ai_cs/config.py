@@ -19,6 +19,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ai_cs.core.delivery import DeliveryTimes
 from ai_cs.core.pricing import PriceTable
 
+Secret = Annotated[str, Field(repr=False)]
+"""A setting that holds a credential (key, password, cookie, or a webhook URL carrying its token):
+left out of the settings' repr, so logging settings or an object holding them shows none."""
+
 
 class Settings(BaseSettings):
     """Everything configurable about one ai-cs installation."""
@@ -36,7 +40,7 @@ class Settings(BaseSettings):
     """Where the SQLite file and pictures live; a relative path is taken from the working directory
     at start and made absolute once, here.
     """
-    database_url: str = ""
+    database_url: Secret = ""
     """SQLAlchemy URL; empty means SQLite at DATA_DIR/ai_cs.db.
     PostgreSQL: postgresql+psycopg://user@host/db
     """
@@ -79,9 +83,9 @@ class Settings(BaseSettings):
     """
 
     # --- dispatch (Tuhui) ----------------------------------------------------------------------
-    dispatch_api_key: str = ""
+    dispatch_api_key: Secret = ""
     """Bearer key ai-cs uses to post jobs to the dispatch service."""
-    dispatch_callback_secret: str = ""
+    dispatch_callback_secret: Secret = ""
     """HMAC secret of dispatch → API callbacks; empty = derived per data dir."""
 
     # --- worker --------------------------------------------------------------------------------
@@ -136,7 +140,7 @@ class Settings(BaseSettings):
     """
     llm_base_url: str = ""
     """OpenAI-compatible endpoint for LLM_MODEL (Ollama, vLLM …); overrides a preset's endpoint."""
-    llm_api_key: str = ""
+    llm_api_key: Secret = ""
     """API key of the LLM endpoint (DashScope, DeepSeek or LLM_BASE_URL)."""
     llm_timeout_seconds: float = Field(20.0, gt=0)
     """Per-request time limit of the LLM; then the offline agent answers."""
@@ -159,9 +163,9 @@ class Settings(BaseSettings):
         "&_input_charset=utf-8"
     )
     """Picture upload for image messages."""
-    xianyu_cookie: str = ""
+    xianyu_cookie: Secret = ""
     """A goofish.com cookie string: adds or updates that account at start."""
-    account_key: str = ""
+    account_key: Secret = ""
     """Fernet key encrypting marketplace cookies at rest; empty = generated once into
     DATA_DIR/account.key (mode 0600).
     """
@@ -185,19 +189,19 @@ class Settings(BaseSettings):
     """
 
     # --- notifications to the shop (CONTRACT §11) --------------------------------------------
-    notify_dingtalk_url: str = ""
+    notify_dingtalk_url: Secret = ""
     """DingTalk group robot webhook (…/robot/send?access_token=…); empty = off."""
-    notify_dingtalk_secret: str = ""
+    notify_dingtalk_secret: Secret = ""
     """The DingTalk robot's 加签 secret (SEC…); empty = the robot is unsigned."""
-    notify_feishu_url: str = ""
+    notify_feishu_url: Secret = ""
     """Feishu (Lark) custom bot webhook (…/bot/v2/hook/…); empty = off."""
-    notify_feishu_secret: str = ""
+    notify_feishu_secret: Secret = ""
     """The Feishu bot's signature secret (签名校验); empty = unsigned."""
-    notify_wecom_url: str = ""
+    notify_wecom_url: Secret = ""
     """WeCom (企业微信) group robot webhook (…/webhook/send?key=…); empty = off."""
-    notify_webhook_url: str = ""
+    notify_webhook_url: Secret = ""
     """Any HTTPS endpoint that takes the shop's notices as JSON; empty = off."""
-    notify_webhook_secret: str = ""
+    notify_webhook_secret: Secret = ""
     """HMAC secret signing the generic webhook (as dispatch callbacks are)."""
     notify_paid_orders: bool = False
     """Also announce every paid order (off: only what needs a person)."""
