@@ -11,6 +11,7 @@ unit test checks that every operation has a complete row.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -112,25 +113,23 @@ def spec_of(operation: Operation | str) -> OperationSpec:
     return OPERATIONS[Operation(operation)]
 
 
-def customer_label(operation: Operation | str) -> str:
-    """The job's name in the buyer's words; an unknown value is returned as it is."""
+def _label(operation: Operation | str, of: Callable[[OperationSpec], str]) -> str:
     try:
-        return spec_of(operation).customer_label
+        return of(spec_of(operation))
     except ValueError:
         return str(operation)
+
+
+def customer_label(operation: Operation | str) -> str:
+    """The job's name in the buyer's words; an unknown value is returned as it is."""
+    return _label(operation, lambda spec: spec.customer_label)
 
 
 def staff_label(operation: Operation | str) -> str:
     """The job's name in the console; an unknown value is returned as it is."""
-    try:
-        return spec_of(operation).staff_label
-    except ValueError:
-        return str(operation)
+    return _label(operation, lambda spec: spec.staff_label)
 
 
 def designer_label(operation: Operation | str) -> str:
     """The job's name in the dispatch service; an unknown value is returned as it is."""
-    try:
-        return spec_of(operation).designer_label
-    except ValueError:
-        return str(operation)
+    return _label(operation, lambda spec: spec.designer_label)

@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     ClauseElement,
@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ai_cs.clock import Clock, iso, note_stamp
+from ai_cs.core import wording
 from ai_cs.core.pricing import PriceTable
 from ai_cs.core.quoting import quote_json, requote
 from ai_cs.core.requirements import merge_output, output_from_detail
@@ -72,11 +73,12 @@ from ai_cs.tasks.schemas import Order, change_to_dict, encode_json, task_to_dict
 TASK_ID_PATTERN = re.compile(r"TASK_[0-9A-Za-z_]{1,40}")
 NONE_MARK = "无"  # the seed's old_value when there was nothing before
 
-# Payment outcomes recorded in ``payments.outcome``.
-APPLIED = "applied"
-NOT_PENDING = "ignored_not_pending"
-AMOUNT_MISMATCH = "amount_mismatch"
-UNMATCHED = "unmatched"
+# Payment outcomes recorded in ``payments.outcome``: the receipts' words (core.wording) and the
+# records share one spelling.
+APPLIED: Final = wording.PAYMENT_APPLIED
+NOT_PENDING: Final = wording.PAYMENT_NOT_PENDING
+AMOUNT_MISMATCH: Final = wording.PAYMENT_AMOUNT_MISMATCH
+UNMATCHED: Final = "unmatched"
 
 
 @dataclass(frozen=True)
