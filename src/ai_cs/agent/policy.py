@@ -24,6 +24,7 @@ are read through their result models (:data:`~ai_cs.agent.tools.RESULT_MODELS`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -269,6 +270,8 @@ def _named_jobs(v: View) -> list[Call]:
         order = v.order_of_picture(number) if number else v.current()
         if r.task_ids:
             order = v.current()
+        if order is not None and _sizes_the_order(r, op, order.operation):
+            continue  # the size or file size goes onto the order as a detail
         if order is not None and order.status == "pending":
             if _is_note(r, op) and order.operation != op.value:
                 calls.append((T.ADD_REQUIREMENT, {"requirement": r.note, "task_id": order.task_id}))
@@ -284,6 +287,29 @@ def _named_jobs(v: View) -> list[Call]:
             if not r.has(Intent.CAPABILITY, Intent.ASK_PRICE):
                 calls.append((T.CREATE_TASK, {"operation": op.value}))
     return calls
+
+
+SIZED_JOBS: Final = frozenset({Operation.REMOVE_BG, Operation.ID_PHOTO})
+"""Jobs a buyer names, whose result is delivered at an asked pixel size and file size
+(engines.output.conform, the ID-photo frame): naming 改尺寸/压缩 on one asks that of its result.
+Not enhance: a picture sent with no job named is quoted as enhance, so "压缩到50kb" then names
+the job the buyer wants."""
+_ONLY_RESIZE = re.compile(r"只|仅|光|单纯|不用|不需要|不要了|不抠|不去|算了|取消|instead|only")
+
+
+def _sizes_the_order(r: Reading, op: Operation, current: str) -> bool:
+    """Whether 改尺寸/压缩 named on an order of another job is a size for that job's result.
+
+    "还要把尺寸改成800x800" on a cut-out order keeps the cut-out at 800×800; "不用抠图了，只改
+    尺寸" drops it for a plain resize.
+    """
+    asked = r.details.values.keys() & {"size", "print", "min_kb", "max_kb"}
+    return (
+        op is Operation.RESIZE_COMPRESS
+        and current in SIZED_JOBS
+        and bool(asked)
+        and _ONLY_RESIZE.search(r.text.lower()) is None
+    )
 
 
 def _is_note(r: Reading, op: Operation) -> bool:

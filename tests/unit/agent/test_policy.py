@@ -43,6 +43,12 @@ ONE_PICTURE = StateResult(pictures=1, this_turn=[1], last_batch=[1])
 QUOTED = StateResult(
     orders=[order()], pictures=1, last_batch=[1], current_task_id="TASK_20260227_001"
 )
+QUOTED_CUTOUT = StateResult(
+    orders=[order(operation="remove_bg", operation_label="抠图去背景")],
+    pictures=1,
+    last_batch=[1],
+    current_task_id="TASK_20260227_001",
+)
 TWO_QUOTED = StateResult(
     orders=[order(), order(task_id="TASK_20260227_002", picture=2)],
     pictures=2,
@@ -98,6 +104,12 @@ def detail(key: str, value: str, task_id: str = FIRST) -> tuple[str, dict[str, s
             QUOTED,
             [change("remove_bg"), detail("background", "white"), detail("size", "800x800")],
         ),
+        # A size named on a job that is delivered at a size is that job's size, not a resize job;
+        # only a message that drops the job makes it a plain resize.
+        ("还要把尺寸改成800x800，要快点", QUOTED_CUTOUT, [detail("size", "800x800")]),
+        ("顺便压缩到200kb以内", QUOTED_CUTOUT, [detail("max_kb", "200")]),
+        ("改尺寸 1000x1000 像素", QUOTED, [change("resize_compress"), detail("size", "1000x1000")]),
+        ("只要压缩到50kb以内", QUOTED_CUTOUT, [change("resize_compress"), detail("max_kb", "50")]),
         ("今天能弄好吗 着急", QUOTED, [detail("deadline", "今天"), ("estimate_delivery", {})]),
         ("确认收货", DONE, [("confirm_receipt", {})]),
         (
