@@ -205,7 +205,6 @@ INTENT_PHRASES: Final[dict[Intent, tuple[str, ...]]] = {
         "压缩",
         "kb以内",
         "kb以下",
-        "kb以内",
         "改小",
         "缩小",
         "文件太大",
@@ -661,26 +660,42 @@ PRINT_INCH_PATTERN: Final = r"(?<![\d.])([3-9]|1[0-2]|[三四五六七八九]|�
 PAPER_PATTERN: Final = r"(?<![a-z0-9])(a[3-6])(?![a-z0-9])"
 DPI_PATTERN: Final = r"(\d{2,4})\s*dpi"
 KB_RANGE_PATTERN: Final = (
-    r"(\d{1,5})\s*(?:kb?|k)?\s*(?:-|~|到|至|—)\s*(\d{1,5})\s*(kb?|k|mb?|m|兆)\b"
+    r"(\d{1,5})\s*(?:kb?|k|mb?|m|兆)?\s*(?:-|~|到|至|—)\s*(\d{1,5})\s*(kb?|k|mb?|m|兆)(?![a-z])"
 )
-KB_MAX_PATTERN: Final = (
-    r"(?:(?:小于|不超过|不大于|低于|不要超过|压到|压缩到|控制在|<)\s*)?(\d{1,5}(?:\.\d+)?)\s*"
-    r"(kb?|k|mb?|m|兆)(?:b)?\s*(?:以内|以下|之内|内)?"
-)
+KB_AMOUNT_PATTERN: Final = r"(\d{1,5}(?:\.\d+)?)\s*(kb?|k|mb?|m|兆)(?![a-z])"
+"""A file size: "50kb", "200k", "1.5m", "2兆"; what bound it is, the words around it say."""
+KB_NOT_OVER_PATTERN: Final = r"(?:不|别|勿|没)[能可得要用许]?\s*(?:超过|大于|高于|超出|多于)"
+"""A negated "over" before the amount: "不能超过50kb", "别大于100k" are upper bounds."""
 KB_MAX_CUES: Final = (
-    "以内",
-    "以下",
-    "之内",
     "小于",
-    "不超过",
-    "不大于",
     "低于",
+    "少于",
     "压到",
     "压缩到",
     "控制在",
-    "内",
+    "最大",
+    "最多",
+    "上限",
+    "<",
+    "≤",
 )
-KB_MIN_CUES: Final = ("以上", "大于", "不小于", "至少", "最少")
+"""Words before an amount that make it an upper bound."""
+KB_MIN_CUES: Final = (
+    "以上",
+    "大于",
+    "超过",
+    "高于",
+    "不小于",
+    "不低于",
+    "至少",
+    "最少",
+    "最小",
+    ">",
+    "≥",
+)
+"""Words before (or, 以上, after) an amount that make it a lower bound."""
+KB_MAX_AFTER: Final = ("以内", "以下", "之内", "内")
+"""Words after an amount that make it an upper bound."""
 
 DEADLINE_PATTERNS: Final = (
     r"\d{1,2}\s*(?:点|点钟|:\d\d)\s*(?:前|之前|以前)",

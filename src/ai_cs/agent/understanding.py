@@ -33,9 +33,11 @@ from ai_cs.agent.phrases import (
     FORMAT_WORDS,
     HEX_BACKGROUND,
     INTENT_PHRASES,
+    KB_AMOUNT_PATTERN,
+    KB_MAX_AFTER,
     KB_MAX_CUES,
-    KB_MAX_PATTERN,
     KB_MIN_CUES,
+    KB_NOT_OVER_PATTERN,
     KB_RANGE_PATTERN,
     LEADING_FILLERS,
     MONEY_PATTERN,
@@ -201,12 +203,22 @@ def _file_size(work: str, values: dict[str, str]) -> None:
         values["min_kb"] = str(_kb(ranged.group(1), unit))
         values["max_kb"] = str(_kb(ranged.group(2), unit))
         return
-    for match in re.finditer(KB_MAX_PATTERN, work):
-        around = work[max(0, match.start() - 6) : match.end() + 4]
+    previous = 0
+    for match in re.finditer(KB_AMOUNT_PATTERN, work):
+        # Only the words since the previous amount count: "大于20k小于50k" is two bounds.
+        before = work[max(previous, match.start() - 6) : match.start()]
+        after = work[match.end() : match.end() + 4]
+        previous = match.end()
         amount = str(_kb(match.group(1), match.group(2)))
-        if any(cue in around for cue in KB_MIN_CUES):
+        if re.search(KB_NOT_OVER_PATTERN, before):
+            values["max_kb"] = amount
+        elif after.startswith("以上") or any(cue in before for cue in KB_MIN_CUES):
             values["min_kb"] = amount
-        elif any(cue in around for cue in KB_MAX_CUES) or "压缩" in work:
+        elif (
+            any(cue in before for cue in KB_MAX_CUES)
+            or after.startswith(KB_MAX_AFTER)
+            or "压缩" in work
+        ):
             values["max_kb"] = amount
 
 
