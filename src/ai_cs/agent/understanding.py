@@ -146,16 +146,48 @@ def split_picture_marker(text: str) -> tuple[str, int]:
     return "\n".join(kept).strip(), pictures
 
 
-def find_intents(text: str) -> frozenset[Intent]:
-    """Intents whose phrases occur in ``text`` (longest phrase wins a stretch of text)."""
+def _phrase_hits(text: str) -> list[tuple[int, frozenset[Intent]]]:
+    """Where each phrase stands in the normalised ``text`` (longest phrase wins its stretch)."""
     work = normalise(text)
-    found: set[Intent] = set()
+    hits: list[tuple[int, frozenset[Intent]]] = []
     for pattern, intents in _phrase_matchers():
-        if pattern.search(work):
-            found.update(intents)
+        matches = list(pattern.finditer(work))
+        if matches:
+            hits.extend((match.start(), intents) for match in matches)
             # Blank the stretch so shorter phrases inside it do not count again.
             work = pattern.sub(lambda m: "\x00" * len(m.group(0)), work)
-    return frozenset(found)
+    return hits
+
+
+def find_intents(text: str) -> frozenset[Intent]:
+    """Intents whose phrases occur in ``text`` (longest phrase wins a stretch of text)."""
+    return frozenset(intent for _, intents in _phrase_hits(text) for intent in intents)
+
+
+_NEGATED = re.compile(r"(?:不用|不要|不需要|不想|不必|不做|无需|没必要|别|不)(?:再|做|弄|去|用)?$")
+
+
+def negated_operations(text: str) -> frozenset[Intent]:
+    """Jobs the customer names only to turn them down: "不要矢量了，抠图就行" drops 矢量.
+
+    A job phrase right after 不用/不要/不做/别/不 … is a refusal, unless it is an A-not-A
+    question ("要不要抠图", "可不可以抠"). A job named once plainly is not dropped.
+    """
+    work = normalise(text)
+    plain: set[Intent] = set()
+    refused: set[Intent] = set()
+    for start, intents in _phrase_hits(text):
+        jobs = intents & OPERATION_OF_INTENT.keys()
+        before = work[max(0, start - 4) : start]
+        negation = _NEGATED.search(before)
+        asked = negation is not None and _is_a_not_a(work, start - len(negation.group(0)))
+        (refused if negation and not asked else plain).update(jobs)
+    return frozenset(refused - plain)
+
+
+def _is_a_not_a(work: str, at: int) -> bool:
+    """Whether the 不 at ``at`` sits in a question like 要不要 / 可不可以 / 用不用."""
+    return 0 < at < len(work) - 1 and work[at] == "不" and work[at - 1] == work[at + 1]
 
 
 def operation_of(intents: frozenset[Intent]) -> Operation | None:
@@ -357,10 +389,11 @@ def read_message(text: str, *, learned: bool | None = None) -> Reading:
 def _read(text: str, learned: bool) -> Reading:
     """:func:`read_message`, cached: the policy reads the same turn at every step."""
     words, pictures = split_picture_marker(text[:MAX_READ_CHARS])
-    ruled = set(find_intents(words))
+    refused = negated_operations(words)
+    ruled = set(find_intents(words)) - refused
     intents = set(ruled)
     if learned and words.strip():
-        intents |= {i for i in _learned(words) if i not in RULE_ONLY}
+        intents |= {i for i in _learned(words) if i not in RULE_ONLY | refused}
     money = re.search(MONEY_PATTERN, normalise(words)) is not None
     if money and (Intent.CHANGE in intents or Intent.CAPABILITY in intents):
         # "价格改成1元", "20块行不行": a change or a question that names an amount is about price.

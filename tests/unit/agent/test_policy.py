@@ -110,6 +110,12 @@ def detail(key: str, value: str, task_id: str = FIRST) -> tuple[str, dict[str, s
         ("顺便压缩到200kb以内", QUOTED_CUTOUT, [detail("max_kb", "200")]),
         ("改尺寸 1000x1000 像素", QUOTED, [change("resize_compress"), detail("size", "1000x1000")]),
         ("只要压缩到50kb以内", QUOTED_CUTOUT, [change("resize_compress"), detail("max_kb", "50")]),
+        (
+            "不用抠图了，只改尺寸 800x800",
+            QUOTED_CUTOUT,
+            [change("resize_compress"), detail("size", "800x800")],
+        ),
+        ("不要抠图了，还是变清晰吧", QUOTED_CUTOUT, [change("enhance")]),
         ("今天能弄好吗 着急", QUOTED, [detail("deadline", "今天"), ("estimate_delivery", {})]),
         ("确认收货", DONE, [("confirm_receipt", {})]),
         (

@@ -55,6 +55,30 @@ def test_intents_and_operation(
     assert reading.operation == operation
 
 
+@pytest.mark.parametrize(
+    ("text", "operations"),
+    [
+        # A job turned down is not the job asked for; the one left is.
+        ("不要矢量了，抠图就行", [Operation.REMOVE_BG]),
+        ("算了不做矢量了 帮我变清晰", [Operation.ENHANCE]),
+        ("不用抠图了，只改尺寸 800x800", [Operation.RESIZE_COMPRESS]),
+        ("我不要证件照，就压缩一下到50k", [Operation.RESIZE_COMPRESS]),
+        ("不用抠图", []),
+        # Not refusals: the phrase holds the 不, an A-not-A question, a plain mention beside one.
+        ("不要背景", [Operation.REMOVE_BG]),
+        ("要不要抠图", [Operation.REMOVE_BG]),
+        ("可不可以抠一下", [Operation.REMOVE_BG]),
+        ("图片不清楚帮我修复", [Operation.ENHANCE]),
+        ("抠图不要矢量", [Operation.REMOVE_BG]),
+    ],
+)
+def test_a_job_turned_down_is_not_asked_for(text: str, operations: list[Operation]) -> None:
+    for learned in (False, True):
+        reading = read_message(text, learned=learned)
+        assert list(reading.operations) == operations
+        assert reading.operation == (operations[0] if operations else None)
+
+
 def test_longer_phrases_win_their_stretch_of_text() -> None:
     assert Intent.CONFIRM not in find_intents("不满意")
     assert Intent.ENHANCE not in find_intents("高清原图")
