@@ -659,6 +659,9 @@ PHOTO_INCH_PATTERN: Final = r"(小一|大一|小二|一|二|两|1|2)\s*寸"
 PRINT_INCH_PATTERN: Final = r"(?<![\d.])([3-9]|1[0-2]|[三四五六七八九]|十|十二)\s*寸"
 PAPER_PATTERN: Final = r"(?<![a-z0-9])(a[3-6])(?![a-z0-9])"
 DPI_PATTERN: Final = r"(\d{2,4})\s*dpi"
+PICTURE_DECLINED: Final = ("不用了", "不要了", "不需要了", "取消", "不做", "先不用", "算了")
+"""Words that turn down one numbered picture ("第二张不用了", "第一张先不做")."""
+
 KB_RANGE_PATTERN: Final = (
     r"(\d{1,5})\s*(?:kb?|k|mb?|m|兆)?\s*(?:-|~|到|至|—)\s*(\d{1,5})\s*(kb?|k|mb?|m|兆)(?![a-z])"
 )

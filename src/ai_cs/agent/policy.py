@@ -66,7 +66,7 @@ MAX_STEPS: Final = 16
 SERVING_TOOLS: Final = frozenset(
     {T.ANALYSE_AND_QUOTE_PICTURE, T.CREATE_TASK, T.FIND_IMAGE, T.CHANGE_OPERATION}
 )
-"""Tools that answer an earlier "抠图" / "找图" request: later pictures start afresh."""
+"""Tools that answer an earlier "抠图" / "找图" request: what was asked before them is served."""
 OFFLINE_MODEL_NAME: Final = "aics-offline-policy"
 FINISHED: Final = frozenset({"awaiting_confirm", "completed", "with_designer"})
 PAID_STATES: Final = frozenset({"paid", "processing", "awaiting_confirm", "completed"})
@@ -140,7 +140,8 @@ def context_of(earlier: Sequence[ModelMessage]) -> Context:
     """Requests of earlier turns still waiting for a picture.
 
     The operation, the details given before it ("要做成800×800白底的主图"), or a find-image
-    request.
+    request; and the job the customer named for the picture before ("两张都抠" with the
+    pictures sent one by one: the second is a cut-out too, not the enhance guess).
     """
     starts = [i for i, m in enumerate(earlier) if _is_turn_start(m)]
     if not starts:
@@ -148,9 +149,11 @@ def context_of(earlier: Sequence[ModelMessage]) -> Context:
     operation: Operation | None = None
     details: dict[str, str] = {}
     bounds = list(zip(starts, [*starts[1:], len(earlier)], strict=True))
+    previous_job: Operation | None = None
     for start, end in reversed(bounds):
-        served = {s.tool for s in steps_of(earlier[start:end])}
-        if served & SERVING_TOOLS:
+        steps = steps_of(earlier[start:end])
+        if {s.tool for s in steps} & SERVING_TOOLS:
+            previous_job = _named_job(steps)
             break
         message = earlier[start]
         assert isinstance(message, ModelRequest)
@@ -159,7 +162,16 @@ def context_of(earlier: Sequence[ModelMessage]) -> Context:
             return Context(finding=True)
         operation = operation or reading.operation
         details = {**reading.details.values, **details}
-    return Context(operation=operation, details=details)
+    return Context(operation=operation, details=details, previous_job=previous_job)
+
+
+def _named_job(steps: Sequence[Step]) -> Operation | None:
+    """The job a served turn quoted or changed a picture's order to, when the customer named it."""
+    for step in reversed(steps):
+        named = step.args.get("operation")
+        if step.tool in (T.ANALYSE_AND_QUOTE_PICTURE, T.CHANGE_OPERATION) and named and step.ok():
+            return Operation(named)
+    return None
 
 
 # --- the state, as the policy reads it ---------------------------------------------------------
@@ -225,7 +237,7 @@ def _handoff(v: View) -> list[Call]:
     r = v.r
     if r.has(Intent.HUMAN):
         return [(T.HAND_TO_HUMAN, {"reason": "customer_request", **_tid(r)})]
-    paid = any(o.status in PAID_STATES for o in v.s.orders)
+    paid = any(o.status in PAID_STATES for o in v.s.orders if r.cancels(o.picture))
     if r.has(Intent.REFUND) or (r.has(Intent.CANCEL) and paid):
         return [(T.HAND_TO_HUMAN, {"reason": "refund", **_tid(r)})]
     if r.has(Intent.RETOUCH) and r.operation is None:
@@ -242,7 +254,7 @@ def _handoff(v: View) -> list[Call]:
 def _picture_jobs(v: View) -> list[tuple[int, Operation | None]]:
     """The pictures of this message and the job each is for."""
     r, c = v.r, v.c
-    default = r.operation or c.operation
+    default = r.operation or c.operation or c.previous_job
     jobs = []
     for index, number in enumerate(v.s.this_turn, start=1):
         jobs.append((number, r.per_picture.get(index, default)))

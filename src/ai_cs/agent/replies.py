@@ -454,6 +454,13 @@ def _without_repeats(pieces: Sequence[str]) -> str:
     return "".join(out)
 
 
+def _declined(orders: Sequence[TaskView]) -> str:
+    """The answer to pictures the customer turned down: 好的，第2张（订单 …）先不做了."""
+    pictures = "、".join(f"第{o.picture}张" for o in orders)
+    ids = "、".join(o.task_id for o in orders)
+    return f"好的，{pictures}（订单 {ids}）先不做了，没付款不会产生费用～"
+
+
 def _current(state: StateResult, steps: Sequence[Step]) -> TaskView | None:
     """The order the reply should end on: the newest touched this turn, else the current one."""
     for step in reversed(steps):
@@ -490,6 +497,10 @@ def compose(reading: Reading, state: StateResult, context: Context, steps: Seque
     if not pieces:
         pieces.append(_small_talk(reading, state))
     current = _current(state, steps)
+    if current is not None and current.status == "pending" and reading.cancels(current.picture):
+        # The order just turned down is not offered again; another still waiting is.
+        kept = [o for o in pending if not reading.cancels(o.picture)]
+        current = kept[-1] if kept else None
     confirmed_now = any(s.tool == T.CONFIRM_RECEIPT and s.ok() for s in steps)
     if not handed and current is not None:
         if current.status == "pending" and not _mentions_price(pieces, current):
@@ -540,7 +551,8 @@ def _info_pieces(
     if reading.has(Intent.HOW_TO_PAY):
         pieces.append(FIXED["how_to_pay"])
     if reading.has(Intent.CANCEL) and not any(o.status in ("paid", "processing") for o in pending):
-        pieces.append(FIXED["cancel"])
+        dropped = [o for o in pending if reading.declined and o.picture in reading.declined]
+        pieces.append(_declined(dropped) if dropped else FIXED["cancel"])
     asked_price = reading.has(Intent.ASK_PRICE) or reading.has(Intent.PRICE_CHANGE)
     quoted = tools & {
         T.ANALYSE_AND_QUOTE_PICTURE,

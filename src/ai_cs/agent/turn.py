@@ -34,3 +34,5 @@ class Context:
     operation: Operation | None = None
     finding: bool = False
     details: dict[str, str] = field(default_factory=dict)
+    previous_job: Operation | None = None
+    """The job the customer named for their last picture: the next picture with none is that."""

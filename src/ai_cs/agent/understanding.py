@@ -20,7 +20,7 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Final
+from typing import Final, NamedTuple
 
 from ai_cs.agent.phrases import (
     BACKGROUND_COLOURS,
@@ -44,6 +44,7 @@ from ai_cs.agent.phrases import (
     OPERATION_OF_INTENT,
     PAPER_PATTERN,
     PHOTO_INCH_PATTERN,
+    PICTURE_DECLINED,
     PICTURE_MARKER,
     PICTURE_REFERENCES,
     PIXEL_SIZE_PATTERN,
@@ -101,10 +102,19 @@ class Reading:
     money: bool = False
     operations: tuple[Operation, ...] = ()
     per_picture: dict[int, Operation] = field(default_factory=dict)
+    declined: tuple[int, ...] = ()
+    """Numbered pictures the customer turned down ("第二张不用了")."""
 
     def has(self, *intents: Intent) -> bool:
         """Whether any of ``intents`` was read."""
         return any(i in self.intents for i in intents)
+
+    def cancels(self, picture: int | None) -> bool:
+        """Whether a cancel in this message is about the order of ``picture``.
+
+        "第二张不用了" is about the second picture's order only; "先不做了" about every order.
+        """
+        return self.has(Intent.CANCEL) and (not self.declined or picture in self.declined)
 
     @property
     def note(self) -> str:
@@ -357,23 +367,37 @@ def _learned(words: str) -> frozenset[Intent]:
     return intent_model().predict(words)
 
 
-def _per_picture(words: str, learned: bool) -> dict[int, Operation]:
-    """Each numbered picture's operation ("第一张抠图，第二张变清晰")."""
+class PictureChoices(NamedTuple):
+    """What a message says of its numbered pictures."""
+
+    operations: dict[int, Operation]
+    """Each one's job: "第一张抠图，第二张变清晰"."""
+    declined: tuple[int, ...]
+    """Those turned down: "第二张不用了"."""
+
+
+def _per_picture(words: str, learned: bool) -> PictureChoices:
+    """Each numbered picture's operation, and the pictures turned down."""
     work = normalise(words)
     marks = [
         (m.start(), int(m.group(1)) if m.group(1).isdigit() else _number(m.group(1)) or 0)
         for m in re.finditer(r"第\s*([1-9一二三四五六七八九])\s*张", work)
     ]
     out: dict[int, Operation] = {}
+    declined: list[int] = []
     for index, (start, number) in enumerate(marks):
         end = marks[index + 1][0] if index + 1 < len(marks) else len(work)
         segment = work[start:end]
-        operation = operation_of(find_intents(segment))
+        if any(word in segment for word in PICTURE_DECLINED):
+            declined += [number] if number > 0 else []
+            continue
+        refused = negated_operations(segment)
+        operation = operation_of(find_intents(segment) - refused)
         if operation is None and learned:
-            operation = operation_of(_learned(segment))
+            operation = operation_of(_learned(segment) - refused)
         if operation is not None and number > 0:
             out[number] = operation
-    return out
+    return PictureChoices(out, tuple(declined))
 
 
 def read_message(text: str, *, learned: bool | None = None) -> Reading:
@@ -390,10 +414,14 @@ def _read(text: str, learned: bool) -> Reading:
     """:func:`read_message`, cached: the policy reads the same turn at every step."""
     words, pictures = split_picture_marker(text[:MAX_READ_CHARS])
     refused = negated_operations(words)
-    ruled = set(find_intents(words)) - refused
+    choices = _per_picture(words, learned)
+    ruled = set(find_intents(words)) - refused | ({Intent.CANCEL} if choices.declined else set())
     intents = set(ruled)
     if learned and words.strip():
-        intents |= {i for i in _learned(words) if i not in RULE_ONLY | refused}
+        # A cancel names no job to do: the model's guess of one is not added to it.
+        cancel = Intent.CANCEL in ruled
+        unlearned = RULE_ONLY | refused | (OPERATION_OF_INTENT.keys() if cancel else set())
+        intents |= {i for i in _learned(words) if i not in unlearned}
     money = re.search(MONEY_PATTERN, normalise(words)) is not None
     if money and (Intent.CHANGE in intents or Intent.CAPABILITY in intents):
         # "价格改成1元", "20块行不行": a change or a question that names an amount is about price.
@@ -410,5 +438,6 @@ def _read(text: str, learned: bool) -> Reading:
         pictures=pictures,
         money=money,
         operations=ops,
-        per_picture=_per_picture(words, learned),
+        per_picture=choices.operations,
+        declined=choices.declined,
     )

@@ -235,3 +235,24 @@ async def test_the_same_note_twice_in_a_row_is_stored_once(
         "边缘修干净",
         "要高清一点",
     ]
+
+
+async def test_pictures_sent_one_by_one_get_the_job_named_for_them(
+    chat: Chat, fixed_workflow: Workflow, tmp_path: Path
+) -> None:
+    wf = fixed_workflow
+    first = save(product_picture(), tmp_path / "one.png")
+    second = save(product_picture(body=(200, 60, 40)), tmp_path / "two.png")
+    await chat.say("帮我把这两张图都抠一下")
+    await chat.say("", [first])
+    reply = await chat.say("", [second])
+    tasks = sorted(wf.get_customer_tasks(CUSTOMER), key=lambda t: t["task_id"])
+    assert [t["operation"] for t in tasks] == [Operation.REMOVE_BG, Operation.REMOVE_BG]
+    assert "先按画质增强报价" not in reply  # not the guess for a picture with no job named
+
+    # The second is turned down: it is said so, and the first is the one offered to pay.
+    reply = await chat.say("第二张不用了，只要第一张")
+    one, two = (t["task_id"] for t in tasks)
+    assert f"第2张（订单 {two}）先不做了" in reply
+    assert f"订单 {one} 报价" in reply and f"订单 {two} 报价" not in reply
+    assert [t["status"] for t in wf.get_customer_tasks(CUSTOMER)] == ["pending", "pending"]

@@ -254,3 +254,21 @@ def test_how_to_pay_and_cancel_are_answered() -> None:
     assert "不会产生费用" in reply
     paid = StateResult(orders=[order(status="processing")], pictures=1, last_batch=[1])
     assert calls("先不做了", paid) == [("hand_to_human", {"reason": "refund"})]
+
+
+def test_a_picture_turned_down_is_not_offered_again() -> None:
+    reply = compose_reply(View(read_message("第二张不用了，只要第一张"), TWO_QUOTED, Context()), [])
+    assert f"第2张（订单 {SECOND}）先不做了" in reply
+    assert f"订单 {FIRST} 报价" in reply and f"订单 {SECOND} 报价" not in reply
+    assert calls("第一张先不做", TWO_QUOTED) == []  # no job guessed into a cancel
+    # Turning everything down ends on that, not on "please pay".
+    reply = compose_reply(View(read_message("先不做了"), QUOTED, Context()), [])
+    assert "不会产生费用" in reply and "拍下付款" not in reply
+    # A paid first order is no refund when only the second, unpaid, is turned down.
+    paid_first = StateResult(
+        orders=[order(status="processing"), order(task_id=SECOND, picture=2)],
+        pictures=2,
+        last_batch=[1, 2],
+    )
+    assert calls("第二张不用了", paid_first) == []
+    assert calls("先不做了", paid_first) == [("hand_to_human", {"reason": "refund"})]

@@ -212,3 +212,22 @@ def test_every_phrase_is_read_as_its_intent() -> None:
                 if other is not intent
                 for longer in longer_phrases
             ), (intent, phrase)
+
+
+@pytest.mark.parametrize(
+    ("text", "declined"),
+    [
+        ("第二张不用了，只要第一张", (2,)),
+        ("第一张先不做", (1,)),
+        ("第二张取消", (2,)),
+        ("第一张抠图，第二张变清晰", ()),
+    ],
+)
+def test_pictures_turned_down(text: str, declined: tuple[int, ...]) -> None:
+    for learned in (False, True):
+        reading = read_message(text, learned=learned)
+        assert reading.declined == declined
+        assert reading.has(Intent.CANCEL) == bool(declined)
+        assert not set(reading.per_picture) & set(declined)
+        if declined:
+            assert reading.operation is None
