@@ -652,8 +652,12 @@ CDR_PATTERN: Final = r"cdr|coreldraw|corel"
 """CorelDRAW's own format, which the shop cannot write (SVG/PDF/EPS open in CorelDRAW)."""
 
 PIXEL_SIZE_PATTERN: Final = (
-    r"(?<![\d.])(\d{2,5})\s*(?:x|×|\*|乘|✖|✕)\s*(\d{2,5})(?!\s*(?:cm|厘米|mm|毫米|\d))"
+    r"(?<![\d.])(\d{2,5})\s*(?:x|×|\*|乘|✖|✕)\s*(\d{2,5})(?![\d.])(?!\s*(?:cm|厘米|mm|毫米))"
 )
+WIDTH_HEIGHT_PATTERN: Final = r"宽\s*(\d{2,5})\s*(?:px|像素)?\s*[,，、]?\s*高\s*(\d{2,5})"
+"""Pixels given as 宽413高626."""
+SMALLEST_PIXELS: Final = 100
+"""Below this on both sides a size is millimetres ("签证照 33*48"), not pixels."""
 PRINT_SIZE_PATTERN: Final = r"(\d+(?:\.\d+)?)\s*(?:x|×|\*|乘)\s*(\d+(?:\.\d+)?)\s*(cm|厘米|mm|毫米)"
 PHOTO_INCH_PATTERN: Final = r"(小一|大一|小二|一|二|两|1|2)\s*寸"
 PRINT_INCH_PATTERN: Final = r"(?<![\d.])([3-9]|1[0-2]|[三四五六七八九]|十|十二)\s*寸"

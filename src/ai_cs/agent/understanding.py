@@ -51,8 +51,10 @@ from ai_cs.agent.phrases import (
     PRINT_INCH_PATTERN,
     PRINT_SIZE_PATTERN,
     QUANTITY_PATTERN,
+    SMALLEST_PIXELS,
     TASK_ID_PATTERN,
     URGENT_WORDS,
+    WIDTH_HEIGHT_PATTERN,
     Intent,
 )
 from ai_cs.core.requirements import PHOTO_SIZES
@@ -156,14 +158,14 @@ def split_picture_marker(text: str) -> tuple[str, int]:
     return "\n".join(kept).strip(), pictures
 
 
-def _phrase_hits(text: str) -> list[tuple[int, frozenset[Intent]]]:
+def _phrase_hits(text: str) -> list[tuple[int, int, frozenset[Intent]]]:
     """Where each phrase stands in the normalised ``text`` (longest phrase wins its stretch)."""
     work = normalise(text)
-    hits: list[tuple[int, frozenset[Intent]]] = []
+    hits: list[tuple[int, int, frozenset[Intent]]] = []
     for pattern, intents in _phrase_matchers():
         matches = list(pattern.finditer(work))
         if matches:
-            hits.extend((match.start(), intents) for match in matches)
+            hits.extend((match.start(), match.end(), intents) for match in matches)
             # Blank the stretch so shorter phrases inside it do not count again.
             work = pattern.sub(lambda m: "\x00" * len(m.group(0)), work)
     return hits
@@ -171,9 +173,10 @@ def _phrase_hits(text: str) -> list[tuple[int, frozenset[Intent]]]:
 
 def find_intents(text: str) -> frozenset[Intent]:
     """Intents whose phrases occur in ``text`` (longest phrase wins a stretch of text)."""
-    return frozenset(intent for _, intents in _phrase_hits(text) for intent in intents)
+    return frozenset(intent for _, _, intents in _phrase_hits(text) for intent in intents)
 
 
+_UNCHANGED = ("不变", "别变", "不要变", "保持不变", "不动")
 _NEGATED = re.compile(r"(?:不用|不要|不需要|不想|不必|不做|无需|没必要|别|不)(?:再|做|弄|去|用)?$")
 
 
@@ -186,12 +189,13 @@ def negated_operations(text: str) -> frozenset[Intent]:
     work = normalise(text)
     plain: set[Intent] = set()
     refused: set[Intent] = set()
-    for start, intents in _phrase_hits(text):
+    for start, end, intents in _phrase_hits(text):
         jobs = intents & OPERATION_OF_INTENT.keys()
         before = work[max(0, start - 4) : start]
         negation = _NEGATED.search(before)
         asked = negation is not None and _is_a_not_a(work, start - len(negation.group(0)))
-        (refused if negation and not asked else plain).update(jobs)
+        kept = work[end : end + 4].startswith(_UNCHANGED)  # "分辨率不变": keep it as it is
+        (refused if (negation and not asked) or kept else plain).update(jobs)
     return frozenset(refused - plain)
 
 
@@ -269,9 +273,12 @@ def _sizes(work: str, values: dict[str, str]) -> None:
     if printed:
         unit = "mm" if printed.group(3) in ("mm", "毫米") else "cm"
         values["print"] = f"{printed.group(1)}x{printed.group(2)}{unit}"
-    pixels = re.search(PIXEL_SIZE_PATTERN, work)
-    if pixels:
-        values["size"] = f"{int(pixels.group(1))}x{int(pixels.group(2))}"
+    pixels = re.search(PIXEL_SIZE_PATTERN, work) or re.search(WIDTH_HEIGHT_PATTERN, work)
+    width, height = (int(pixels.group(1)), int(pixels.group(2))) if pixels else (0, 0)
+    if pixels and max(width, height) < SMALLEST_PIXELS and "像素" not in work:
+        values.setdefault("print", f"{width}x{height}mm")
+    elif pixels:
+        values["size"] = f"{width}x{height}"
     else:
         photo = re.search(PHOTO_INCH_PATTERN, work)
         if photo:

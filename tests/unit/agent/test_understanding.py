@@ -70,6 +70,7 @@ def test_intents_and_operation(
         ("可不可以抠一下", [Operation.REMOVE_BG]),
         ("图片不清楚帮我修复", [Operation.ENHANCE]),
         ("抠图不要矢量", [Operation.REMOVE_BG]),
+        ("压缩到500k以内 分辨率不变", [Operation.RESIZE_COMPRESS]),  # kept as it is, not asked
     ],
 )
 def test_a_job_turned_down_is_not_asked_for(text: str, operations: list[Operation]) -> None:
@@ -118,6 +119,13 @@ def test_longer_phrases_win_their_stretch_of_text() -> None:
         ("至少20kb", {"min_kb": "20"}),
         ("200k以上", {"min_kb": "200"}),
         ("原图有2m", {}),
+        # Sizes as buyers give them: with a file size after, as 宽/高, in millimetres.
+        ("考试报名照 295x413 20-50k", {"size": "295x413", "min_kb": "20", "max_kb": "50"}),
+        ("宽413高626", {"size": "413x626"}),
+        ("宽 295像素，高 413像素", {"size": "295x413"}),
+        ("签证照 33*48", {"print": "33x48mm"}),
+        ("要 30x40 像素的", {"size": "30x40"}),
+        ("1920x1080.5", {}),
         ("要ai格式的", {"format": "eps"}),
         ("矢量要pdf", {"format": "pdf"}),
         ("5点前能好吗", {"deadline": "5点前"}),
