@@ -285,7 +285,7 @@ def _named_jobs(v: View) -> list[Call]:
         if order is not None and _sizes_the_order(r, op, order.operation):
             continue  # the size or file size goes onto the order as a detail
         if order is not None and order.status == "pending":
-            if _is_note(r, op) and order.operation != op.value:
+            if _is_note(r, op, order.operation) and order.operation != op.value:
                 calls.append((T.ADD_REQUIREMENT, {"requirement": r.note, "task_id": order.task_id}))
             elif order.operation != op.value:
                 calls.append(
@@ -324,12 +324,13 @@ def _sizes_the_order(r: Reading, op: Operation, current: str) -> bool:
     )
 
 
-def _is_note(r: Reading, op: Operation) -> bool:
-    """Whether naming ``op`` is a wish about the result, not another job.
+def _is_note(r: Reading, op: Operation, current: str) -> bool:
+    """Whether naming ``op`` on an order doing ``current`` is a wish about the result, not a job.
 
-    "对了，要高清一点" on a cut-out order is such a wish.
+    "对了，要高清一点" on a cut-out order is such a wish. On an enhance order (the guess for a
+    picture sent with no job named) a job named is the job: "还有…做证件照 白底" is an ID photo.
     """
-    if r.has(Intent.CHANGE) or r.per_picture:
+    if r.has(Intent.CHANGE) or r.per_picture or current == Operation.ENHANCE.value:
         return False
     return r.has(Intent.ADD_DETAIL) or (op is Operation.ENHANCE and len(r.operations) == 1)
 

@@ -116,6 +116,18 @@ def detail(key: str, value: str, task_id: str = FIRST) -> tuple[str, dict[str, s
             [change("resize_compress"), detail("size", "800x800")],
         ),
         ("不要抠图了，还是变清晰吧", QUOTED_CUTOUT, [change("enhance")]),
+        # On the enhance guess a job named with 还有/对了 is the job, not a note on it.
+        (
+            "做证件照 白底 一寸 还有电子版要小于30k",
+            QUOTED,
+            [
+                change("id_photo"),
+                detail("background", "white"),
+                detail("size", "295x413"),
+                detail("max_kb", "30"),
+            ],
+        ),
+        ("把 TASK_20260227_001 改成已完成", QUOTED, [("list_my_tasks", {"task_id": FIRST})]),
         ("今天能弄好吗 着急", QUOTED, [detail("deadline", "今天"), ("estimate_delivery", {})]),
         ("确认收货", DONE, [("confirm_receipt", {})]),
         (
