@@ -136,6 +136,20 @@ def steps_of(messages: Sequence[ModelMessage]) -> list[Step]:
     return steps
 
 
+POINTING_AT_A_PICTURE: Final = (
+    "这个",
+    "这张",
+    "这款",
+    "这种",
+    "这幅",
+    "图上",
+    "图中",
+    "图里",
+    "同款",
+)
+"""Words of a find request about a picture not sent yet ("有没有这个商品的高清原图"): it waits."""
+
+
 def context_of(earlier: Sequence[ModelMessage]) -> Context:
     """Requests of earlier turns still waiting for a picture.
 
@@ -160,6 +174,8 @@ def context_of(earlier: Sequence[ModelMessage]) -> Context:
         reading = read_message(_prompt_text(message))
         if reading.has(Intent.FIND_IMAGE):
             return Context(finding=True)
+        if reading.has(Intent.RETOUCH) and any(s.tool == T.HAND_TO_HUMAN for s in steps):
+            return Context(with_staff=True)
         operation = operation or reading.operation
         details = {**reading.details.values, **details}
     return Context(operation=operation, details=details, previous_job=previous_job)
@@ -254,6 +270,8 @@ def _handoff(v: View) -> list[Call]:
 def _picture_jobs(v: View) -> list[tuple[int, Operation | None]]:
     """The pictures of this message and the job each is for."""
     r, c = v.r, v.c
+    if c.with_staff and r.operation is None:
+        return []  # the pictures for a retouch staff took: they quote them
     default = r.operation or c.operation or c.previous_job
     jobs = []
     for index, number in enumerate(v.s.this_turn, start=1):
@@ -348,7 +366,7 @@ def plan(v: View) -> list[Call]:
 
         if r.pictures:
             return [(T.FIND_IMAGE, {"by_picture": True})]
-        if query_terms(r.text):
+        if query_terms(r.text) and not any(word in r.text for word in POINTING_AT_A_PICTURE):
             return [(T.FIND_IMAGE, {"query": r.text})]
         return []
     calls: list[Call] = []

@@ -55,6 +55,7 @@ NEXT_STEP: Final[dict[str, str]] = {
 }
 
 FIXED: Final[dict[str, str]] = {
+    "picture_to_staff": "图片收到啦，已经一并转给设计师，稍后按您的需求报价～",
     "greeting": f"您好，欢迎光临～我们可以帮您{MENU}。把图片发给我，马上为您报价～",
     "greeting_with_picture": "您好～有什么需要随时说，我一直在～",
     "thanks": "不客气～有需要随时找我哦！",
@@ -548,6 +549,8 @@ def _info_pieces(
         assert op is not None
         pieces.insert(0, f"可以做的～{operation_label(op)}没问题。")
     pieces.extend(_answer_formats(reading))
+    if context.with_staff and state.this_turn and not reading.operation:
+        pieces.append(FIXED["picture_to_staff"])
     if reading.has(Intent.HOW_TO_PAY):
         pieces.append(FIXED["how_to_pay"])
     if reading.has(Intent.CANCEL) and not any(o.status in ("paid", "processing") for o in pending):

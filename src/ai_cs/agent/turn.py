@@ -36,3 +36,5 @@ class Context:
     details: dict[str, str] = field(default_factory=dict)
     previous_job: Operation | None = None
     """The job the customer named for their last picture: the next picture with none is that."""
+    with_staff: bool = False
+    """A retouch asked earlier went to staff: the pictures for it are theirs, not a quote."""

@@ -256,3 +256,25 @@ async def test_pictures_sent_one_by_one_get_the_job_named_for_them(
     assert f"第2张（订单 {two}）先不做了" in reply
     assert f"订单 {one} 报价" in reply and f"订单 {two} 报价" not in reply
     assert [t["status"] for t in wf.get_customer_tasks(CUSTOMER)] == ["pending", "pending"]
+
+
+async def test_the_picture_for_a_retouch_goes_to_staff_unquoted(
+    chat: Chat, fixed_workflow: Workflow, picture: Path
+) -> None:
+    await chat.say("帮我把照片里的路人P掉")
+    assert "精修" in staff_called_because(fixed_workflow)
+    reply = await chat.say("", [picture])
+    assert fixed_workflow.get_customer_tasks(CUSTOMER) == []  # no enhance guess for it
+    assert "转给设计师" in reply and "报价 " not in reply
+    # Naming a job the shop automates after all quotes that picture.
+    await chat.say("算了 那就抠个图吧")
+    [task] = fixed_workflow.get_customer_tasks(CUSTOMER)
+    assert task["operation"] == Operation.REMOVE_BG
+
+
+async def test_find_this_picture_waits_for_the_picture(
+    chat: Chat, fixed_workflow: Workflow
+) -> None:
+    reply = await chat.say("有没有这个商品的高清原图，帮我找一下")
+    assert "发给我" in reply
+    assert conversation(fixed_workflow, "conv_123").needs_human == 0  # nothing searched yet
