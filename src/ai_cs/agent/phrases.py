@@ -785,6 +785,11 @@ PICTURE_REFERENCES: Final[dict[str, str]] = {
 
 MONEY_PATTERN: Final = r"\d+(?:\.\d+)?\s*(?:元|块|rmb|yuan)"
 """An amount of money; with a change request it is a price change request."""
+PRICE_OFFER_PATTERN: Final = (
+    r"(?<![\d.x×*])\d{1,4}(?:\.\d+)?\s*(?:元|块|rmb)?\s*"
+    r"(?:行不行|行吗|行么|可以吗|可以不|可不可以|成吗|成不成|好不好|好吗|卖吗|出吗|吧)"
+)
+"""A price the buyer offers: "两张一起50行不行", "给个30吧", "20块行吗"."""
 
 TASK_ID_PATTERN: Final = r"(?<![a-z0-9_])task_\d{8}_\d{3,6}(?![0-9])"
 """Task ids the customer may quote (``TASK_20260227_001``), matched on lower-cased text."""

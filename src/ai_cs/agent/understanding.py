@@ -48,6 +48,7 @@ from ai_cs.agent.phrases import (
     PICTURE_MARKER,
     PICTURE_REFERENCES,
     PIXEL_SIZE_PATTERN,
+    PRICE_OFFER_PATTERN,
     PRINT_INCH_PATTERN,
     PRINT_SIZE_PATTERN,
     QUANTITY_PATTERN,
@@ -429,8 +430,9 @@ def _read(text: str, learned: bool) -> Reading:
         cancel = Intent.CANCEL in ruled
         unlearned = RULE_ONLY | refused | (OPERATION_OF_INTENT.keys() if cancel else set())
         intents |= {i for i in _learned(words) if i not in unlearned}
-    money = re.search(MONEY_PATTERN, normalise(words)) is not None
-    if money and (Intent.CHANGE in intents or Intent.CAPABILITY in intents):
+    offer = re.search(PRICE_OFFER_PATTERN, normalise(words)) is not None
+    money = offer or re.search(MONEY_PATTERN, normalise(words)) is not None
+    if offer or (money and (Intent.CHANGE in intents or Intent.CAPABILITY in intents)):
         # "价格改成1元", "20块行不行": a change or a question that names an amount is about price.
         intents.add(Intent.PRICE_CHANGE)
     frozen = frozenset(intents)

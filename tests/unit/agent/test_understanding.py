@@ -239,3 +239,21 @@ def test_pictures_turned_down(text: str, declined: tuple[int, ...]) -> None:
         assert not set(reading.per_picture) & set(declined)
         if declined:
             assert reading.operation is None
+
+
+@pytest.mark.parametrize(
+    ("text", "offer"),
+    [
+        ("两张一起50行不行", True),
+        ("给个30吧", True),
+        ("20块行吗", True),
+        ("30行吗", True),
+        ("800x800行不行", False),
+        ("2张行不行", False),
+        ("今天5点前行吗", False),
+        ("50kb行吗", False),
+        ("3天行吗", False),
+    ],
+)
+def test_a_price_the_buyer_offers_is_bargaining(text: str, offer: bool) -> None:
+    assert read_message(text, learned=False).has(Intent.PRICE_CHANGE) == offer
