@@ -128,6 +128,17 @@ def detail(key: str, value: str, task_id: str = FIRST) -> tuple[str, dict[str, s
             ],
         ),
         ("把 TASK_20260227_001 改成已完成", QUOTED, [("list_my_tasks", {"task_id": FIRST})]),
+        # Editing the words in a picture is a designer's job, not a change of ours.
+        (
+            "这个海报上的字能改吗，把八折改成七折",
+            QUOTED,
+            [
+                (
+                    "hand_to_human",
+                    {"reason": "retouch", "note": "这个海报上的字能改吗，把八折改成七折"},
+                )
+            ],
+        ),
         ("今天能弄好吗 着急", QUOTED, [detail("deadline", "今天"), ("estimate_delivery", {})]),
         ("确认收货", DONE, [("confirm_receipt", {})]),
         (
