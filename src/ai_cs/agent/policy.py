@@ -217,6 +217,17 @@ class View:
         current = next((o for o in self.s.orders if o.task_id == self.s.current_task_id), None)
         return current or (self.s.orders[-1] if self.s.orders else None)
 
+    def picture_of(self, index: int) -> int | None:
+        """The picture a buyer's 第N张 means.
+
+        The Nth of the last message's pictures; when the message counts past them, the Nth of
+        the pictures whose orders wait for payment, oldest first (pictures sent one each).
+        """
+        batch = self.s.last_batch
+        if max(self.r.per_picture, default=index) > len(batch) or index > len(batch):
+            batch = sorted({o.picture for o in self.pending if o.picture is not None})
+        return batch[index - 1] if 0 < index <= len(batch) else None
+
     def order_of_picture(self, number: int) -> TaskView | None:
         """The newest order opened for picture ``number``."""
         found = [o for o in self.s.orders if o.picture == number]
@@ -286,10 +297,11 @@ def _named_jobs(v: View) -> list[Call]:
     """
     r, s = v.r, v.s
     targets: list[tuple[int | None, Operation]] = []
-    if r.per_picture and s.last_batch:
+    if r.per_picture and (s.last_batch or v.pending):
         for index, op in r.per_picture.items():
-            if index <= len(s.last_batch):
-                targets.append((s.last_batch[index - 1], op))
+            number = v.picture_of(index)
+            if number is not None:
+                targets.append((number, op))
     elif "all" in r.details.pictures and s.last_batch and r.operation is not None:
         targets = [(number, r.operation) for number in s.last_batch]
     elif r.operation is not None:

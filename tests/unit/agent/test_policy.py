@@ -98,6 +98,14 @@ def detail(key: str, value: str, task_id: str = FIRST) -> tuple[str, dict[str, s
         # "两张都" changes every picture of the last batch; "第二张" only the second.
         ("两张都抠图", TWO_QUOTED, [change("remove_bg"), change("remove_bg", SECOND)]),
         ("第二张转矢量", TWO_QUOTED, [change("vectorize", SECOND)]),
+        # Pictures sent one message each: 第一张 / 第二张 are those waiting for payment, in order.
+        (
+            "第一张抠图，第二张转矢量",
+            StateResult(
+                orders=TWO_QUOTED.orders, pictures=2, last_batch=[2], current_task_id=SECOND
+            ),
+            [change("remove_bg"), change("vectorize", SECOND)],
+        ),
         # Details after the quote go onto that order, in the engines' terms.
         (
             "白底 800*800",
