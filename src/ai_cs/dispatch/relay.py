@@ -41,9 +41,6 @@ from ai_cs.jobs.embedded import backoff_seconds
 from ai_cs.notify import outbox
 from ai_cs.tasks.handoff import DISPATCH_TOPIC
 
-LEASE_SECONDS = 60.0
-"""How long a claimed row is hidden from other relays while one sends it."""
-
 
 @dataclass(frozen=True)
 class ClaimedMessage:
@@ -67,10 +64,7 @@ def _describe(message: ClaimedMessage) -> str:
 
 
 OUTBOX: Final = outbox.OutboxTable(
-    OutboxMessage,
-    (OutboxMessage.key, OutboxMessage.payload),
-    _describe,
-    lease_seconds=LEASE_SECONDS,
+    OutboxMessage, (OutboxMessage.key, OutboxMessage.payload), _describe
 )
 
 

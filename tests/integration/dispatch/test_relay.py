@@ -116,7 +116,8 @@ def test_failures_back_off_and_refusals_are_kept(workflow: Workflow) -> None:
 def test_a_relay_that_died_mid_send_leaves_the_row_due_after_the_lease(workflow: Workflow) -> None:
     handed_tasks(workflow, 1)
     clock = FixedClock(datetime.now(workflow.settings.tz))
-    from ai_cs.dispatch.relay import LEASE_SECONDS, claim
+    from ai_cs.dispatch.relay import claim
+    from ai_cs.notify.outbox import LEASE_SECONDS
 
     (row,) = outbox(workflow)
     assert workflow.db.run_write(lambda s: claim(s, clock, row.id)) is not None  # then "crashes"
